@@ -1,0 +1,83 @@
+//! `GET /hello` and `GET /hello/{name}`: a JSON greeting, plus an echo route the tests use
+//! to see exactly what the host put in the event.
+
+use portico_guest::{Error, Request, Response, http::StatusCode};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Greeting<'a> {
+    message: String,
+    request_id: &'a str,
+}
+
+fn handle(req: Request) -> Result<Response, Error> {
+    match req.route_key() {
+        "GET /hello" | "GET /hello/{name}" => greet(&req),
+        _ => echo(&req),
+    }
+}
+
+fn greet(req: &Request) -> Result<Response, Error> {
+    let name = req.path_param("name").unwrap_or("world");
+    let greeting = req.stage_variable("greeting").unwrap_or("Hello");
+    portico_guest::log::info(format!("greeting {name}"));
+    Response::ok().json(&Greeting {
+        message: format!("{greeting}, {name}!"),
+        request_id: req.request_id(),
+    })
+}
+
+/// Reflects the event back as JSON, and lets the caller choose the response's shape
+/// through headers: `x-echo-status`, `x-echo-header` (`name: value`), `x-echo-cookie`.
+fn echo(req: &Request) -> Result<Response, Error> {
+    let ctx = req.context();
+    let event = serde_json::json!({
+        "routeKey": req.route_key(),
+        "rawPath": req.path(),
+        "rawQueryString": req.raw_query(),
+        "method": req.method().as_str(),
+        "pathParameters": req.path_params().collect::<std::collections::BTreeMap<_, _>>(),
+        "queryStringParameters": req.query_params().collect::<std::collections::BTreeMap<_, _>>(),
+        "headers": req.headers().collect::<std::collections::BTreeMap<_, _>>(),
+        "cookies": req.cookies(),
+        "body": String::from_utf8_lossy(req.body()),
+        "bodyLen": req.body().len(),
+        "env": std::env::vars().collect::<std::collections::BTreeMap<_, _>>(),
+        "requestContext": {
+            "requestId": ctx.request_id,
+            "routeKey": ctx.route_key,
+            "stage": ctx.stage,
+            "domainName": ctx.domain_name,
+            "domainPrefix": ctx.domain_prefix,
+            "time": ctx.time,
+            "timeEpoch": ctx.time_epoch,
+            "http": {
+                "method": ctx.http.method,
+                "path": ctx.http.path,
+                "protocol": ctx.http.protocol,
+                "sourceIp": ctx.http.source_ip,
+                "userAgent": ctx.http.user_agent,
+            },
+        },
+    });
+    let status = req
+        .header("x-echo-status")
+        .and_then(|s| s.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut resp = Response::new(status);
+    if let Some((name, value)) = req.header("x-echo-header").and_then(|h| h.split_once(':')) {
+        resp = resp.header(name.trim(), value.trim());
+    }
+    for cookie in req.header("x-echo-cookie").into_iter().flat_map(|c| c.split('|')) {
+        resp = resp.cookie(cookie);
+    }
+    if req.header("x-echo-binary").is_some() {
+        return Ok(resp
+            .header("content-type", "application/octet-stream")
+            .bytes(req.body().to_vec()));
+    }
+    resp.json(&event)
+}
+
+portico_guest::export!(handle);

@@ -1,0 +1,94 @@
+//! # portico-guest
+//!
+//! Write [Portico](https://example.invalid/portico) functions in Rust. A function is a
+//! WebAssembly component built for `wasm32-wasip2`; this crate hides the WIT bindings and
+//! gives you a [`Request`] with typed accessors and a [`Response`] builder.
+//!
+//! ```no_run
+//! use portico_guest::{Request, Response};
+//!
+//! fn handle(req: Request) -> Result<Response, portico_guest::Error> {
+//!     let name = req.path_param("name").unwrap_or("world");
+//!     Response::ok().json(&serde_json::json!({ "hello": name }))
+//! }
+//!
+//! portico_guest::export!(handle);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2` and point a route of your
+//! `portico.toml` at the resulting `.wasm` file.
+//!
+//! A handler may return anything that implements [`IntoResponse`]: a [`Response`], or a
+//! `Result<Response, E>` whose error is logged and answered with HTTP 500
+//! `{"message":"Internal Server Error"}`. A panic is a trap: also HTTP 500.
+
+#![warn(missing_docs)]
+
+mod error;
+pub mod log;
+mod request;
+mod response;
+
+pub use error::Error;
+pub use http;
+pub use request::{Request, RequestContext};
+pub use response::{IntoResponse, Response};
+
+/// The generated WIT bindings. Not part of the stable API: use [`Request`], [`Response`],
+/// [`log`] and [`export!`] instead.
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "function",
+        pub_export_macro: true,
+        export_macro_name: "__export_function_impl",
+        default_bindings_module: "portico_guest::bindings",
+    });
+}
+
+/// Items used by [`export!`]'s expansion. Not part of the stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bindings::exports::portico::edge::handler::Guest;
+    pub use crate::bindings::portico::edge::http_types::{HttpRequestEvent, HttpResponse};
+
+    /// Runs a user handler on one event and converts its answer for the host.
+    pub fn dispatch<R: crate::IntoResponse>(
+        event: HttpRequestEvent,
+        handler: fn(crate::Request) -> R,
+    ) -> Result<HttpResponse, String> {
+        handler(crate::Request::from_event(event))
+            .into_response()
+            .map(crate::Response::into_wit)
+    }
+}
+
+/// Exports a handler function as this component's Portico entry point.
+///
+/// The handler is a plain `fn(Request) -> R` where `R` implements [`IntoResponse`].
+/// Use the macro once per crate (a component has exactly one handler).
+///
+/// ```no_run
+/// fn handle(_req: portico_guest::Request) -> portico_guest::Response {
+///     portico_guest::Response::ok().text("pong")
+/// }
+/// portico_guest::export!(handle);
+/// ```
+#[macro_export]
+macro_rules! export {
+    ($handler:path) => {
+        #[doc(hidden)]
+        struct __PorticoFunction;
+
+        impl $crate::__private::Guest for __PorticoFunction {
+            fn handle(
+                event: $crate::__private::HttpRequestEvent,
+            ) -> ::core::result::Result<$crate::__private::HttpResponse, ::std::string::String> {
+                $crate::__private::dispatch(event, $handler)
+            }
+        }
+
+        $crate::bindings::__export_function_impl!(__PorticoFunction with_types_in $crate::bindings);
+    };
+}

@@ -1,0 +1,198 @@
+use crate::Error;
+use crate::bindings::portico::edge::http_types::HttpRequestEvent;
+use serde::de::DeserializeOwned;
+
+/// Facts about the request that API Gateway puts in `requestContext`.
+pub use crate::bindings::portico::edge::http_types::RequestContext;
+
+/// One incoming HTTP request (API Gateway HTTP API payload format 2.0).
+///
+/// Header names are lower case; repeated headers and repeated query parameters arrive
+/// joined with `,` as API Gateway joins them. Path parameters and query parameters are
+/// already URL-decoded.
+///
+/// ```no_run
+/// # fn handle(req: portico_guest::Request) {
+/// let id = req.path_param("id");
+/// let page = req.query("page").unwrap_or("1");
+/// let agent = req.header("User-Agent"); // case-insensitive
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Request {
+    event: HttpRequestEvent,
+    method: http::Method,
+}
+
+fn lookup<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+impl Request {
+    /// Wraps an event received from the host.
+    pub(crate) fn from_event(event: HttpRequestEvent) -> Self {
+        // The host only sends methods that parsed as HTTP methods; fall back to GET
+        // rather than panic if a foreign host sends garbage.
+        let method = http::Method::from_bytes(event.request_context.http.method.as_bytes())
+            .unwrap_or(http::Method::GET);
+        Request { event, method }
+    }
+
+    /// The request method.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// if req.method() == portico_guest::http::Method::POST { /* ... */ }
+    /// # }
+    /// ```
+    pub fn method(&self) -> &http::Method {
+        &self.method
+    }
+
+    /// The raw path, percent-encoding intact, without the query string (`/hello/w%20x`).
+    pub fn path(&self) -> &str {
+        &self.event.raw_path
+    }
+
+    /// The raw query string without `?` (empty when there is none).
+    pub fn raw_query(&self) -> &str {
+        &self.event.raw_query_string
+    }
+
+    /// The route key that matched, e.g. `GET /hello/{name}` or `$default`.
+    pub fn route_key(&self) -> &str {
+        &self.event.route_key
+    }
+
+    /// The value of path parameter `name` (`{name}` or `{name+}` in the route), decoded.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let name = req.path_param("name").unwrap_or("world");
+    /// # }
+    /// ```
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        lookup(&self.event.path_parameters, name)
+    }
+
+    /// All path parameters as `(name, value)`.
+    pub fn path_params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.event
+            .path_parameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The decoded value of query parameter `name`; repeated parameters are joined with `,`.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let limit: usize = req.query("limit").and_then(|v| v.parse().ok()).unwrap_or(10);
+    /// # }
+    /// ```
+    pub fn query(&self, name: &str) -> Option<&str> {
+        lookup(&self.event.query_string_parameters, name)
+    }
+
+    /// All query parameters as `(name, value)`.
+    pub fn query_params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.event
+            .query_string_parameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The value of header `name` (case-insensitive); repeated headers are joined with `,`.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let ct = req.header("content-type").unwrap_or("application/octet-stream");
+    /// # }
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.event
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All headers as `(lower-case name, value)`.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.event
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The cookies sent by the client, each as `name=value`.
+    pub fn cookies(&self) -> &[String] {
+        &self.event.cookies
+    }
+
+    /// The value of cookie `name`, if the client sent it.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let session = req.cookie("session");
+    /// # }
+    /// ```
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.event.cookies.iter().find_map(|c| {
+            let (k, v) = c.split_once('=')?;
+            (k.trim() == name).then(|| v.trim())
+        })
+    }
+
+    /// The value of stage variable `name` from the manifest.
+    pub fn stage_variable(&self, name: &str) -> Option<&str> {
+        lookup(&self.event.stage_variables, name)
+    }
+
+    /// The unique id of this request (also sent to the client as `apigw-requestid`).
+    pub fn request_id(&self) -> &str {
+        &self.event.request_context.request_id
+    }
+
+    /// The whole request context.
+    pub fn context(&self) -> &RequestContext {
+        &self.event.request_context
+    }
+
+    /// The body as raw bytes (empty when there is none).
+    pub fn body(&self) -> &[u8] {
+        &self.event.body
+    }
+
+    /// The body as UTF-8 text.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) -> Result<(), portico_guest::Error> {
+    /// let text = req.text()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn text(&self) -> Result<&str, Error> {
+        Ok(std::str::from_utf8(&self.event.body)?)
+    }
+
+    /// The body parsed as JSON into `T`.
+    ///
+    /// ```no_run
+    /// #[derive(serde::Deserialize)]
+    /// struct NewTodo { title: String }
+    /// # fn f(req: portico_guest::Request) -> Result<(), portico_guest::Error> {
+    /// let todo: NewTodo = req.json()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        Ok(serde_json::from_slice(&self.event.body)?)
+    }
+
+    /// Takes the body out of the request without copying it.
+    pub fn into_body(self) -> Vec<u8> {
+        self.event.body
+    }
+}

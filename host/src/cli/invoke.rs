@@ -1,0 +1,27 @@
+//! `portico invoke`: one event through the real request path, no server.
+
+use crate::gateway::Gateway;
+use crate::gateway::payload::{ResponsePayload, parse_event};
+use crate::manifest::Manifest;
+use crate::runtime::{Runtime, RuntimeConfig};
+use anyhow::Context as _;
+use std::io::Read as _;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Reads the event, dispatches it, prints the payload-2.0 response on stdout.
+pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
+    let json = if event == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).context("cannot read the event from stdin")?;
+        buf
+    } else {
+        std::fs::read(event).with_context(|| format!("cannot read event file {}", event.display()))?
+    };
+    let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
+    let runtime = Arc::new(Runtime::new(&RuntimeConfig::from_manifest(manifest))?);
+    let gateway = Gateway::load(manifest, runtime)?;
+    let response = super::tokio_runtime()?.block_on(gateway.dispatch(request));
+    println!("{}", serde_json::to_string_pretty(&ResponsePayload::from(&response))?);
+    Ok(())
+}

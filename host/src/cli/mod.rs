@@ -1,0 +1,111 @@
+//! The `portico` command line: `up`, `build`, `invoke`.
+
+mod build;
+mod invoke;
+mod up;
+
+pub use build::build_functions;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// API Gateway + Lambda + DynamoDB in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about)]
+pub struct Cli {
+    /// Log format on stderr. The level is set with RUST_LOG (default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the manifest's routes.
+    Up {
+        /// The manifest.
+        #[arg(long, default_value = "portico.toml")]
+        manifest: PathBuf,
+        /// Address to listen on (overrides `[server] listen`; port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Run the functions' build commands first.
+        #[arg(long)]
+        build: bool,
+    },
+    /// Run the functions' build commands.
+    Build {
+        /// The manifest.
+        #[arg(long, default_value = "portico.toml")]
+        manifest: PathBuf,
+    },
+    /// Run one API Gateway event (payload 1.0 or 2.0 JSON) and print the response as
+    /// payload 2.0 JSON.
+    Invoke {
+        /// The manifest.
+        #[arg(long, default_value = "portico.toml")]
+        manifest: PathBuf,
+        /// The event file (`-` for stdin).
+        #[arg(long)]
+        event: PathBuf,
+    },
+}
+
+/// Runs the command line; errors are printed with their causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command {
+        Command::Build { manifest } => load(&manifest).and_then(|m| build_functions(&m)),
+        Command::Up {
+            manifest,
+            listen,
+            build,
+        } => load(&manifest).and_then(|m| up::run(m, listen, build)),
+        Command::Invoke { manifest, event } => load(&manifest).and_then(|m| invoke::run(&m, &event)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<crate::manifest::Manifest> {
+    Ok(crate::manifest::Manifest::load(path)?)
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// A multi-threaded tokio runtime for the commands that need one.
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}

@@ -1,0 +1,184 @@
+//! Builds the payload-format-2.0 event a function receives from an HTTP request.
+
+use super::GatewayRequest;
+use crate::manifest::StageConfig;
+use crate::runtime::bindings::{HttpDetails, HttpRequestEvent, RequestContext};
+use http::HeaderMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Everything the event needs besides the request itself.
+pub struct EventContext<'a> {
+    /// The matched route key, as text.
+    pub route_key: String,
+    /// Decoded path parameters.
+    pub path_parameters: Vec<(String, String)>,
+    /// The stage.
+    pub stage: &'a StageConfig,
+    /// When the request arrived.
+    pub time: SystemTime,
+}
+
+/// Builds the event. Consumes the body without copying it.
+pub fn build_event(req: &GatewayRequest, body: Vec<u8>, ctx: EventContext<'_>) -> HttpRequestEvent {
+    let (headers, cookies) = headers_and_cookies(&req.headers);
+    let host = req
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let domain_name = strip_port(host).to_string();
+    let domain_prefix = domain_name.split('.').next().unwrap_or_default().to_string();
+    let user_agent = req
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let epoch_ms = ctx
+        .time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    HttpRequestEvent {
+        version: "2.0".to_string(),
+        route_key: ctx.route_key.clone(),
+        raw_path: req.path.clone(),
+        raw_query_string: req.query.clone(),
+        cookies,
+        headers,
+        query_string_parameters: query_parameters(&req.query),
+        path_parameters: ctx.path_parameters,
+        stage_variables: ctx.stage.variables.clone(),
+        body,
+        request_context: RequestContext {
+            request_id: req.request_id.to_string(),
+            route_key: ctx.route_key,
+            stage: ctx.stage.name.clone(),
+            domain_name,
+            domain_prefix,
+            http: HttpDetails {
+                method: req.method.to_string(),
+                path: req.path.clone(),
+                protocol: req.protocol.clone(),
+                source_ip: req.source_ip.clone(),
+                user_agent,
+            },
+            time: clf_time(ctx.time),
+            time_epoch: epoch_ms,
+            authorizer: None,
+        },
+    }
+}
+
+/// Headers joined per name with `,` (in first-seen order), and the cookies split out of
+/// the `cookie` header(s).
+fn headers_and_cookies(map: &HeaderMap) -> (Vec<(String, String)>, Vec<String>) {
+    let mut headers = Vec::with_capacity(map.keys_len());
+    let mut cookies = Vec::new();
+    for name in map.keys() {
+        let values = map.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()));
+        if name == http::header::COOKIE {
+            for value in values {
+                cookies.extend(
+                    value
+                        .split(';')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string),
+                );
+            }
+            continue;
+        }
+        let joined = values.collect::<Vec<_>>().join(",");
+        headers.push((name.as_str().to_string(), joined));
+    }
+    (headers, cookies)
+}
+
+/// Query parameters decoded (`+` is a space), repeated names joined with `,`.
+pub fn query_parameters(query: &str) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match params.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            None => params.push((name.into_owned(), value.into_owned())),
+        }
+    }
+    params
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // [::1]:3000 → [::1]
+        return host.split_once(']').map_or(host, |(h, _)| &host[..h.len() + 1]);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+/// API Gateway's request time format: `12/Mar/2020:19:03:58 +0000`.
+pub fn clf_time(time: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // RFC 3339 is `2020-03-12T19:03:58Z`; rearrange its fields.
+    let rfc = humantime::format_rfc3339_seconds(time).to_string();
+    let month = rfc
+        .get(5..7)
+        .and_then(|m| m.parse::<usize>().ok())
+        .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
+        .copied()
+        .unwrap_or("Jan");
+    format!(
+        "{}/{}/{}:{} +0000",
+        rfc.get(8..10).unwrap_or("01"),
+        month,
+        rfc.get(0..4).unwrap_or("1970"),
+        rfc.get(11..19).unwrap_or("00:00:00"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn clf_time_matches_api_gateway() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_584_039_838);
+        assert_eq!(clf_time(t), "12/Mar/2020:19:03:58 +0000");
+    }
+
+    #[test]
+    fn query_parameters_decode_and_join() {
+        assert_eq!(
+            query_parameters("a=1&b=x+y&a=2&c&d=%2F"),
+            vec![
+                ("a".to_string(), "1,2".to_string()),
+                ("b".to_string(), "x y".to_string()),
+                ("c".to_string(), String::new()),
+                ("d".to_string(), "/".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn headers_join_and_cookies_split() {
+        let mut map = HeaderMap::new();
+        map.append("x-a", "1".parse().expect("value"));
+        map.append("x-a", "2".parse().expect("value"));
+        map.append("cookie", "a=1; b=2".parse().expect("value"));
+        map.append("cookie", "c=3".parse().expect("value"));
+        let (headers, cookies) = headers_and_cookies(&map);
+        assert_eq!(headers, vec![("x-a".to_string(), "1,2".to_string())]);
+        assert_eq!(cookies, vec!["a=1", "b=2", "c=3"]);
+    }
+
+    #[test]
+    fn ports_are_stripped_from_hosts() {
+        assert_eq!(strip_port("api.example.com:3000"), "api.example.com");
+        assert_eq!(strip_port("[::1]:3000"), "[::1]");
+        assert_eq!(strip_port("localhost"), "localhost");
+    }
+}

@@ -1,0 +1,297 @@
+//! API Gateway's JSON payloads, for `portico invoke`: request events in payload format
+//! 1.0 and 2.0 in, responses in payload format 2.0 out.
+
+use super::{GatewayRequest, GatewayResponse};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An event file that cannot be turned into a request.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    /// Not JSON, or fields of the wrong type.
+    #[error("not a valid API Gateway event: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Neither `rawPath` (2.0) nor `httpMethod` (1.0) is present.
+    #[error("not an API Gateway event: expected payload format 2.0 (`rawPath`, `requestContext.http.method`) or 1.0 (`httpMethod`, `path`)")]
+    UnknownFormat,
+    /// A field with a value HTTP cannot carry.
+    #[error("invalid {field}: {value:?}")]
+    Invalid {
+        /// Which field.
+        field: &'static str,
+        /// The offending value.
+        value: String,
+    },
+    /// `isBase64Encoded` is true but the body is not base64.
+    #[error("body is marked base64 but does not decode: {0}")]
+    Base64(#[from] base64::DecodeError),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Event {
+    version: Option<String>,
+    // 2.0
+    raw_path: Option<String>,
+    raw_query_string: Option<String>,
+    cookies: Option<Vec<String>>,
+    // 1.0
+    http_method: Option<String>,
+    path: Option<String>,
+    multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
+    multi_value_query_string_parameters: Option<BTreeMap<String, Vec<String>>>,
+    // both
+    headers: Option<BTreeMap<String, String>>,
+    query_string_parameters: Option<BTreeMap<String, String>>,
+    body: Option<String>,
+    is_base64_encoded: bool,
+    request_context: Context,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Context {
+    request_id: Option<String>,
+    http: Option<HttpContext>,
+    identity: Option<Identity>,
+    protocol: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct HttpContext {
+    method: Option<String>,
+    protocol: Option<String>,
+    source_ip: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Identity {
+    source_ip: Option<String>,
+}
+
+/// Parses an API Gateway event (payload 1.0 or 2.0) into a request.
+/// A missing `requestContext.requestId` gets a fresh id.
+pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
+    let event: Event = serde_json::from_slice(json)?;
+    let is_v2 = event.version.as_deref() == Some("2.0") || event.raw_path.is_some();
+    let context = event.request_context;
+    let http_ctx = context.http.unwrap_or_default();
+    let (method, path, query, protocol, source_ip) = if is_v2 {
+        let query = match event.raw_query_string.filter(|q| !q.is_empty()) {
+            Some(q) => q,
+            None => encode_query(event.query_string_parameters.iter().flatten().map(|(k, v)| (k, v))),
+        };
+        (
+            http_ctx.method,
+            event.raw_path,
+            query,
+            http_ctx.protocol,
+            http_ctx.source_ip,
+        )
+    } else if event.http_method.is_some() {
+        let query = match &event.multi_value_query_string_parameters {
+            Some(multi) => encode_query(multi.iter().flat_map(|(k, vs)| vs.iter().map(move |v| (k, v)))),
+            None => encode_query(event.query_string_parameters.iter().flatten().map(|(k, v)| (k, v))),
+        };
+        (
+            event.http_method,
+            event.path,
+            query,
+            context.protocol,
+            context.identity.and_then(|i| i.source_ip),
+        )
+    } else {
+        return Err(PayloadError::UnknownFormat);
+    };
+    let method = method.ok_or(PayloadError::UnknownFormat)?;
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| PayloadError::Invalid {
+        field: "method",
+        value: method.clone(),
+    })?;
+    let path = path.ok_or(PayloadError::UnknownFormat)?;
+
+    let mut headers = HeaderMap::new();
+    let single = event.headers.iter().flatten().map(|(k, v)| (k, v));
+    let multi = event
+        .multi_value_headers
+        .iter()
+        .flatten()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| (k, v)));
+    // 1.0 events carry both maps with the same content; prefer the multi-value one.
+    let pairs: Vec<(&String, &String)> = if event.multi_value_headers.is_some() {
+        multi.collect()
+    } else {
+        single.collect()
+    };
+    for (name, value) in pairs {
+        let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| {
+            PayloadError::Invalid {
+                field: "header name",
+                value: name.clone(),
+            }
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|_| PayloadError::Invalid {
+            field: "header value",
+            value: value.clone(),
+        })?;
+        headers.append(name, value);
+    }
+    if let Some(cookies) = event.cookies.filter(|c| !c.is_empty()) {
+        let joined = cookies.join("; ");
+        let value = HeaderValue::from_str(&joined).map_err(|_| PayloadError::Invalid {
+            field: "cookies",
+            value: joined.clone(),
+        })?;
+        headers.insert(http::header::COOKIE, value);
+    }
+
+    let body = match event.body {
+        None => Bytes::new(),
+        Some(b) if event.is_base64_encoded => Bytes::from(STANDARD.decode(b.as_bytes())?),
+        Some(b) => Bytes::from(b),
+    };
+    Ok(GatewayRequest {
+        request_id: context
+            .request_id
+            .unwrap_or_else(super::new_request_id)
+            .into(),
+        method,
+        path,
+        query,
+        headers,
+        body,
+        source_ip: source_ip.unwrap_or_else(|| "127.0.0.1".to_string()),
+        protocol: protocol.unwrap_or_else(|| "HTTP/1.1".to_string()),
+    })
+}
+
+fn encode_query<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+/// A response in payload format 2.0's shape.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponsePayload {
+    /// HTTP status.
+    pub status_code: u16,
+    /// Headers, repeated names joined with `,` (`set-cookie` goes to `cookies`).
+    pub headers: BTreeMap<String, String>,
+    /// One entry per `set-cookie`.
+    pub cookies: Vec<String>,
+    /// The body: text if it is UTF-8, otherwise base64.
+    pub body: String,
+    /// Whether `body` is base64.
+    pub is_base64_encoded: bool,
+}
+
+impl From<&GatewayResponse> for ResponsePayload {
+    fn from(response: &GatewayResponse) -> Self {
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
+        let mut cookies = Vec::new();
+        for (name, value) in &response.headers {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            if name == http::header::SET_COOKIE {
+                cookies.push(value);
+                continue;
+            }
+            headers
+                .entry(name.as_str().to_string())
+                .and_modify(|v| {
+                    v.push(',');
+                    v.push_str(&value);
+                })
+                .or_insert(value);
+        }
+        let (body, is_base64_encoded) = match std::str::from_utf8(&response.body) {
+            Ok(text) => (text.to_string(), false),
+            Err(_) => (STANDARD.encode(&response.body), true),
+        };
+        ResponsePayload {
+            status_code: response.status.as_u16(),
+            headers,
+            cookies,
+            body,
+            is_base64_encoded,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_v2_event() {
+        let req = parse_event(
+            br#"{"version":"2.0","routeKey":"$default","rawPath":"/hello/ann","rawQueryString":"a=1&a=2",
+                "cookies":["c1=x","c2=y"],"headers":{"Header1":"v1","header2":"v1,v2"},
+                "requestContext":{"requestId":"rid","http":{"method":"POST","path":"/hello/ann",
+                "protocol":"HTTP/1.1","sourceIp":"192.0.2.1","userAgent":"agent"}},
+                "body":"aGk=","isBase64Encoded":true}"#,
+        )
+        .expect("valid");
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(req.path, "/hello/ann");
+        assert_eq!(req.query, "a=1&a=2");
+        assert_eq!(&*req.request_id, "rid");
+        assert_eq!(req.source_ip, "192.0.2.1");
+        assert_eq!(req.headers["header1"], "v1");
+        assert_eq!(req.headers["cookie"], "c1=x; c2=y");
+        assert_eq!(&req.body[..], b"hi");
+    }
+
+    #[test]
+    fn parses_a_v1_event() {
+        let req = parse_event(
+            br#"{"version":"1.0","resource":"/hello","path":"/hello","httpMethod":"GET",
+                "headers":{"h":"1"},"multiValueHeaders":{"h":["1","2"]},
+                "queryStringParameters":{"q":"2"},"multiValueQueryStringParameters":{"q":["1","2"]},
+                "requestContext":{"requestId":"r1","identity":{"sourceIp":"10.0.0.1"}},
+                "pathParameters":null,"stageVariables":null,"body":null,"isBase64Encoded":false}"#,
+        )
+        .expect("valid");
+        assert_eq!(req.method, Method::GET);
+        assert_eq!(req.query, "q=1&q=2");
+        assert_eq!(req.headers.get_all("h").iter().count(), 2);
+        assert_eq!(req.source_ip, "10.0.0.1");
+        assert!(req.body.is_empty());
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_event() {
+        assert!(matches!(parse_event(br#"{"hello":1}"#), Err(PayloadError::UnknownFormat)));
+        assert!(matches!(parse_event(b"nope"), Err(PayloadError::Json(_))));
+        assert!(matches!(
+            parse_event(br#"{"httpMethod":"GET","path":"/","body":"***","isBase64Encoded":true}"#),
+            Err(PayloadError::Base64(_))
+        ));
+    }
+
+    #[test]
+    fn binary_bodies_are_base64_in_responses() {
+        let mut headers = HeaderMap::new();
+        headers.append("set-cookie", HeaderValue::from_static("a=1"));
+        headers.append("x", HeaderValue::from_static("1"));
+        headers.append("x", HeaderValue::from_static("2"));
+        let payload = ResponsePayload::from(&GatewayResponse {
+            status: http::StatusCode::OK,
+            headers,
+            body: Bytes::from_static(&[0xff, 0x00]),
+        });
+        assert!(payload.is_base64_encoded);
+        assert_eq!(payload.body, "/wA=");
+        assert_eq!(payload.cookies, vec!["a=1"]);
+        assert_eq!(payload.headers["x"], "1,2");
+    }
+}

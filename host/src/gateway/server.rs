@@ -1,0 +1,152 @@
+//! The hyper server: HTTP/1.1 and HTTP/2 (cleartext, by prior knowledge or upgrade-free
+//! detection) on one listener, with graceful shutdown.
+
+use super::{Gateway, GatewayError, GatewayRequest, GatewayResponse, new_request_id};
+use bytes::Bytes;
+use http::header::{HOST, HeaderValue};
+use http::{Request, Response, Version};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// How long in-flight requests may take to finish after shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves `gateway` on `listener` until `shutdown` resolves, then stops accepting and
+/// waits (up to [`SHUTDOWN_GRACE`]) for in-flight requests to finish.
+pub async fn serve(
+    gateway: Arc<Gateway>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let gateway = gateway.clone();
+                let service = service_fn(move |req| {
+                    let gateway = gateway.clone();
+                    async move { Ok::<_, Infallible>(handle(&gateway, req, peer, local).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, "connection ended with an error: {e}");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("in-flight requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+    }
+    Ok(())
+}
+
+/// One HTTP request through the gateway.
+async fn handle(
+    gateway: &Gateway,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let mut headers = parts.headers;
+    if !headers.contains_key(HOST)
+        && let Some(authority) = parts.uri.authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        headers.insert(HOST, host);
+    }
+    add_forwarded(&mut headers, peer, local);
+    let mut request = GatewayRequest {
+        request_id: new_request_id().into(),
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        headers,
+        body: Bytes::new(),
+        source_ip: peer.ip().to_string(),
+        protocol: protocol(parts.version).to_string(),
+    };
+    let limit = usize::try_from(gateway.max_body_bytes()).unwrap_or(usize::MAX);
+    let declared = request
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > gateway.max_body_bytes()) {
+        return into_hyper(gateway.reject(&request, GatewayError::PayloadTooLarge, started));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => request.body = collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return into_hyper(gateway.reject(&request, GatewayError::PayloadTooLarge, started));
+        }
+        Err(e) => {
+            // The client went away or sent a broken body; nobody is left to answer.
+            tracing::debug!(request_id = %request.request_id, "request body failed: {e}");
+            let mut resp = Response::new(Full::new(Bytes::from_static(br#"{"message":"Bad Request"}"#)));
+            *resp.status_mut() = http::StatusCode::BAD_REQUEST;
+            return resp;
+        }
+    }
+    into_hyper(gateway.dispatch(request).await)
+}
+
+/// Sets the `x-forwarded-*` headers API Gateway adds: the client address is appended to
+/// `x-forwarded-for`, and `x-forwarded-proto` / `x-forwarded-port` describe the listener.
+fn add_forwarded(headers: &mut http::HeaderMap, peer: SocketAddr, local: SocketAddr) {
+    let chain = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(existing) => format!("{existing}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    if let Ok(chain) = HeaderValue::from_str(&chain) {
+        headers.insert("x-forwarded-for", chain);
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    headers.insert("x-forwarded-port", HeaderValue::from(local.port()));
+}
+
+fn protocol(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+fn into_hyper(response: GatewayResponse) -> Response<Full<Bytes>> {
+    let mut out = Response::new(Full::new(response.body));
+    *out.status_mut() = response.status;
+    *out.headers_mut() = response.headers;
+    out
+}

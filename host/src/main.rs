@@ -1,0 +1,5 @@
+//! The `portico` command. See `portico --help`.
+
+fn main() -> std::process::ExitCode {
+    portico::cli::main()
+}

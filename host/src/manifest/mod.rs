@@ -1,0 +1,440 @@
+//! `portico.toml`: which functions exist, where their modules are, their limits, and
+//! which route leads to which function.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:3000"
+//!
+//! [stage]
+//! name = "$default"
+//! variables = { greeting = "Hello" }
+//!
+//! [functions.hello]
+//! module = "target/wasm32-wasip2/release/hello.wasm"
+//! build = "cargo build --release --target wasm32-wasip2"
+//! timeout = "30s"
+//! memory = "128MiB"
+//!
+//! [routes]
+//! "GET /hello/{name}" = "hello"
+//! ```
+//!
+//! Every error names the file, the line and column, and the key at fault.
+
+mod error;
+mod units;
+
+pub use error::ManifestError;
+pub use units::{Bytes, HumanDuration};
+
+use crate::gateway::{RouteKey, Router};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Default listen address of `portico up`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+/// Default per-invocation timeout: API Gateway HTTP API's integration timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default linear-memory limit of one function instance.
+pub const DEFAULT_MEMORY: u64 = 128 << 20;
+/// Default response-body limit: Lambda's synchronous response limit.
+pub const DEFAULT_MAX_RESPONSE: u64 = 6 << 20;
+/// Default request-body limit: API Gateway's payload limit.
+pub const DEFAULT_MAX_BODY: u64 = 10 << 20;
+/// Default number of function instances alive at once.
+pub const DEFAULT_MAX_INSTANCES: u32 = 256;
+/// Default number of requests waiting for an instance before new ones get 503.
+pub const DEFAULT_MAX_QUEUE: u32 = 1024;
+/// Default time a request waits for an instance before it gets 503.
+pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest memory limit a function may ask for (the 32-bit address space).
+pub const MAX_MEMORY: u64 = 4 << 30;
+
+/// A loaded, validated manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The directory relative paths and build commands are resolved against.
+    pub dir: PathBuf,
+    /// Listener and admission settings.
+    pub server: ServerConfig,
+    /// Stage name and variables.
+    pub stage: StageConfig,
+    /// Functions by name.
+    pub functions: BTreeMap<String, FunctionConfig>,
+    /// Routes to function names; already checked for conflicts and unknown functions.
+    pub routes: Router<String>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address the gateway listens on (`--listen` overrides it).
+    pub listen: SocketAddr,
+    /// Largest request body accepted; larger bodies get 413.
+    pub max_body_bytes: u64,
+    /// Function instances alive at once, across all functions (the instance pool size).
+    pub max_instances: u32,
+    /// Requests that may wait for an instance; beyond that, 503 at once.
+    pub max_queue: u32,
+    /// How long a request may wait for an instance before 503.
+    pub queue_timeout: Duration,
+}
+
+/// `[stage]`.
+#[derive(Debug, Clone)]
+pub struct StageConfig {
+    /// Stage name, reported in the event's request context.
+    pub name: String,
+    /// Stage variables, passed in every event.
+    pub variables: Vec<(String, String)>,
+}
+
+/// `[functions.NAME]`.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    /// The function's name (its key in the manifest).
+    pub name: String,
+    /// Path of the component file, resolved against the manifest's directory.
+    pub module: PathBuf,
+    /// Shell command that builds the module, run in the manifest's directory.
+    pub build: Option<String>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Environment variables the function sees (and no others).
+    pub environment: Vec<(String, String)>,
+}
+
+/// Per-function resource limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock limit of one invocation; over it the client gets 503.
+    pub timeout: Duration,
+    /// Linear-memory limit of one instance; an allocation past it fails (a trap: 500).
+    pub memory_bytes: u64,
+    /// Response-body limit; a larger body is answered with 500.
+    pub max_response_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: DEFAULT_TIMEOUT,
+            memory_bytes: DEFAULT_MEMORY,
+            max_response_bytes: DEFAULT_MAX_RESPONSE,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    stage: RawStage,
+    #[serde(default)]
+    functions: BTreeMap<Spanned<String>, RawFunction>,
+    #[serde(default)]
+    routes: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<SocketAddr>,
+    max_body: Option<Spanned<Bytes>>,
+    max_instances: Option<Spanned<u32>>,
+    max_queue: Option<u32>,
+    queue_timeout: Option<Spanned<HumanDuration>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    name: Option<String>,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFunction {
+    module: Spanned<PathBuf>,
+    build: Option<String>,
+    timeout: Option<Spanned<HumanDuration>>,
+    memory: Option<Spanned<Bytes>>,
+    max_response: Option<Spanned<Bytes>>,
+    #[serde(default)]
+    environment: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &source)
+    }
+
+    /// Validates manifest text; `path` is used for messages and to resolve relative paths.
+    pub fn parse(path: &Path, source: &str) -> Result<Manifest, ManifestError> {
+        let raw = deserialize(path, source)?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let at = |span: std::ops::Range<usize>, key: &str, message: String| {
+            ManifestError::at(path, source, span.start, key, message)
+        };
+
+        let server = ServerConfig {
+            listen: raw.server.listen.unwrap_or_else(|| {
+                DEFAULT_LISTEN
+                    .parse()
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000)))
+            }),
+            max_body_bytes: raw.server.max_body.map_or(DEFAULT_MAX_BODY, |b| b.get_ref().0),
+            max_instances: match raw.server.max_instances {
+                Some(n) if *n.get_ref() == 0 => {
+                    return Err(at(n.span(), "server.max_instances", "must be at least 1".into()));
+                }
+                Some(n) => *n.get_ref(),
+                None => DEFAULT_MAX_INSTANCES,
+            },
+            max_queue: raw.server.max_queue.unwrap_or(DEFAULT_MAX_QUEUE),
+            queue_timeout: raw
+                .server
+                .queue_timeout
+                .map_or(DEFAULT_QUEUE_TIMEOUT, |d| d.get_ref().0),
+        };
+
+        let stage = StageConfig {
+            name: raw.stage.name.unwrap_or_else(|| "$default".to_string()),
+            variables: raw.stage.variables.into_iter().collect(),
+        };
+
+        let mut functions = BTreeMap::new();
+        for (name, f) in raw.functions {
+            let key = |field: &str| format!("functions.{}.{field}", name.get_ref());
+            if !valid_function_name(name.get_ref()) {
+                return Err(at(
+                    name.span(),
+                    &format!("functions.{}", name.get_ref()),
+                    "a function name may only contain letters, digits, `_` and `-`".into(),
+                ));
+            }
+            let mut limits = Limits::default();
+            if let Some(t) = f.timeout {
+                if t.get_ref().0.is_zero() {
+                    return Err(at(t.span(), &key("timeout"), "must be longer than zero".into()));
+                }
+                limits.timeout = t.get_ref().0;
+            }
+            if let Some(m) = f.memory {
+                let bytes = m.get_ref().0;
+                if !(64 << 10..=MAX_MEMORY).contains(&bytes) {
+                    return Err(at(
+                        m.span(),
+                        &key("memory"),
+                        format!("must be between 64KiB and 4GiB, got {bytes} bytes"),
+                    ));
+                }
+                limits.memory_bytes = bytes;
+            }
+            if let Some(r) = f.max_response {
+                limits.max_response_bytes = r.get_ref().0;
+            }
+            if f.module.get_ref().as_os_str().is_empty() {
+                return Err(at(f.module.span(), &key("module"), "must not be empty".into()));
+            }
+            let name = name.into_inner();
+            functions.insert(
+                name.clone(),
+                FunctionConfig {
+                    module: dir.join(f.module.into_inner()),
+                    build: f.build,
+                    limits,
+                    environment: f.environment.into_iter().collect(),
+                    name,
+                },
+            );
+        }
+
+        let mut routes = Router::new();
+        for (key, function) in raw.routes {
+            let route_key: RouteKey = key
+                .get_ref()
+                .parse()
+                .map_err(|e: crate::gateway::RouteKeyError| {
+                    at(key.span(), &format!("routes.\"{}\"", key.get_ref()), e.to_string())
+                })?;
+            if !functions.contains_key(function.get_ref()) {
+                let known: Vec<&str> = functions.keys().map(String::as_str).collect();
+                return Err(at(
+                    function.span(),
+                    &format!("routes.\"{}\"", key.get_ref()),
+                    format!(
+                        "no function named `{}` (functions in this manifest: {})",
+                        function.get_ref(),
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ),
+                ));
+            }
+            routes
+                .insert(route_key, function.get_ref().clone())
+                .map_err(|e| at(key.span(), &format!("routes.\"{}\"", key.get_ref()), e.to_string()))?;
+        }
+
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            dir,
+            server,
+            stage,
+            functions,
+            routes,
+        })
+    }
+
+    /// The largest memory limit of any function (sizes the instance pool's memory slots).
+    pub fn largest_memory(&self) -> u64 {
+        self.functions
+            .values()
+            .map(|f| f.limits.memory_bytes)
+            .max()
+            .unwrap_or(DEFAULT_MEMORY)
+    }
+}
+
+fn valid_function_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Deserialises with the dotted key path of any error.
+fn deserialize(path: &Path, source: &str) -> Result<RawManifest, ManifestError> {
+    let de = toml::Deserializer::parse(source).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        ManifestError::at(path, source, offset, "(document)", e.message().trim().to_string())
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = match e.path().to_string() {
+            p if p == "." => "(document)".to_string(),
+            p => p,
+        };
+        let inner = e.into_inner();
+        let offset = inner.span().map_or(0, |s| s.start);
+        ManifestError::at(path, source, offset, key, inner.message().trim().to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse(Path::new("dir/portico.toml"), src)
+    }
+
+    fn error(src: &str) -> (usize, String) {
+        let e = parse(src).expect_err("should fail");
+        (e.line().expect("has a line"), e.to_string())
+    }
+
+    const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+max_body = "1MiB"
+
+[stage]
+name = "prod"
+variables = { a = "1" }
+
+[functions.hello]
+module = "hello.wasm"
+timeout = "2s"
+memory = "64MiB"
+environment = { K = "V" }
+
+[routes]
+"GET /hello" = "hello"
+"$default" = "hello"
+"#;
+
+    #[test]
+    fn a_good_manifest_loads_with_defaults_filled_in() {
+        let m = parse(GOOD).expect("valid");
+        assert_eq!(m.server.max_body_bytes, 1 << 20);
+        assert_eq!(m.server.max_instances, DEFAULT_MAX_INSTANCES);
+        assert_eq!(m.stage.name, "prod");
+        let f = &m.functions["hello"];
+        assert_eq!(f.module, Path::new("dir/hello.wasm"));
+        assert_eq!(f.limits.timeout, Duration::from_secs(2));
+        assert_eq!(f.limits.memory_bytes, 64 << 20);
+        assert_eq!(f.limits.max_response_bytes, DEFAULT_MAX_RESPONSE);
+        assert_eq!(f.environment, vec![("K".to_string(), "V".to_string())]);
+        assert_eq!(m.routes.routes().len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_name_line_and_key() {
+        let (line, msg) = error("[functions.hello]\nmodule = \"a.wasm\"\ntimeuot = \"1s\"\n");
+        assert_eq!(line, 3, "{msg}");
+        assert!(msg.contains("functions.hello"), "{msg}");
+        assert!(msg.contains("timeuot"), "{msg}");
+        assert!(msg.starts_with("dir/portico.toml:3:"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_name_line_and_key() {
+        let (line, msg) = error("[functions.hello]\nmodule = \"a.wasm\"\n\ntimeout = \"soon\"\n");
+        assert_eq!(line, 4, "{msg}");
+        assert!(msg.contains("functions.hello.timeout"), "{msg}");
+        assert!(msg.contains("invalid duration"), "{msg}");
+
+        let (line, msg) = error("[server]\nlisten = \"nowhere\"\n");
+        assert_eq!(line, 2, "{msg}");
+        assert!(msg.contains("server.listen"), "{msg}");
+
+        let (line, msg) = error("[functions.a]\nmodule = \"a.wasm\"\nmemory = \"8GiB\"\n");
+        assert_eq!(line, 3, "{msg}");
+        assert!(msg.contains("functions.a.memory"), "{msg}");
+    }
+
+    #[test]
+    fn bad_routes_name_line_and_key() {
+        let base = "[functions.a]\nmodule = \"a.wasm\"\n[routes]\n";
+        let (line, msg) = error(&format!("{base}\"GET /x\" = \"b\"\n"));
+        assert_eq!(line, 4, "{msg}");
+        assert!(msg.contains("no function named `b`"), "{msg}");
+
+        let (line, msg) = error(&format!("{base}\"GET /x\" = \"a\"\n\"FETCH /y\" = \"a\"\n"));
+        assert_eq!(line, 5, "{msg}");
+        assert!(msg.contains("routes.\"FETCH /y\""), "{msg}");
+
+        let (_, msg) = error(&format!("{base}\"GET /x/{{a}}\" = \"a\"\n\"GET /x/{{b}}\" = \"a\"\n"));
+        assert!(msg.contains("conflicts"), "{msg}");
+    }
+
+    #[test]
+    fn syntax_errors_have_lines() {
+        let (line, msg) = error("[server]\nlisten = \n");
+        assert_eq!(line, 2, "{msg}");
+    }
+
+    #[test]
+    fn missing_module_is_an_error() {
+        let (_, msg) = error("[functions.a]\ntimeout = \"1s\"\n");
+        assert!(msg.contains("module"), "{msg}");
+    }
+}

@@ -1,0 +1,12 @@
+//! Host-side bindings of the `portico:edge` WIT package (`wit/portico.wit`).
+#![allow(missing_docs)] // Generated from the WIT, whose doc comments document every item.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "function",
+    imports: { default: async | trappable },
+    exports: { default: async },
+});
+
+pub use exports::portico::edge::handler::{HttpRequestEvent, HttpResponse};
+pub use portico::edge::http_types::{Authorizer, HttpDetails, RequestContext};

@@ -1,0 +1,310 @@
+//! The function runtime: one wasmtime [`Engine`] with the pooling allocator and epoch
+//! interruption, every function compiled once, and a fresh instance per invocation.
+//!
+//! The three moments of a capability (see `docs/architecture.md`):
+//! - engine time: [`Runtime::new`] links WASI, wasi:http (outbound denied) and Portico's
+//!   `log` into one linker;
+//! - app time: [`Runtime::load`] compiles a component and pre-instantiates it;
+//! - request time: [`Runtime::invoke`] builds a small [`InstanceState`] inside a new store.
+
+mod admission;
+pub mod bindings;
+mod output;
+mod state;
+
+pub use admission::{Admission, Rejected};
+pub use state::InstanceState;
+
+use crate::manifest::{Limits, Manifest};
+use bindings::{HttpRequestEvent, HttpResponse};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+
+/// How often the epoch advances; a running guest yields to the scheduler this often, so
+/// timeouts are precise to about this much.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Engine-wide settings, usually taken from the manifest's `[server]` section.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Instances alive at once (the pool size and the admission limit).
+    pub max_instances: u32,
+    /// Requests that may wait for an instance.
+    pub max_queue: u32,
+    /// How long a request may wait for an instance.
+    pub queue_timeout: Duration,
+    /// Largest linear memory any function may grow to (sizes the pool's memory slots).
+    pub max_memory_bytes: u64,
+    /// Use the pooling instance allocator (the default); off only for comparisons.
+    pub pooling: bool,
+}
+
+impl RuntimeConfig {
+    /// Settings for serving `manifest`.
+    pub fn from_manifest(manifest: &Manifest) -> Self {
+        RuntimeConfig {
+            max_instances: manifest.server.max_instances,
+            max_queue: manifest.server.max_queue,
+            queue_timeout: manifest.server.queue_timeout,
+            max_memory_bytes: manifest.largest_memory(),
+            pooling: true,
+        }
+    }
+}
+
+/// Why a module could not become a function.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not a valid WebAssembly component (or not WebAssembly at all).
+    #[error("function `{function}`: not a valid WebAssembly component: {reason}")]
+    Compile {
+        /// The function being loaded.
+        function: String,
+        /// wasmtime's explanation.
+        reason: String,
+    },
+    /// A valid component that does not fit Portico's `function` world.
+    #[error("function `{function}`: component does not match Portico's `function` world: {reason}")]
+    World {
+        /// The function being loaded.
+        function: String,
+        /// What is missing or mistyped.
+        reason: String,
+    },
+}
+
+/// Why an invocation produced no response.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    /// No instance was free (HTTP 503).
+    #[error(transparent)]
+    Rejected(#[from] Rejected),
+    /// The function ran past its timeout (HTTP 503).
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The guest trapped, or could not be instantiated (HTTP 500).
+    #[error("trap: {0:#}")]
+    Trap(wasmtime::Error),
+    /// The guest returned `err(message)` (HTTP 500).
+    #[error("function returned an error: {0}")]
+    Guest(String),
+    /// The response body was over the function's limit (HTTP 500).
+    #[error("response body of {size} bytes is over the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// Body size.
+        size: usize,
+        /// The function's `max_response`.
+        limit: u64,
+    },
+}
+
+/// Where an invocation's time went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Waiting for a free instance slot.
+    pub queue: Duration,
+    /// Creating the instance.
+    pub instantiate: Duration,
+    /// Running the handler.
+    pub guest: Duration,
+}
+
+/// A compiled, linked function, ready to instantiate.
+pub struct Function {
+    name: Arc<str>,
+    version: String,
+    pre: bindings::FunctionPre<InstanceState>,
+    limits: Limits,
+    environment: Vec<(String, String)>,
+}
+
+impl Function {
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Content hash of the module (first 12 hex digits of its SHA-256).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The function's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The engine, the linker and the instance pool's admission gate.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<InstanceState>,
+    admission: Admission,
+}
+
+impl Runtime {
+    /// Builds the engine and links every import a function may use.
+    pub fn new(config: &RuntimeConfig) -> anyhow::Result<Self> {
+        let mut wasm = Config::new();
+        wasm.epoch_interruption(true);
+        if config.pooling {
+            let n = config.max_instances;
+            let memory = usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX);
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(n)
+                .total_core_instances(n.saturating_mul(8))
+                .total_memories(n.saturating_mul(2))
+                .total_tables(n.saturating_mul(4))
+                .total_stacks(n)
+                .max_memory_size(memory)
+                // Keep touched pages resident between instances instead of faulting them
+                // in again: measured 36 µs → 20 µs per request (TOOLCHAIN.md).
+                .linear_memory_keep_resident(4 << 20)
+                .table_keep_resident(64 << 10)
+                .pagemap_scan(Enabled::Auto);
+            wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&wasm)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        bindings::Function::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        spawn_epoch_ticker(&engine);
+        Ok(Runtime {
+            engine,
+            linker,
+            admission: Admission::new(config.max_instances, config.max_queue, config.queue_timeout),
+        })
+    }
+
+    /// Compiles `wasm` and checks it against Portico's world. CPU-heavy: call it off the
+    /// async request path (e.g. in `spawn_blocking`).
+    pub fn load(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        limits: Limits,
+        environment: Vec<(String, String)>,
+    ) -> Result<Function, LoadError> {
+        let component = Component::new(&self.engine, wasm).map_err(|e| LoadError::Compile {
+            function: name.to_string(),
+            reason: format!("{e:#}"),
+        })?;
+        let world = |e: wasmtime::Error| LoadError::World {
+            function: name.to_string(),
+            reason: format!("{e:#}"),
+        };
+        let pre = self.linker.instantiate_pre(&component).map_err(world)?;
+        let pre = bindings::FunctionPre::new(pre).map_err(world)?;
+        let digest = Sha256::digest(wasm);
+        let version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Function {
+            name: name.into(),
+            version,
+            pre,
+            limits,
+            environment,
+        })
+    }
+
+    /// Runs `function` on `event` in a fresh instance, within the function's limits.
+    pub async fn invoke(
+        &self,
+        function: &Function,
+        event: &HttpRequestEvent,
+        request_id: Arc<str>,
+    ) -> (Result<HttpResponse, InvokeError>, Timings) {
+        let mut timings = Timings::default();
+        let started = Instant::now();
+        let permit = match self.admission.admit().await {
+            Ok(permit) => permit,
+            Err(rejected) => {
+                timings.queue = started.elapsed();
+                return (Err(rejected.into()), timings);
+            }
+        };
+        timings.queue = started.elapsed();
+
+        let tags = output::OutputTags::new(function.name.clone(), request_id);
+        let state = InstanceState::new(&function.environment, &function.limits, tags);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+
+        let timeout = function.limits.timeout;
+        let run = run(function, event, &mut store, &mut timings);
+        let result = match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(InvokeError::Timeout(timeout)),
+        };
+        drop(store);
+        drop(permit);
+        (result, timings)
+    }
+
+    /// Requests waiting for an instance right now.
+    pub fn queue_depth(&self) -> usize {
+        self.admission.queue_depth()
+    }
+}
+
+/// Instantiates and calls the handler; records timings as it goes.
+async fn run(
+    function: &Function,
+    event: &HttpRequestEvent,
+    store: &mut Store<InstanceState>,
+    timings: &mut Timings,
+) -> Result<HttpResponse, InvokeError> {
+    let started = Instant::now();
+    let instance = function
+        .pre
+        .instantiate_async(&mut *store)
+        .await
+        .map_err(InvokeError::Trap)?;
+    timings.instantiate = started.elapsed();
+    let started = Instant::now();
+    let outcome = instance
+        .portico_edge_handler()
+        .call_handle(&mut *store, event)
+        .await;
+    timings.guest = started.elapsed();
+    let response = outcome.map_err(InvokeError::Trap)?.map_err(InvokeError::Guest)?;
+    if response.body.len() as u64 > function.limits.max_response_bytes {
+        return Err(InvokeError::ResponseTooLarge {
+            size: response.body.len(),
+            limit: function.limits.max_response_bytes,
+        });
+    }
+    Ok(response)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("portico-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the epoch thread, timeouts will not interrupt guests: {e}");
+    }
+}
