@@ -152,6 +152,14 @@ impl Request {
         lookup(&self.event.stage_variables, name)
     }
 
+    /// All stage variables as `(name, value)`.
+    pub fn stage_variables(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.event
+            .stage_variables
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The unique id of this request (also sent to the client as `apigw-requestid`).
     pub fn request_id(&self) -> &str {
         &self.event.request_context.request_id

@@ -40,6 +40,7 @@ fn echo(req: &Request) -> Result<Response, Error> {
         "queryStringParameters": req.query_params().collect::<std::collections::BTreeMap<_, _>>(),
         "headers": req.headers().collect::<std::collections::BTreeMap<_, _>>(),
         "cookies": req.cookies(),
+        "stageVariables": req.stage_variables().collect::<std::collections::BTreeMap<_, _>>(),
         "body": String::from_utf8_lossy(req.body()),
         "bodyLen": req.body().len(),
         "env": std::env::vars().collect::<std::collections::BTreeMap<_, _>>(),

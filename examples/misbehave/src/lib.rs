@@ -11,6 +11,7 @@
 //! | `GET /bad-status` | returns status 999 | 500 |
 //! | `GET /bad-header` | returns a header name with a space | 500 |
 //! | `GET /print` | writes to stdout and stderr, then answers 200 | 200 |
+//! | `GET /sleep?ms=N` | sleeps N ms, then answers 200 | 200 |
 //! | `GET /env` | answers with its environment and whether it can see files | 200 |
 
 use portico_guest::{Request, Response, http::StatusCode};
@@ -42,6 +43,11 @@ fn handle(req: Request) -> Result<Response, String> {
             println!("to stdout");
             eprintln!("to stderr");
             Ok(Response::ok().text("printed"))
+        }
+        "/sleep" => {
+            let ms: u64 = req.query("ms").and_then(|m| m.parse().ok()).unwrap_or(100);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            Ok(Response::ok().text(format!("slept {ms}ms")))
         }
         "/env" => {
             let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();

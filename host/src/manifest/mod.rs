@@ -139,9 +139,9 @@ struct RawManifest {
     #[serde(default)]
     stage: RawStage,
     #[serde(default)]
-    functions: BTreeMap<Spanned<String>, RawFunction>,
+    functions: BTreeMap<FunctionName, RawFunction>,
     #[serde(default)]
-    routes: BTreeMap<Spanned<String>, Spanned<String>>,
+    routes: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -223,15 +223,8 @@ impl Manifest {
         };
 
         let mut functions = BTreeMap::new();
-        for (name, f) in raw.functions {
-            let key = |field: &str| format!("functions.{}.{field}", name.get_ref());
-            if !valid_function_name(name.get_ref()) {
-                return Err(at(
-                    name.span(),
-                    &format!("functions.{}", name.get_ref()),
-                    "a function name may only contain letters, digits, `_` and `-`".into(),
-                ));
-            }
+        for (FunctionName(name), f) in raw.functions {
+            let key = |field: &str| format!("functions.{name}.{field}");
             let mut limits = Limits::default();
             if let Some(t) = f.timeout {
                 if t.get_ref().0.is_zero() {
@@ -256,7 +249,6 @@ impl Manifest {
             if f.module.get_ref().as_os_str().is_empty() {
                 return Err(at(f.module.span(), &key("module"), "must not be empty".into()));
             }
-            let name = name.into_inner();
             functions.insert(
                 name.clone(),
                 FunctionConfig {
@@ -271,17 +263,16 @@ impl Manifest {
 
         let mut routes = Router::new();
         for (key, function) in raw.routes {
+            // A route is one `"KEY" = "function"` line: errors about the key point at the line.
+            let field = format!("routes.\"{key}\"");
             let route_key: RouteKey = key
-                .get_ref()
                 .parse()
-                .map_err(|e: crate::gateway::RouteKeyError| {
-                    at(key.span(), &format!("routes.\"{}\"", key.get_ref()), e.to_string())
-                })?;
+                .map_err(|e: crate::gateway::RouteKeyError| at(function.span(), &field, e.to_string()))?;
             if !functions.contains_key(function.get_ref()) {
                 let known: Vec<&str> = functions.keys().map(String::as_str).collect();
                 return Err(at(
                     function.span(),
-                    &format!("routes.\"{}\"", key.get_ref()),
+                    &field,
                     format!(
                         "no function named `{}` (functions in this manifest: {})",
                         function.get_ref(),
@@ -291,7 +282,7 @@ impl Manifest {
             }
             routes
                 .insert(route_key, function.get_ref().clone())
-                .map_err(|e| at(key.span(), &format!("routes.\"{}\"", key.get_ref()), e.to_string()))?;
+                .map_err(|e| at(function.span(), &field, e.to_string()))?;
         }
 
         Ok(Manifest {
@@ -314,11 +305,24 @@ impl Manifest {
     }
 }
 
-fn valid_function_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+/// A function's name: letters, digits, `_` and `-`.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct FunctionName(String);
+
+impl<'de> Deserialize<'de> for FunctionName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            return Err(serde::de::Error::custom(format!(
+                "invalid function name {name:?}: use only letters, digits, `_` and `-`"
+            )));
+        }
+        Ok(FunctionName(name))
+    }
 }
 
 /// Deserialises with the dotted key path of any error.
@@ -328,7 +332,8 @@ fn deserialize(path: &Path, source: &str) -> Result<RawManifest, ManifestError> 
         ManifestError::at(path, source, offset, "(document)", e.message().trim().to_string())
     })?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = match e.path().to_string() {
+        // `Spanned<T>` shows up in the path as an internal field; users never wrote it.
+        let key = match e.path().to_string().replace(".$__serde_spanned_private_value", "") {
             p if p == "." => "(document)".to_string(),
             p => p,
         };
@@ -430,6 +435,13 @@ environment = { K = "V" }
     fn syntax_errors_have_lines() {
         let (line, msg) = error("[server]\nlisten = \n");
         assert_eq!(line, 2, "{msg}");
+    }
+
+    #[test]
+    fn bad_function_names_are_refused() {
+        let (line, msg) = error("[functions.\"a b\"]\nmodule = \"a.wasm\"\n");
+        assert_eq!(line, 1, "{msg}");
+        assert!(msg.contains("invalid function name"), "{msg}");
     }
 
     #[test]

@@ -8,5 +8,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::portico::edge::handler::{HttpRequestEvent, HttpResponse};
-pub use portico::edge::http_types::{Authorizer, HttpDetails, RequestContext};
+pub use self::exports::portico::edge::handler::{HttpRequestEvent, HttpResponse};
+pub use self::portico::edge::http_types::{Authorizer, HttpDetails, RequestContext};

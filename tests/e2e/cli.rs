@@ -1,0 +1,142 @@
+//! The command line: `invoke`, `build`, manifest and module errors, graceful shutdown.
+
+use crate::support::{Server, client, manifest, portico, root};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const HELLO: &str = r#"
+[functions.hello]
+module = "{hello}"
+
+[routes]
+"GET /hello/{name}" = "hello"
+"POST /echo" = "hello"
+"#;
+
+fn invoke(manifest_path: &std::path::Path, event: &str) -> Value {
+    let out = portico()
+        .args(["invoke", "--manifest"])
+        .arg(manifest_path)
+        .arg("--event")
+        .arg(root().join("tests/events").join(event))
+        .output()
+        .expect("portico runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("payload 2.0 JSON on stdout")
+}
+
+#[test]
+fn invoke_runs_a_v2_event() {
+    let m = manifest(HELLO);
+    let resp = invoke(&m.path, "v2.json");
+    assert_eq!(resp["statusCode"], 200);
+    assert_eq!(resp["isBase64Encoded"], false);
+    assert_eq!(resp["headers"]["apigw-requestid"], "id-from-v2-event");
+    let body: Value = serde_json::from_str(resp["body"].as_str().expect("body")).expect("json");
+    assert_eq!(body, json!({"message": "Hello, ann!", "request_id": "id-from-v2-event"}));
+}
+
+#[test]
+fn invoke_runs_a_v1_event() {
+    let m = manifest(HELLO);
+    let resp = invoke(&m.path, "v1.json");
+    assert_eq!(resp["statusCode"], 200);
+    let e: Value = serde_json::from_str(resp["body"].as_str().expect("body")).expect("json");
+    assert_eq!(e["routeKey"], "POST /echo");
+    assert_eq!(e["body"], "Hello from Lambda!");
+    assert_eq!(e["headers"]["header2"], "value1,value2");
+    assert_eq!(e["queryStringParameters"], json!({"parameter1": "value1,value2", "parameter2": "value"}));
+    assert_eq!(e["requestContext"]["http"]["sourceIp"], "192.0.2.1");
+}
+
+#[test]
+fn invoke_answers_unrouted_events_with_404() {
+    let m = manifest("[functions.hello]\nmodule = \"{hello}\"\n[routes]\n\"GET /other\" = \"hello\"\n");
+    let resp = invoke(&m.path, "v2.json");
+    assert_eq!(resp["statusCode"], 404);
+    assert_eq!(resp["body"], r#"{"message":"Not Found"}"#);
+}
+
+#[test]
+fn manifest_errors_name_file_line_and_key() {
+    let m = manifest("[functions.hello]\nmodule = \"{hello}\"\ntimeout = \"forever\"\n");
+    let out = portico()
+        .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
+        .arg(&m.path)
+        .output()
+        .expect("portico runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = format!("{}:3:", m.path.display());
+    assert!(err.contains(&expected), "{err}");
+    assert!(err.contains("functions.hello.timeout"), "{err}");
+    assert!(err.contains("invalid duration"), "{err}");
+}
+
+#[test]
+fn modules_that_are_not_components_are_refused_with_the_reason() {
+    let m = manifest("[functions.bad]\nmodule = \"bad.wasm\"\n[routes]\n\"GET /x\" = \"bad\"\n");
+    let dir = m.dir.path();
+    // A valid core module: WebAssembly, but not a component.
+    std::fs::write(dir.join("bad.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    let out = portico()
+        .args(["invoke", "--event"])
+        .arg(root().join("tests/events/v2.json"))
+        .arg("--manifest")
+        .arg(&m.path)
+        .output()
+        .expect("portico runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("function `bad`: not a valid WebAssembly component"), "{err}");
+
+    std::fs::write(dir.join("bad.wasm"), b"this is not wasm").expect("write");
+    let out = portico().args(["up", "--listen", "127.0.0.1:0", "--manifest"]).arg(&m.path).output().expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid WebAssembly component"));
+
+    std::fs::remove_file(dir.join("bad.wasm")).expect("remove");
+    let out = portico().args(["up", "--listen", "127.0.0.1:0", "--manifest"]).arg(&m.path).output().expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read module") && err.contains("portico build"), "{err}");
+}
+
+#[test]
+fn build_runs_the_build_commands() {
+    crate::support::component("hello"); // make sure the build below is incremental
+    let out = portico()
+        .args(["build", "--manifest"])
+        .arg(root().join("examples/hello/portico.toml"))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("portico runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("[1/1] building hello"), "{err}");
+    assert!(err.contains("[1/1] built hello"), "{err}");
+
+    let m = manifest("[functions.f]\nmodule = \"f.wasm\"\nbuild = \"exit 3\"\n");
+    let out = portico().args(["build", "--manifest"]).arg(&m.path).output().expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("build of f failed"));
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_then_exits() {
+    let misbehave = "[functions.m]\nmodule = \"{misbehave}\"\n[routes]\n\"GET /sleep\" = \"m\"\n";
+    let mut server = Server::start(manifest(misbehave));
+    let url = server.url("/sleep?ms=1500");
+    let in_flight = tokio::spawn(async move { client().get(url).send().await.map(|r| r.status()) });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = in_flight.await.expect("task").expect("the in-flight request is answered");
+    assert_eq!(status, 200);
+    let exit = server.wait(Duration::from_secs(10)).expect("portico exits after SIGTERM");
+    assert!(exit.success(), "{exit:?}");
+    // New connections are refused once it has stopped.
+    assert!(client().get(server.url("/sleep?ms=1")).send().await.is_err());
+}

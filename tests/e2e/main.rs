@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `portico` binary on loopback, real components compiled
+//! from `examples/`, driven by a real HTTP client.
+
+mod cli;
+mod errors;
+mod events;
+mod routing;
+mod support;

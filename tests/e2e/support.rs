@@ -1,0 +1,168 @@
+//! Shared test support: build the example components once, start the real `portico`
+//! binary on a free loopback port, and stop it afterwards.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// Builds `examples/` for wasm32-wasip2 (once per test binary) and returns the path of
+/// the component for `name`.
+pub fn component(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let examples = root().join("examples");
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+            .arg(examples.join("target"))
+            .arg("--manifest-path")
+            .arg(examples.join("Cargo.toml"))
+            .env_remove("CARGO_TARGET_DIR")
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the examples failed");
+    });
+    let path = examples.join(format!("target/wasm32-wasip2/release/{name}.wasm"));
+    assert!(path.exists(), "{} missing after build", path.display());
+    path
+}
+
+/// The `portico` binary under test.
+pub fn portico() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
+    cmd.env("RUST_LOG", "info").env_remove("PORTICO_ADMIN_TOKEN");
+    cmd
+}
+
+/// A manifest written into a temporary directory.
+pub struct TempManifest {
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+    /// The manifest file.
+    pub path: PathBuf,
+}
+
+/// Writes `text` as `portico.toml` in a new temporary directory. `{hello}` and
+/// `{misbehave}` are replaced with the components' paths.
+pub fn manifest(text: &str) -> TempManifest {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = text
+        .replace("{hello}", &toml_path(&component("hello")))
+        .replace("{misbehave}", &toml_path(&component("misbehave")));
+    let path = dir.path().join("portico.toml");
+    std::fs::write(&path, text).expect("write manifest");
+    TempManifest { dir, path }
+}
+
+fn toml_path(p: &Path) -> String {
+    p.display().to_string().replace('\\', "/")
+}
+
+/// A running `portico up`, killed on drop.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its stderr (the log), captured to a file.
+    pub log: PathBuf,
+    _manifest: Option<TempManifest>,
+}
+
+impl Server {
+    /// Starts `portico up` on `manifest` with a free port, and waits until it listens.
+    pub fn start(manifest: TempManifest) -> Server {
+        let mut server = Server::start_path(&manifest.path, &manifest.dir.path().join("portico.log"));
+        server._manifest = Some(manifest);
+        server
+    }
+
+    /// Starts `portico up --manifest path`, logging to `log`.
+    pub fn start_path(path: &Path, log: &Path) -> Server {
+        let log_file = std::fs::File::create(log).expect("log file");
+        let mut child = portico()
+            .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
+            .arg(path)
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("portico starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("Portico listening on http://") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr.parse().expect("address"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "portico did not start; log:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+        };
+        Server {
+            child,
+            addr,
+            log: log.to_path_buf(),
+            _manifest: None,
+        }
+    }
+
+    /// `http://ADDR/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client with a generous timeout.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
