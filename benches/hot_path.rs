@@ -1,1 +1,101 @@
-fn main(){}
+//! In-process hot path: route match + fresh instance + call + response mapping for the
+//! `hello` example, with the pooling allocator on and off; and route matching alone with
+//! 1 and 1,000 routes.
+//!
+//! `cargo bench -p portico --bench hot_path` (builds the example components if needed).
+
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{HeaderMap, Method};
+use portico::gateway::{Gateway, GatewayRequest, Router};
+use portico::manifest::Manifest;
+use portico::runtime::{Runtime, RuntimeConfig};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn hello_component() -> PathBuf {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(examples.join("target"))
+        .arg("--manifest-path")
+        .arg(examples.join("Cargo.toml"))
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the examples failed");
+    examples.join("target/wasm32-wasip2/release/hello.wasm")
+}
+
+fn gateway(pooling: bool) -> Gateway {
+    let text = format!(
+        "[functions.hello]\nmodule = {:?}\n[routes]\n\"GET /hello/{{name}}\" = \"hello\"\n",
+        hello_component().display().to_string()
+    );
+    let manifest = Manifest::parse(Path::new("bench/portico.toml"), &text).expect("manifest");
+    let mut config = RuntimeConfig::from_manifest(&manifest);
+    config.pooling = pooling;
+    let runtime = Arc::new(Runtime::new(&config).expect("runtime"));
+    Gateway::load(&manifest, runtime).expect("gateway")
+}
+
+fn request() -> GatewayRequest {
+    GatewayRequest {
+        request_id: "bench-request-id".into(),
+        method: Method::GET,
+        path: "/hello/bench".into(),
+        query: String::new(),
+        headers: HeaderMap::new(),
+        body: Bytes::new(),
+        source_ip: "127.0.0.1".into(),
+        protocol: "HTTP/1.1".into(),
+    }
+}
+
+fn dispatch(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let mut group = c.benchmark_group("dispatch GET /hello/{name}");
+    for (label, pooling) in [("pooling", true), ("no pooling", false)] {
+        let gateway = gateway(pooling);
+        let resp = rt.block_on(gateway.dispatch(request()));
+        assert_eq!(resp.status, 200, "the bench request must succeed");
+        group.bench_function(label, |b| {
+            b.iter(|| rt.block_on(gateway.dispatch(black_box(request()))))
+        });
+    }
+    group.finish();
+}
+
+fn routing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("route match");
+    for n in [1usize, 1000] {
+        let mut router = Router::new();
+        for i in 0..n {
+            router
+                .insert(format!("GET /svc{i}/items/{{id}}").parse().expect("key"), i)
+                .expect("insert");
+        }
+        let path = format!("/svc{}/items/42", n - 1);
+        group.bench_function(format!("{n} routes"), |b| {
+            b.iter(|| {
+                router
+                    .at(&Method::GET, black_box(&path))
+                    .map(|m| m.route.value)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, routing);
+criterion_main!(benches);

@@ -165,7 +165,10 @@ mod tests {
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
             .collect();
-        assert_eq!(ct, [&("content-type".to_string(), "application/json".to_string())]);
+        assert_eq!(
+            ct,
+            [&("content-type".to_string(), "application/json".to_string())]
+        );
         assert_eq!(r.body(), b"[1,2]");
     }
 

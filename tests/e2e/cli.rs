@@ -21,7 +21,11 @@ fn invoke(manifest_path: &std::path::Path, event: &str) -> Value {
         .arg(root().join("tests/events").join(event))
         .output()
         .expect("portico runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("payload 2.0 JSON on stdout")
 }
 
@@ -33,7 +37,10 @@ fn invoke_runs_a_v2_event() {
     assert_eq!(resp["isBase64Encoded"], false);
     assert_eq!(resp["headers"]["apigw-requestid"], "id-from-v2-event");
     let body: Value = serde_json::from_str(resp["body"].as_str().expect("body")).expect("json");
-    assert_eq!(body, json!({"message": "Hello, ann!", "request_id": "id-from-v2-event"}));
+    assert_eq!(
+        body,
+        json!({"message": "Hello, ann!", "request_id": "id-from-v2-event"})
+    );
 }
 
 #[test]
@@ -45,13 +52,17 @@ fn invoke_runs_a_v1_event() {
     assert_eq!(e["routeKey"], "POST /echo");
     assert_eq!(e["body"], "Hello from Lambda!");
     assert_eq!(e["headers"]["header2"], "value1,value2");
-    assert_eq!(e["queryStringParameters"], json!({"parameter1": "value1,value2", "parameter2": "value"}));
+    assert_eq!(
+        e["queryStringParameters"],
+        json!({"parameter1": "value1,value2", "parameter2": "value"})
+    );
     assert_eq!(e["requestContext"]["http"]["sourceIp"], "192.0.2.1");
 }
 
 #[test]
 fn invoke_answers_unrouted_events_with_404() {
-    let m = manifest("[functions.hello]\nmodule = \"{hello}\"\n[routes]\n\"GET /other\" = \"hello\"\n");
+    let m =
+        manifest("[functions.hello]\nmodule = \"{hello}\"\n[routes]\n\"GET /other\" = \"hello\"\n");
     let resp = invoke(&m.path, "v2.json");
     assert_eq!(resp["statusCode"], 404);
     assert_eq!(resp["body"], r#"{"message":"Not Found"}"#);
@@ -88,17 +99,31 @@ fn modules_that_are_not_components_are_refused_with_the_reason() {
         .expect("portico runs");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("function `bad`: not a valid WebAssembly component"), "{err}");
+    assert!(
+        err.contains("function `bad`: not a valid WebAssembly component"),
+        "{err}"
+    );
 
     std::fs::write(dir.join("bad.wasm"), b"this is not wasm").expect("write");
-    let out = portico().args(["up", "--listen", "127.0.0.1:0", "--manifest"]).arg(&m.path).output().expect("runs");
+    let out = portico()
+        .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
+        .arg(&m.path)
+        .output()
+        .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid WebAssembly component"));
 
     std::fs::remove_file(dir.join("bad.wasm")).expect("remove");
-    let out = portico().args(["up", "--listen", "127.0.0.1:0", "--manifest"]).arg(&m.path).output().expect("runs");
+    let out = portico()
+        .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
+        .arg(&m.path)
+        .output()
+        .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot read module") && err.contains("portico build"), "{err}");
+    assert!(
+        err.contains("cannot read module") && err.contains("portico build"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -116,7 +141,11 @@ fn build_runs_the_build_commands() {
     assert!(err.contains("[1/1] built hello"), "{err}");
 
     let m = manifest("[functions.f]\nmodule = \"f.wasm\"\nbuild = \"exit 3\"\n");
-    let out = portico().args(["build", "--manifest"]).arg(&m.path).output().expect("runs");
+    let out = portico()
+        .args(["build", "--manifest"])
+        .arg(&m.path)
+        .output()
+        .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("build of f failed"));
 }
@@ -133,10 +162,21 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    let status = in_flight.await.expect("task").expect("the in-flight request is answered");
+    let status = in_flight
+        .await
+        .expect("task")
+        .expect("the in-flight request is answered");
     assert_eq!(status, 200);
-    let exit = server.wait(Duration::from_secs(10)).expect("portico exits after SIGTERM");
+    let exit = server
+        .wait(Duration::from_secs(10))
+        .expect("portico exits after SIGTERM");
     assert!(exit.success(), "{exit:?}");
     // New connections are refused once it has stopped.
-    assert!(client().get(server.url("/sleep?ms=1")).send().await.is_err());
+    assert!(
+        client()
+            .get(server.url("/sleep?ms=1"))
+            .send()
+            .await
+            .is_err()
+    );
 }

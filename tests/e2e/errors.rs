@@ -19,7 +19,11 @@ const UNAVAILABLE: &str = r#"{"message":"Service Unavailable"}"#;
 
 async fn get(server: &Server, path: &str) -> (u16, String, Duration) {
     let started = Instant::now();
-    let resp = client().get(server.url(path)).send().await.expect("request");
+    let resp = client()
+        .get(server.url(path))
+        .send()
+        .await
+        .expect("request");
     let status = resp.status().as_u16();
     assert!(resp.headers().contains_key("apigw-requestid"), "{path}");
     (status, resp.text().await.expect("body"), started.elapsed())
@@ -39,8 +43,14 @@ async fn traps_and_guest_errors_are_500_and_the_host_goes_on() {
         still_serving(&server).await;
     }
     let log = server.log();
-    assert!(log.contains("misbehave: deliberate trap"), "the panic message is logged");
-    assert!(log.contains("misbehave: deliberate error"), "the returned error is logged");
+    assert!(
+        log.contains("misbehave: deliberate trap"),
+        "the panic message is logged"
+    );
+    assert!(
+        log.contains("misbehave: deliberate error"),
+        "the returned error is logged"
+    );
 }
 
 #[tokio::test]
@@ -48,8 +58,14 @@ async fn infinite_loop_is_503_at_the_timeout() {
     let server = Server::start(manifest(MISBEHAVE));
     let (status, body, took) = get(&server, "/loop").await;
     assert_eq!((status, body.as_str()), (503, UNAVAILABLE));
-    assert!(took >= Duration::from_secs(2), "not before the 2s timeout: {took:?}");
-    assert!(took < Duration::from_secs(10), "soon after the 2s timeout: {took:?}");
+    assert!(
+        took >= Duration::from_secs(2),
+        "not before the 2s timeout: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "soon after the 2s timeout: {took:?}"
+    );
     still_serving(&server).await;
 }
 
@@ -65,7 +81,11 @@ async fn memory_bomb_is_500() {
 async fn response_over_the_limit_is_500() {
     let server = Server::start(manifest(MISBEHAVE));
     let (status, body, _) = get(&server, "/huge").await;
-    assert_eq!((status, body.as_str()), (500, INTERNAL), "7 MB is over the 6 MB default");
+    assert_eq!(
+        (status, body.as_str()),
+        (500, INTERNAL),
+        "7 MB is over the 6 MB default"
+    );
     let (status, body, _) = get(&server, "/huge?bytes=1000").await;
     assert_eq!((status, body.len()), (200, 1000));
 }
@@ -73,20 +93,34 @@ async fn response_over_the_limit_is_500() {
 #[tokio::test]
 async fn guest_output_is_logged_with_the_request_id() {
     let server = Server::start(manifest(MISBEHAVE));
-    let resp = client().get(server.url("/print")).send().await.expect("request");
+    let resp = client()
+        .get(server.url("/print"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(resp.status(), 200);
-    let id = resp.headers()["apigw-requestid"].to_str().expect("ascii").to_string();
+    let id = resp.headers()["apigw-requestid"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let log = server.log();
         let lines: Vec<&str> = log.lines().filter(|l| l.contains(&id)).collect();
-        let stdout = lines.iter().any(|l| l.contains("to stdout") && l.contains("misbehave"));
+        let stdout = lines
+            .iter()
+            .any(|l| l.contains("to stdout") && l.contains("misbehave"));
         let stderr = lines.iter().any(|l| l.contains("to stderr"));
-        let access = lines.iter().any(|l| l.contains("portico::access") && l.contains("status=200"));
+        let access = lines
+            .iter()
+            .any(|l| l.contains("portico::access") && l.contains("status=200"));
         if stdout && stderr && access {
             break;
         }
-        assert!(Instant::now() < deadline, "log lines for {id} missing:\n{log}");
+        assert!(
+            Instant::now() < deadline,
+            "log lines for {id} missing:\n{log}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -95,7 +129,10 @@ async fn guest_output_is_logged_with_the_request_id() {
 async fn guests_see_only_their_environment_and_no_files() {
     let server = Server::start(manifest(MISBEHAVE));
     let (status, body, _) = get(&server, "/env").await;
-    assert_eq!((status, body.as_str()), (200, "env=MISBEHAVE_MODE=test\nfs=false\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "env=MISBEHAVE_MODE=test\nfs=false\n")
+    );
 }
 
 #[tokio::test]
@@ -134,5 +171,9 @@ async fn queued_requests_wait_for_a_free_instance() {
     for t in tasks {
         assert_eq!(t.await.expect("task"), 200);
     }
-    assert!(started.elapsed() >= Duration::from_millis(800), "one at a time: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "one at a time: {:?}",
+        started.elapsed()
+    );
 }

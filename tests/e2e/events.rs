@@ -25,7 +25,10 @@ environment = { PORTICO_TEST = "yes" }
 #[tokio::test]
 async fn event_fields_match_payload_2_0() {
     let server = Server::start(manifest(ECHO));
-    let before = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
     let resp = client()
         .post(server.url("/echo?b=2&a=1&a=3&s=x+y&e=%2F"))
         .header("X-Multi", "1")
@@ -37,7 +40,10 @@ async fn event_fields_match_payload_2_0() {
         .await
         .expect("request");
     assert_eq!(resp.status(), 200);
-    let request_id = resp.headers()["apigw-requestid"].to_str().expect("ascii").to_string();
+    let request_id = resp.headers()["apigw-requestid"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
     let e: Value = resp.json().await.expect("json");
 
     assert_eq!(e["routeKey"], "POST /echo");
@@ -51,12 +57,25 @@ async fn event_fields_match_payload_2_0() {
     assert_eq!(e["headers"]["user-agent"], "portico-test");
     assert_eq!(e["headers"]["x-forwarded-for"], "127.0.0.1");
     assert_eq!(e["headers"]["x-forwarded-proto"], "http");
-    assert_eq!(e["headers"]["x-forwarded-port"], server.addr.port().to_string());
-    assert!(e["headers"].get("cookie").is_none(), "cookies move out of headers");
+    assert_eq!(
+        e["headers"]["x-forwarded-port"],
+        server.addr.port().to_string()
+    );
+    assert!(
+        e["headers"].get("cookie").is_none(),
+        "cookies move out of headers"
+    );
     assert_eq!(e["cookies"], json!(["c1=v1", "c2=v2"]));
     assert_eq!(e["body"], "hello body");
-    assert_eq!(e["stageVariables"], json!({"greeting": "Hi", "color": "blue"}));
-    assert_eq!(e["env"], json!({"PORTICO_TEST": "yes"}), "only the manifest's environment");
+    assert_eq!(
+        e["stageVariables"],
+        json!({"greeting": "Hi", "color": "blue"})
+    );
+    assert_eq!(
+        e["env"],
+        json!({"PORTICO_TEST": "yes"}),
+        "only the manifest's environment"
+    );
 
     let ctx = &e["requestContext"];
     assert_eq!(ctx["requestId"], request_id.as_str());
@@ -69,11 +88,17 @@ async fn event_fields_match_payload_2_0() {
     assert_eq!(ctx["http"]["sourceIp"], "127.0.0.1");
     assert_eq!(ctx["http"]["userAgent"], "portico-test");
     let epoch = ctx["timeEpoch"].as_u64().expect("timeEpoch");
-    assert!(epoch >= before && epoch < before + 60_000, "{epoch} vs {before}");
+    assert!(
+        epoch >= before && epoch < before + 60_000,
+        "{epoch} vs {before}"
+    );
     let time = ctx["time"].as_str().expect("time");
     // 12/Mar/2020:19:03:58 +0000
     assert_eq!(time.len(), 26, "{time}");
-    assert!(time.ends_with(" +0000") && &time[2..3] == "/" && &time[6..7] == "/", "{time}");
+    assert!(
+        time.ends_with(" +0000") && &time[2..3] == "/" && &time[6..7] == "/",
+        "{time}"
+    );
 }
 
 #[tokio::test]
@@ -131,7 +156,10 @@ async fn bodies_over_the_limit_get_413() {
         .expect("request");
     assert_eq!(resp.status(), 413);
     assert!(resp.headers().contains_key("apigw-requestid"));
-    assert_eq!(resp.text().await.expect("body"), r#"{"message":"Request Entity Too Large"}"#);
+    assert_eq!(
+        resp.text().await.expect("body"),
+        r#"{"message":"Request Entity Too Large"}"#
+    );
 }
 
 #[tokio::test]
@@ -145,7 +173,10 @@ async fn two_hundred_concurrent_requests_are_all_answered_correctly() {
             tokio::spawn(async move {
                 let resp = http.get(url).send().await.expect("request");
                 assert_eq!(resp.status(), 200);
-                let id = resp.headers()["apigw-requestid"].to_str().expect("ascii").to_string();
+                let id = resp.headers()["apigw-requestid"]
+                    .to_str()
+                    .expect("ascii")
+                    .to_string();
                 let body: Value = resp.json().await.expect("json");
                 assert_eq!(body["message"], format!("Hi, user{i}!"));
                 assert_eq!(body["request_id"], id.as_str());
@@ -167,7 +198,12 @@ async fn http2_prior_knowledge_is_served() {
         .http2_prior_knowledge()
         .build()
         .expect("client");
-    let resp = http.post(server.url("/echo")).body("h2").send().await.expect("request");
+    let resp = http
+        .post(server.url("/echo"))
+        .body("h2")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(resp.version(), reqwest::Version::HTTP_2);
     let e: Value = resp.json().await.expect("json");
     assert_eq!(e["requestContext"]["http"]["protocol"], "HTTP/2.0");

@@ -24,7 +24,13 @@ pub fn component(name: &str) -> PathBuf {
     let examples = root().join("examples");
     BUILT.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--target-dir",
+            ])
             .arg(examples.join("target"))
             .arg("--manifest-path")
             .arg(examples.join("Cargo.toml"))
@@ -41,7 +47,8 @@ pub fn component(name: &str) -> PathBuf {
 /// The `portico` binary under test.
 pub fn portico() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
-    cmd.env("RUST_LOG", "info").env_remove("PORTICO_ADMIN_TOKEN");
+    cmd.env("RUST_LOG", "info")
+        .env_remove("PORTICO_ADMIN_TOKEN");
     cmd
 }
 
@@ -82,7 +89,8 @@ pub struct Server {
 impl Server {
     /// Starts `portico up` on `manifest` with a free port, and waits until it listens.
     pub fn start(manifest: TempManifest) -> Server {
-        let mut server = Server::start_path(&manifest.path, &manifest.dir.path().join("portico.log"));
+        let mut server =
+            Server::start_path(&manifest.path, &manifest.dir.path().join("portico.log"));
         server._manifest = Some(manifest);
         server
     }

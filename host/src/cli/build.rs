@@ -21,7 +21,10 @@ pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
         }
     }
     if commands.is_empty() {
-        eprintln!("nothing to build: no function in {} has a `build` command", manifest.path.display());
+        eprintln!(
+            "nothing to build: no function in {} has a `build` command",
+            manifest.path.display()
+        );
         return Ok(());
     }
     if commands.iter().any(|(c, _)| c.contains(WASM_TARGET)) {
@@ -36,9 +39,18 @@ pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
             .status()
             .with_context(|| format!("cannot run build command `{cmd}`"))?;
         if !status.success() {
-            bail!("build of {} failed ({status}): `{cmd}` in {}", names.join(", "), manifest.dir.display());
+            bail!(
+                "build of {} failed ({status}): `{cmd}` in {}",
+                names.join(", "),
+                manifest.dir.display()
+            );
         }
-        eprintln!("[{}/{total}] built {} in {:.1}s", i + 1, names.join(", "), started.elapsed().as_secs_f64());
+        eprintln!(
+            "[{}/{total}] built {} in {:.1}s",
+            i + 1,
+            names.join(", "),
+            started.elapsed().as_secs_f64()
+        );
     }
     for f in manifest.functions.values() {
         if f.build.is_some() && !f.module.exists() {
@@ -67,7 +79,10 @@ fn shell(cmd: &str) -> Command {
 
 /// Adds the wasm32-wasip2 target with rustup when it is missing.
 fn ensure_wasm_target() -> anyhow::Result<()> {
-    let installed = match Command::new("rustup").args(["target", "list", "--installed"]).output() {
+    let installed = match Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
         Ok(out) => bail!(
             "`rustup target list --installed` failed: {}",

@@ -13,15 +13,21 @@ use std::sync::Arc;
 pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
     let json = if event == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).context("cannot read the event from stdin")?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read the event from stdin")?;
         buf
     } else {
-        std::fs::read(event).with_context(|| format!("cannot read event file {}", event.display()))?
+        std::fs::read(event)
+            .with_context(|| format!("cannot read event file {}", event.display()))?
     };
     let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
     let runtime = Arc::new(Runtime::new(&RuntimeConfig::from_manifest(manifest))?);
     let gateway = Gateway::load(manifest, runtime)?;
     let response = super::tokio_runtime()?.block_on(gateway.dispatch(request));
-    println!("{}", serde_json::to_string_pretty(&ResponsePayload::from(&response))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&ResponsePayload::from(&response))?
+    );
     Ok(())
 }

@@ -77,7 +77,9 @@ pub fn main() -> ExitCode {
             listen,
             build,
         } => load(&manifest).and_then(|m| up::run(m, listen, build)),
-        Command::Invoke { manifest, event } => load(&manifest).and_then(|m| invoke::run(&m, &event)),
+        Command::Invoke { manifest, event } => {
+            load(&manifest).and_then(|m| invoke::run(&m, &event))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,5 +109,7 @@ fn init_logging(format: LogFormat) {
 
 /// A multi-threaded tokio runtime for the commands that need one.
 fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

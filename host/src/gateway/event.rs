@@ -27,7 +27,11 @@ pub fn build_event(req: &GatewayRequest, body: Vec<u8>, ctx: EventContext<'_>) -
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
     let domain_name = strip_port(host).to_string();
-    let domain_prefix = domain_name.split('.').next().unwrap_or_default().to_string();
+    let domain_prefix = domain_name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let user_agent = req
         .headers
         .get(http::header::USER_AGENT)
@@ -75,7 +79,10 @@ fn headers_and_cookies(map: &HeaderMap) -> (Vec<(String, String)>, Vec<String>) 
     let mut headers = Vec::with_capacity(map.keys_len());
     let mut cookies = Vec::new();
     for name in map.keys() {
-        let values = map.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()));
+        let values = map
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()));
         if name == http::header::COOKIE {
             for value in values {
                 cookies.extend(
@@ -112,7 +119,9 @@ pub fn query_parameters(query: &str) -> Vec<(String, String)> {
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         // [::1]:3000 → [::1]
-        return host.split_once(']').map_or(host, |(h, _)| &host[..h.len() + 1]);
+        return host
+            .split_once(']')
+            .map_or(host, |(h, _)| &host[..h.len() + 1]);
     }
     host.rsplit_once(':').map_or(host, |(h, _)| h)
 }

@@ -124,7 +124,13 @@ impl Gateway {
         let started = Instant::now();
         let time = SystemTime::now();
         let Some(matched) = self.routes.at(&req.method, &req.path) else {
-            return self.finish(&req, None, GatewayError::NotFound.response(), Timings::default(), started);
+            return self.finish(
+                &req,
+                None,
+                GatewayError::NotFound.response(),
+                Timings::default(),
+                started,
+            );
         };
         if req.body.len() as u64 > self.max_body_bytes {
             return self.reject(&req, GatewayError::PayloadTooLarge, started);
@@ -164,7 +170,12 @@ impl Gateway {
     }
 
     /// Answers `req` with one of the gateway's own errors (and logs it).
-    pub fn reject(&self, req: &GatewayRequest, error: GatewayError, started: Instant) -> GatewayResponse {
+    pub fn reject(
+        &self,
+        req: &GatewayRequest,
+        error: GatewayError,
+        started: Instant,
+    ) -> GatewayResponse {
         self.finish(req, None, error.response(), Timings::default(), started)
     }
 

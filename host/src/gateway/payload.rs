@@ -16,7 +16,9 @@ pub enum PayloadError {
     #[error("not a valid API Gateway event: {0}")]
     Json(#[from] serde_json::Error),
     /// Neither `rawPath` (2.0) nor `httpMethod` (1.0) is present.
-    #[error("not an API Gateway event: expected payload format 2.0 (`rawPath`, `requestContext.http.method`) or 1.0 (`httpMethod`, `path`)")]
+    #[error(
+        "not an API Gateway event: expected payload format 2.0 (`rawPath`, `requestContext.http.method`) or 1.0 (`httpMethod`, `path`)"
+    )]
     UnknownFormat,
     /// A field with a value HTTP cannot carry.
     #[error("invalid {field}: {value:?}")]
@@ -85,7 +87,7 @@ pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
     let (method, path, query, protocol, source_ip) = if is_v2 {
         let query = match event.raw_query_string.filter(|q| !q.is_empty()) {
             Some(q) => q,
-            None => encode_query(event.query_string_parameters.iter().flatten().map(|(k, v)| (k, v))),
+            None => encode_query(event.query_string_parameters.iter().flatten()),
         };
         (
             http_ctx.method,
@@ -96,8 +98,12 @@ pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
         )
     } else if event.http_method.is_some() {
         let query = match &event.multi_value_query_string_parameters {
-            Some(multi) => encode_query(multi.iter().flat_map(|(k, vs)| vs.iter().map(move |v| (k, v)))),
-            None => encode_query(event.query_string_parameters.iter().flatten().map(|(k, v)| (k, v))),
+            Some(multi) => encode_query(
+                multi
+                    .iter()
+                    .flat_map(|(k, vs)| vs.iter().map(move |v| (k, v))),
+            ),
+            None => encode_query(event.query_string_parameters.iter().flatten()),
         };
         (
             event.http_method,
@@ -117,7 +123,7 @@ pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
     let path = path.ok_or(PayloadError::UnknownFormat)?;
 
     let mut headers = HeaderMap::new();
-    let single = event.headers.iter().flatten().map(|(k, v)| (k, v));
+    let single = event.headers.iter().flatten();
     let multi = event
         .multi_value_headers
         .iter()
@@ -270,7 +276,10 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_event() {
-        assert!(matches!(parse_event(br#"{"hello":1}"#), Err(PayloadError::UnknownFormat)));
+        assert!(matches!(
+            parse_event(br#"{"hello":1}"#),
+            Err(PayloadError::UnknownFormat)
+        ));
         assert!(matches!(parse_event(b"nope"), Err(PayloadError::Json(_))));
         assert!(matches!(
             parse_event(br#"{"httpMethod":"GET","path":"/","body":"***","isBase64Encoded":true}"#),

@@ -71,8 +71,14 @@ pub enum MalformedResponse {
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
-        "content-length" | "transfer-encoding" | "connection" | "keep-alive" | "upgrade" | "te"
-            | "trailer" | "proxy-connection"
+        "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "proxy-connection"
     )
 }
 
@@ -111,7 +117,10 @@ mod tests {
     fn response(status: u16, headers: &[(&str, &str)], cookies: &[&str]) -> HttpResponse {
         HttpResponse {
             status,
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             cookies: cookies.iter().map(|c| c.to_string()).collect(),
             body: b"hi".to_vec(),
         }
@@ -133,8 +142,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_parts() {
-        assert!(matches!(map_response(response(999, &[], &[])), Err(MalformedResponse::Status(999))));
-        assert!(matches!(map_response(response(100, &[], &[])), Err(MalformedResponse::Status(100))));
+        assert!(matches!(
+            map_response(response(999, &[], &[])),
+            Err(MalformedResponse::Status(999))
+        ));
+        assert!(matches!(
+            map_response(response(100, &[], &[])),
+            Err(MalformedResponse::Status(100))
+        ));
         assert!(matches!(
             map_response(response(200, &[("bad name", "v")], &[])),
             Err(MalformedResponse::HeaderName(_))

@@ -117,7 +117,9 @@ fn parse_segment(part: &str, last: bool) -> Result<Segment, String> {
             ));
         }
         if greedy && !last {
-            return Err(format!("greedy parameter `{part}` must be the last segment"));
+            return Err(format!(
+                "greedy parameter `{part}` must be the last segment"
+            ));
         }
         return Ok(if greedy {
             Segment::Greedy(name.to_string())

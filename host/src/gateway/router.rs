@@ -249,8 +249,16 @@ fn walk<'p>(
 }
 
 /// Pairs the captured values with the route's parameter names, decoding them.
-fn name_captures(key: &RouteKey, captures: &[Capture<'_>], segments: &[&str]) -> Vec<(String, String)> {
-    let RouteKey::Route { segments: route_segments, .. } = key else {
+fn name_captures(
+    key: &RouteKey,
+    captures: &[Capture<'_>],
+    segments: &[&str],
+) -> Vec<(String, String)> {
+    let RouteKey::Route {
+        segments: route_segments,
+        ..
+    } = key
+    else {
         return Vec::new();
     };
     let names = route_segments.iter().filter_map(|s| match s {
@@ -299,10 +307,22 @@ mod tests {
             "ANY /{proxy+}",
             "$default",
         ]);
-        assert_eq!(route(&r, "GET", "/pets/dog/1").as_deref(), Some("GET /pets/dog/1"));
-        assert_eq!(route(&r, "GET", "/pets/dog/2").as_deref(), Some("GET /pets/dog/{id}"));
-        assert_eq!(route(&r, "GET", "/pets/cat/1").as_deref(), Some("GET /pets/{proxy+}"));
-        assert_eq!(route(&r, "POST", "/test/5").as_deref(), Some("ANY /{proxy+}"));
+        assert_eq!(
+            route(&r, "GET", "/pets/dog/1").as_deref(),
+            Some("GET /pets/dog/1")
+        );
+        assert_eq!(
+            route(&r, "GET", "/pets/dog/2").as_deref(),
+            Some("GET /pets/dog/{id}")
+        );
+        assert_eq!(
+            route(&r, "GET", "/pets/cat/1").as_deref(),
+            Some("GET /pets/{proxy+}")
+        );
+        assert_eq!(
+            route(&r, "POST", "/test/5").as_deref(),
+            Some("ANY /{proxy+}")
+        );
         assert_eq!(route(&r, "GET", "/").as_deref(), Some("$default"));
     }
 
@@ -324,7 +344,10 @@ mod tests {
     fn parameterised_beats_greedy_even_when_greedy_is_more_literal() {
         let r = router(&["GET /a/{x}/c", "GET /a/b/{rest+}"]);
         assert_eq!(route(&r, "GET", "/a/b/c").as_deref(), Some("GET /a/{x}/c"));
-        assert_eq!(route(&r, "GET", "/a/b/c/d").as_deref(), Some("GET /a/b/{rest+}"));
+        assert_eq!(
+            route(&r, "GET", "/a/b/c/d").as_deref(),
+            Some("GET /a/b/{rest+}")
+        );
     }
 
     #[test]
@@ -373,8 +396,17 @@ mod tests {
             .insert("GET /a/{y}".parse().expect("key"), String::new())
             .expect_err("conflict");
         assert_eq!(err.existing, "GET /a/{x}");
-        assert!(r.insert("POST /a/{y}".parse().expect("key"), String::new()).is_ok());
-        assert!(r.insert("$default".parse().expect("key"), String::new()).is_ok());
-        assert!(r.insert("$default".parse().expect("key"), String::new()).is_err());
+        assert!(
+            r.insert("POST /a/{y}".parse().expect("key"), String::new())
+                .is_ok()
+        );
+        assert!(
+            r.insert("$default".parse().expect("key"), String::new())
+                .is_ok()
+        );
+        assert!(
+            r.insert("$default".parse().expect("key"), String::new())
+                .is_err()
+        );
     }
 }

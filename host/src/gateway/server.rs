@@ -62,8 +62,13 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!("shutting down: finishing in-flight requests");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
-        tracing::warn!("in-flight requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "in-flight requests still running after {SHUTDOWN_GRACE:?}; stopping anyway"
+        );
     }
     Ok(())
 }
@@ -112,7 +117,9 @@ async fn handle(
         Err(e) => {
             // The client went away or sent a broken body; nobody is left to answer.
             tracing::debug!(request_id = %request.request_id, "request body failed: {e}");
-            let mut resp = Response::new(Full::new(Bytes::from_static(br#"{"message":"Bad Request"}"#)));
+            let mut resp = Response::new(Full::new(Bytes::from_static(
+                br#"{"message":"Bad Request"}"#,
+            )));
             *resp.status_mut() = http::StatusCode::BAD_REQUEST;
             return resp;
         }

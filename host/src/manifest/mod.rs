@@ -202,10 +202,17 @@ impl Manifest {
                     .parse()
                     .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000)))
             }),
-            max_body_bytes: raw.server.max_body.map_or(DEFAULT_MAX_BODY, |b| b.get_ref().0),
+            max_body_bytes: raw
+                .server
+                .max_body
+                .map_or(DEFAULT_MAX_BODY, |b| b.get_ref().0),
             max_instances: match raw.server.max_instances {
                 Some(n) if *n.get_ref() == 0 => {
-                    return Err(at(n.span(), "server.max_instances", "must be at least 1".into()));
+                    return Err(at(
+                        n.span(),
+                        "server.max_instances",
+                        "must be at least 1".into(),
+                    ));
                 }
                 Some(n) => *n.get_ref(),
                 None => DEFAULT_MAX_INSTANCES,
@@ -228,7 +235,11 @@ impl Manifest {
             let mut limits = Limits::default();
             if let Some(t) = f.timeout {
                 if t.get_ref().0.is_zero() {
-                    return Err(at(t.span(), &key("timeout"), "must be longer than zero".into()));
+                    return Err(at(
+                        t.span(),
+                        &key("timeout"),
+                        "must be longer than zero".into(),
+                    ));
                 }
                 limits.timeout = t.get_ref().0;
             }
@@ -247,7 +258,11 @@ impl Manifest {
                 limits.max_response_bytes = r.get_ref().0;
             }
             if f.module.get_ref().as_os_str().is_empty() {
-                return Err(at(f.module.span(), &key("module"), "must not be empty".into()));
+                return Err(at(
+                    f.module.span(),
+                    &key("module"),
+                    "must not be empty".into(),
+                ));
             }
             functions.insert(
                 name.clone(),
@@ -265,9 +280,9 @@ impl Manifest {
         for (key, function) in raw.routes {
             // A route is one `"KEY" = "function"` line: errors about the key point at the line.
             let field = format!("routes.\"{key}\"");
-            let route_key: RouteKey = key
-                .parse()
-                .map_err(|e: crate::gateway::RouteKeyError| at(function.span(), &field, e.to_string()))?;
+            let route_key: RouteKey = key.parse().map_err(|e: crate::gateway::RouteKeyError| {
+                at(function.span(), &field, e.to_string())
+            })?;
             if !functions.contains_key(function.get_ref()) {
                 let known: Vec<&str> = functions.keys().map(String::as_str).collect();
                 return Err(at(
@@ -276,7 +291,11 @@ impl Manifest {
                     format!(
                         "no function named `{}` (functions in this manifest: {})",
                         function.get_ref(),
-                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ));
             }
@@ -329,17 +348,33 @@ impl<'de> Deserialize<'de> for FunctionName {
 fn deserialize(path: &Path, source: &str) -> Result<RawManifest, ManifestError> {
     let de = toml::Deserializer::parse(source).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
-        ManifestError::at(path, source, offset, "(document)", e.message().trim().to_string())
+        ManifestError::at(
+            path,
+            source,
+            offset,
+            "(document)",
+            e.message().trim().to_string(),
+        )
     })?;
     serde_path_to_error::deserialize(de).map_err(|e| {
         // `Spanned<T>` shows up in the path as an internal field; users never wrote it.
-        let key = match e.path().to_string().replace(".$__serde_spanned_private_value", "") {
+        let key = match e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "")
+        {
             p if p == "." => "(document)".to_string(),
             p => p,
         };
         let inner = e.into_inner();
         let offset = inner.span().map_or(0, |s| s.start);
-        ManifestError::at(path, source, offset, key, inner.message().trim().to_string())
+        ManifestError::at(
+            path,
+            source,
+            offset,
+            key,
+            inner.message().trim().to_string(),
+        )
     })
 }
 
@@ -427,7 +462,9 @@ environment = { K = "V" }
         assert_eq!(line, 5, "{msg}");
         assert!(msg.contains("routes.\"FETCH /y\""), "{msg}");
 
-        let (_, msg) = error(&format!("{base}\"GET /x/{{a}}\" = \"a\"\n\"GET /x/{{b}}\" = \"a\"\n"));
+        let (_, msg) = error(&format!(
+            "{base}\"GET /x/{{a}}\" = \"a\"\n\"GET /x/{{b}}\" = \"a\"\n"
+        ));
         assert!(msg.contains("conflicts"), "{msg}");
     }
 

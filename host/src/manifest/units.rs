@@ -44,7 +44,11 @@ impl<'de> Deserialize<'de> for HumanDuration {
         let s = String::deserialize(d)?;
         humantime::parse_duration(&s)
             .map(HumanDuration)
-            .map_err(|e| de::Error::custom(format!("invalid duration {s:?} ({e}); write e.g. \"30s\" or \"500ms\"")))
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "invalid duration {s:?} ({e}); write e.g. \"30s\" or \"500ms\""
+                ))
+            })
     }
 }
 

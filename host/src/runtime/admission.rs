@@ -56,8 +56,7 @@ impl Admission {
         if previously >= self.max_queue {
             return Err(Rejected::QueueFull);
         }
-        match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await
-        {
+        match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             // The semaphore is never closed; treat it like a timeout if it were.
             Ok(Err(_)) | Err(_) => Err(Rejected::QueueTimeout),

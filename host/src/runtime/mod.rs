@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+};
 
 /// How often the epoch advances; a running guest yields to the scheduler this often, so
 /// timeouts are precise to about this much.
@@ -282,7 +284,9 @@ async fn run(
         .call_handle(&mut *store, event)
         .await;
     timings.guest = started.elapsed();
-    let response = outcome.map_err(InvokeError::Trap)?.map_err(InvokeError::Guest)?;
+    let response = outcome
+        .map_err(InvokeError::Trap)?
+        .map_err(InvokeError::Guest)?;
     if response.body.len() as u64 > function.limits.max_response_bytes {
         return Err(InvokeError::ResponseTooLarge {
             size: response.body.len(),

@@ -100,11 +100,21 @@ impl log::Host for InstanceState {
         let (function, request_id) = (&*self.tags.function, &*self.tags.request_id);
         let message = &message[..floor_char_boundary(&message, allowed)];
         match level {
-            Level::Trace => tracing::trace!(target: "portico::guest", function, request_id, "{message}"),
-            Level::Debug => tracing::debug!(target: "portico::guest", function, request_id, "{message}"),
-            Level::Info => tracing::info!(target: "portico::guest", function, request_id, "{message}"),
-            Level::Warn => tracing::warn!(target: "portico::guest", function, request_id, "{message}"),
-            Level::Error => tracing::error!(target: "portico::guest", function, request_id, "{message}"),
+            Level::Trace => {
+                tracing::trace!(target: "portico::guest", function, request_id, "{message}")
+            }
+            Level::Debug => {
+                tracing::debug!(target: "portico::guest", function, request_id, "{message}")
+            }
+            Level::Info => {
+                tracing::info!(target: "portico::guest", function, request_id, "{message}")
+            }
+            Level::Warn => {
+                tracing::warn!(target: "portico::guest", function, request_id, "{message}")
+            }
+            Level::Error => {
+                tracing::error!(target: "portico::guest", function, request_id, "{message}")
+            }
         }
         Ok(())
     }
