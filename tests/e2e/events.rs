@@ -210,3 +210,38 @@ async fn http2_prior_knowledge_is_served() {
     assert_eq!(e["requestContext"]["domainName"], "127.0.0.1");
     assert_eq!(e["body"], "h2");
 }
+
+/// Sends raw bytes on a fresh connection and returns the status line of the answer.
+async fn raw_status_line(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn chunked_bodies_are_limited_and_broken_ones_refused() {
+    let server = Server::start(manifest(ECHO));
+    let head =
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let over = format!("{head}401\r\n{}\r\n0\r\n\r\n", "x".repeat(0x401));
+    assert_eq!(
+        raw_status_line(server.addr, over.as_bytes()).await,
+        "HTTP/1.1 413 Payload Too Large"
+    );
+    let within = format!("{head}5\r\nhello\r\n0\r\n\r\n");
+    assert_eq!(
+        raw_status_line(server.addr, within.as_bytes()).await,
+        "HTTP/1.1 200 OK"
+    );
+    let broken = format!("{head}zz\r\nhello\r\n0\r\n\r\n");
+    let status = raw_status_line(server.addr, broken.as_bytes()).await;
+    assert!(status.starts_with("HTTP/1.1 400"), "{status}");
+}

@@ -120,25 +120,22 @@ impl Gateway {
 
     /// Routes, invokes and maps one request. Never fails: every problem becomes one of
     /// API Gateway's error responses, and is logged.
-    pub async fn dispatch(&self, req: GatewayRequest) -> GatewayResponse {
+    pub async fn dispatch(&self, mut req: GatewayRequest) -> GatewayResponse {
         let started = Instant::now();
         let time = SystemTime::now();
         let Some(matched) = self.routes.at(&req.method, &req.path) else {
-            return self.finish(
-                &req,
-                None,
-                GatewayError::NotFound.response(),
-                Timings::default(),
-                started,
-            );
+            return self.reject(&req, GatewayError::NotFound, started);
         };
         if req.body.len() as u64 > self.max_body_bytes {
             return self.reject(&req, GatewayError::PayloadTooLarge, started);
         }
         let function = &matched.route.value;
+        // Move the body into the event (no copy when the buffer is not shared).
+        let body = std::mem::take(&mut req.body);
+        let bytes_in = body.len();
         let event = event::build_event(
             &req,
-            Vec::from(req.body.clone()),
+            Vec::from(body),
             event::EventContext {
                 route_key: matched.route.key.to_string(),
                 path_parameters: matched.params,
@@ -166,7 +163,7 @@ impl Gateway {
                 status.response()
             }
         };
-        self.finish(&req, Some(function), response, timings, started)
+        self.finish(&req, bytes_in, Some(function), response, timings, started)
     }
 
     /// Answers `req` with one of the gateway's own errors (and logs it).
@@ -176,12 +173,21 @@ impl Gateway {
         error: GatewayError,
         started: Instant,
     ) -> GatewayResponse {
-        self.finish(req, None, error.response(), Timings::default(), started)
+        let bytes_in = req.body.len();
+        self.finish(
+            req,
+            bytes_in,
+            None,
+            error.response(),
+            Timings::default(),
+            started,
+        )
     }
 
     fn finish(
         &self,
         req: &GatewayRequest,
+        bytes_in: usize,
         function: Option<&Arc<Function>>,
         mut response: GatewayResponse,
         timings: Timings,
@@ -198,7 +204,7 @@ impl Gateway {
             function = function.map(|f| f.name()),
             version = function.map(|f| f.version()),
             status = response.status.as_u16(),
-            bytes_in = req.body.len(),
+            bytes_in,
             bytes_out = response.body.len(),
             latency_us = started.elapsed().as_micros() as u64,
             queue_us = timings.queue.as_micros() as u64,

@@ -9,6 +9,8 @@ use http::{HeaderMap, StatusCode};
 /// The error responses the gateway itself sends, with API Gateway's bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GatewayError {
+    /// 400 `{"message":"Bad Request"}`: the request body could not be read.
+    BadRequest,
     /// 404 `{"message":"Not Found"}`: no route matched.
     NotFound,
     /// 413 `{"message":"Request Entity Too Large"}`: body over `max_body`.
@@ -24,6 +26,7 @@ impl GatewayError {
     /// The status code.
     pub fn status(self) -> StatusCode {
         match self {
+            GatewayError::BadRequest => StatusCode::BAD_REQUEST,
             GatewayError::NotFound => StatusCode::NOT_FOUND,
             GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -34,6 +37,7 @@ impl GatewayError {
     /// The JSON body.
     pub fn body(self) -> &'static str {
         match self {
+            GatewayError::BadRequest => r#"{"message":"Bad Request"}"#,
             GatewayError::NotFound => r#"{"message":"Not Found"}"#,
             GatewayError::PayloadTooLarge => r#"{"message":"Request Entity Too Large"}"#,
             GatewayError::Internal => r#"{"message":"Internal Server Error"}"#,

@@ -115,13 +115,9 @@ async fn handle(
             return into_hyper(gateway.reject(&request, GatewayError::PayloadTooLarge, started));
         }
         Err(e) => {
-            // The client went away or sent a broken body; nobody is left to answer.
+            // A broken body (bad chunking, or the client went away mid-body).
             tracing::debug!(request_id = %request.request_id, "request body failed: {e}");
-            let mut resp = Response::new(Full::new(Bytes::from_static(
-                br#"{"message":"Bad Request"}"#,
-            )));
-            *resp.status_mut() = http::StatusCode::BAD_REQUEST;
-            return resp;
+            return into_hyper(gateway.reject(&request, GatewayError::BadRequest, started));
         }
     }
     into_hyper(gateway.dispatch(request).await)

@@ -47,6 +47,9 @@ pub const DEFAULT_MAX_RESPONSE: u64 = 6 << 20;
 pub const DEFAULT_MAX_BODY: u64 = 10 << 20;
 /// Default number of function instances alive at once.
 pub const DEFAULT_MAX_INSTANCES: u32 = 256;
+/// Most instances a host may keep alive at once. Each pooled instance reserves address
+/// space for its linear memories (about 8 GiB of virtual memory, none of it resident).
+pub const MAX_INSTANCES: u32 = 4096;
 /// Default number of requests waiting for an instance before new ones get 503.
 pub const DEFAULT_MAX_QUEUE: u32 = 1024;
 /// Default time a request waits for an instance before it gets 503.
@@ -207,11 +210,11 @@ impl Manifest {
                 .max_body
                 .map_or(DEFAULT_MAX_BODY, |b| b.get_ref().0),
             max_instances: match raw.server.max_instances {
-                Some(n) if *n.get_ref() == 0 => {
+                Some(n) if !(1..=MAX_INSTANCES).contains(n.get_ref()) => {
                     return Err(at(
                         n.span(),
                         "server.max_instances",
-                        "must be at least 1".into(),
+                        format!("must be between 1 and {MAX_INSTANCES}"),
                     ));
                 }
                 Some(n) => *n.get_ref(),
