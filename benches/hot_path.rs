@@ -5,7 +5,7 @@
 //! `cargo bench -p portico --bench hot_path` (builds the example components if needed).
 
 use bytes::Bytes;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use http::{HeaderMap, Method};
 use portico::gateway::{Gateway, GatewayRequest, Router};
 use portico::manifest::Manifest;
@@ -98,4 +98,14 @@ fn routing(c: &mut Criterion) {
 }
 
 criterion_group!(benches, dispatch, routing);
-criterion_main!(benches);
+
+fn main() {
+    // As `portico` itself does (see host/src/main.rs): wasmtime builds an error on every
+    // Store drop, and a captured backtrace would dominate the measurement.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
