@@ -70,7 +70,11 @@ fn echo(req: &Request) -> Result<Response, Error> {
     if let Some((name, value)) = req.header("x-echo-header").and_then(|h| h.split_once(':')) {
         resp = resp.header(name.trim(), value.trim());
     }
-    for cookie in req.header("x-echo-cookie").into_iter().flat_map(|c| c.split('|')) {
+    for cookie in req
+        .header("x-echo-cookie")
+        .into_iter()
+        .flat_map(|c| c.split('|'))
+    {
         resp = resp.cookie(cookie);
     }
     if req.header("x-echo-binary").is_some() {

@@ -34,10 +34,15 @@ fn handle(req: Request) -> Result<Response, String> {
             }
         }
         "/huge" => {
-            let size: usize = req.query("bytes").and_then(|b| b.parse().ok()).unwrap_or(7 << 20);
+            let size: usize = req
+                .query("bytes")
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(7 << 20);
             Ok(Response::ok().bytes(vec![b'x'; size]))
         }
-        "/bad-status" => Ok(Response::new(StatusCode::from_u16(999).map_err(|e| e.to_string())?)),
+        "/bad-status" => Ok(Response::new(
+            StatusCode::from_u16(999).map_err(|e| e.to_string())?,
+        )),
         "/bad-header" => Ok(Response::ok().header("bad name", "v")),
         "/print" => {
             println!("to stdout");
