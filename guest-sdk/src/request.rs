@@ -53,16 +53,37 @@ impl Request {
     }
 
     /// The raw path, percent-encoding intact, without the query string (`/hello/w%20x`).
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// if req.path().starts_with("/admin") { /* ... */ }
+    /// # }
+    /// ```
     pub fn path(&self) -> &str {
         &self.event.raw_path
     }
 
     /// The raw query string without `?` (empty when there is none).
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let signed = format!("{}?{}", req.path(), req.raw_query());
+    /// # }
+    /// ```
     pub fn raw_query(&self) -> &str {
         &self.event.raw_query_string
     }
 
     /// The route key that matched, e.g. `GET /hello/{name}` or `$default`.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// match req.route_key() {
+    ///     "GET /todos" => { /* list */ }
+    ///     _ => { /* ... */ }
+    /// }
+    /// # }
+    /// ```
     pub fn route_key(&self) -> &str {
         &self.event.route_key
     }
@@ -79,6 +100,12 @@ impl Request {
     }
 
     /// All path parameters as `(name, value)`.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// for (name, value) in req.path_params() { portico_guest::log::debug(format!("{name}={value}")); }
+    /// # }
+    /// ```
     pub fn path_params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.event
             .path_parameters
@@ -98,6 +125,12 @@ impl Request {
     }
 
     /// All query parameters as `(name, value)`.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let filters: Vec<(&str, &str)> = req.query_params().filter(|(k, _)| k.starts_with("f.")).collect();
+    /// # }
+    /// ```
     pub fn query_params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.event
             .query_string_parameters
@@ -121,6 +154,12 @@ impl Request {
     }
 
     /// All headers as `(lower-case name, value)`.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let custom = req.headers().filter(|(k, _)| k.starts_with("x-")).count();
+    /// # }
+    /// ```
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.event
             .headers
@@ -129,6 +168,12 @@ impl Request {
     }
 
     /// The cookies sent by the client, each as `name=value`.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let count = req.cookies().len();
+    /// # }
+    /// ```
     pub fn cookies(&self) -> &[String] {
         &self.event.cookies
     }
@@ -148,11 +193,23 @@ impl Request {
     }
 
     /// The value of stage variable `name` from the manifest.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let table = req.stage_variable("table").unwrap_or("todos");
+    /// # }
+    /// ```
     pub fn stage_variable(&self, name: &str) -> Option<&str> {
         lookup(&self.event.stage_variables, name)
     }
 
     /// All stage variables as `(name, value)`.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let vars: std::collections::BTreeMap<_, _> = req.stage_variables().collect();
+    /// # }
+    /// ```
     pub fn stage_variables(&self) -> impl Iterator<Item = (&str, &str)> {
         self.event
             .stage_variables
@@ -161,16 +218,35 @@ impl Request {
     }
 
     /// The unique id of this request (also sent to the client as `apigw-requestid`).
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// portico_guest::log::info(format!("handling {}", req.request_id()));
+    /// # }
+    /// ```
     pub fn request_id(&self) -> &str {
         &self.event.request_context.request_id
     }
 
     /// The whole request context.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let client_ip = &req.context().http.source_ip;
+    /// let stage = &req.context().stage;
+    /// # }
+    /// ```
     pub fn context(&self) -> &RequestContext {
         &self.event.request_context
     }
 
     /// The body as raw bytes (empty when there is none).
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let is_empty = req.body().is_empty();
+    /// # }
+    /// ```
     pub fn body(&self) -> &[u8] {
         &self.event.body
     }
@@ -200,6 +276,12 @@ impl Request {
     }
 
     /// Takes the body out of the request without copying it.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let upload: Vec<u8> = req.into_body();
+    /// # }
+    /// ```
     pub fn into_body(self) -> Vec<u8> {
         self.event.body
     }

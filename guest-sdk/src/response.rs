@@ -24,6 +24,10 @@ pub struct Response {
 
 impl Response {
     /// An empty response with `status`.
+    ///
+    /// ```no_run
+    /// let accepted = portico_guest::Response::new(portico_guest::http::StatusCode::ACCEPTED);
+    /// ```
     pub fn new(status: StatusCode) -> Self {
         Response {
             status,
@@ -43,11 +47,20 @@ impl Response {
     }
 
     /// An empty `404 Not Found`.
+    ///
+    /// ```no_run
+    /// let missing = portico_guest::Response::not_found().text("no such todo");
+    /// ```
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND)
     }
 
     /// Changes the status.
+    ///
+    /// ```no_run
+    /// use portico_guest::{Response, http::StatusCode};
+    /// let r = Response::ok().with_status(StatusCode::CONFLICT);
+    /// ```
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;
         self
@@ -64,6 +77,10 @@ impl Response {
     }
 
     /// Adds a cookie, sent as one `set-cookie` header (`name=value; attributes`).
+    ///
+    /// ```no_run
+    /// let r = portico_guest::Response::ok().cookie("session=abc; Path=/; HttpOnly; Secure");
+    /// ```
     pub fn cookie(mut self, cookie: impl Into<String>) -> Self {
         self.cookies.push(cookie.into());
         self
@@ -81,6 +98,10 @@ impl Response {
     }
 
     /// Sets a text body with `content-type: text/plain; charset=utf-8`.
+    ///
+    /// ```no_run
+    /// let r = portico_guest::Response::ok().text("pong");
+    /// ```
     pub fn text(self, body: impl Into<String>) -> Self {
         self.content_type("text/plain; charset=utf-8")
             .bytes(body.into().into_bytes())
@@ -105,16 +126,29 @@ impl Response {
     }
 
     /// The status.
+    ///
+    /// ```no_run
+    /// assert_eq!(portico_guest::Response::ok().status(), 200);
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
     /// The headers added so far.
+    ///
+    /// ```no_run
+    /// let r = portico_guest::Response::ok().header("x-a", "1");
+    /// assert_eq!(r.headers().len(), 1);
+    /// ```
     pub fn headers(&self) -> &[(String, String)] {
         &self.headers
     }
 
     /// The body set so far.
+    ///
+    /// ```no_run
+    /// assert_eq!(portico_guest::Response::ok().text("hi").body(), b"hi");
+    /// ```
     pub fn body(&self) -> &[u8] {
         &self.body
     }
@@ -135,6 +169,11 @@ impl Response {
 /// `{"message":"Internal Server Error"}`; the message never reaches the client.
 pub trait IntoResponse {
     /// Converts into a response, or the error text for the host's log.
+    ///
+    /// ```no_run
+    /// use portico_guest::{IntoResponse, Response};
+    /// assert!(Response::ok().into_response().is_ok());
+    /// ```
     fn into_response(self) -> Result<Response, String>;
 }
 
