@@ -11,33 +11,18 @@ use portico::gateway::{Gateway, GatewayRequest, Router};
 use portico::manifest::Manifest;
 use portico::runtime::{Runtime, RuntimeConfig};
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-fn hello_component() -> PathBuf {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--target-dir",
-        ])
-        .arg(examples.join("target"))
-        .arg("--manifest-path")
-        .arg(examples.join("Cargo.toml"))
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the examples failed");
-    examples.join("target/wasm32-wasip2/release/hello.wasm")
-}
+#[path = "../tests/common/example_components.rs"]
+mod example_components;
 
 fn gateway(pooling: bool) -> Gateway {
     let text = format!(
         "[functions.hello]\nmodule = {:?}\n[routes]\n\"GET /hello/{{name}}\" = \"hello\"\n",
-        hello_component().display().to_string()
+        example_components::example_component("hello")
+            .display()
+            .to_string()
     );
     let manifest = Manifest::parse(Path::new("bench/portico.toml"), &text).expect("manifest");
     let mut config = RuntimeConfig::from_manifest(&manifest);

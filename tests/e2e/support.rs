@@ -1,11 +1,13 @@
 //! Shared test support: build the example components once, start the real `portico`
 //! binary on a free loopback port, and stop it afterwards.
 
+#[path = "../common/example_components.rs"]
+mod example_components;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -20,28 +22,7 @@ pub fn root() -> PathBuf {
 /// Builds `examples/` for wasm32-wasip2 (once per test binary) and returns the path of
 /// the component for `name`.
 pub fn component(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let examples = root().join("examples");
-    BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(examples.join("target"))
-            .arg("--manifest-path")
-            .arg(examples.join("Cargo.toml"))
-            .env_remove("CARGO_TARGET_DIR")
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the examples failed");
-    });
-    let path = examples.join(format!("target/wasm32-wasip2/release/{name}.wasm"));
-    assert!(path.exists(), "{} missing after build", path.display());
-    path
+    example_components::example_component(name)
 }
 
 /// The `portico` binary under test.

@@ -1,7 +1,7 @@
 //! The function runtime: one wasmtime [`Engine`] with the pooling allocator and epoch
 //! interruption, every function compiled once, and a fresh instance per invocation.
 //!
-//! The three moments of a capability (see `docs/architecture.md`):
+//! The three moments of a capability (see the README's Architecture section):
 //! - engine time: [`Runtime::new`] links WASI, wasi:http (outbound denied) and Portico's
 //!   `log` into one linker;
 //! - app time: [`Runtime::load`] compiles a component and pre-instantiates it;
