@@ -9,6 +9,7 @@ use criterion::{Criterion, criterion_group};
 use http::{HeaderMap, Method};
 use portico::gateway::{Gateway, GatewayRequest, Router};
 use portico::manifest::Manifest;
+use portico::metrics::Metrics;
 use portico::runtime::{Runtime, RuntimeConfig};
 use std::hint::black_box;
 use std::path::Path;
@@ -28,7 +29,7 @@ fn gateway(pooling: bool) -> Gateway {
     let mut config = RuntimeConfig::from_manifest(&manifest);
     config.pooling = pooling;
     let runtime = Arc::new(Runtime::new(&config).expect("runtime"));
-    Gateway::load(&manifest, runtime).expect("gateway")
+    Gateway::load(&manifest, runtime, Arc::new(Metrics::new())).expect("gateway")
 }
 
 fn request() -> GatewayRequest {

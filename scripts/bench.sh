@@ -70,7 +70,7 @@ run() {
 
 native=$(start native "$TARGET_DIR/release/examples/native_hello" 127.0.0.1:0)
 portico=$(RUST_LOG=warn start portico "$TARGET_DIR/release/portico" up \
-    --manifest examples/hello/portico.toml --listen 127.0.0.1:0)
+    --manifest examples/hello/portico.toml --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0)
 
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 echo

@@ -7,7 +7,10 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod cli;
 pub mod gateway;
+pub mod http_server;
 pub mod manifest;
+pub mod metrics;
 pub mod runtime;

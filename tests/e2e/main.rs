@@ -4,5 +4,6 @@
 mod cli;
 mod errors;
 mod events;
+mod observability;
 mod routing;
 mod support;

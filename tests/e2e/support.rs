@@ -62,6 +62,8 @@ pub struct Server {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its admin API listens.
+    pub admin: SocketAddr,
     /// Its stderr (the log), captured to a file.
     pub log: PathBuf,
     _manifest: Option<TempManifest>,
@@ -70,17 +72,30 @@ pub struct Server {
 impl Server {
     /// Starts `portico up` on `manifest` with a free port, and waits until it listens.
     pub fn start(manifest: TempManifest) -> Server {
-        let mut server =
-            Server::start_path(&manifest.path, &manifest.dir.path().join("portico.log"));
+        Server::start_with(manifest, &[])
+    }
+
+    /// Like [`Server::start`], with extra arguments for `portico` (before `up`).
+    pub fn start_with(manifest: TempManifest, global_args: &[&str]) -> Server {
+        let log = manifest.dir.path().join("portico.log");
+        let mut server = Server::spawn(&manifest.path, &log, global_args);
         server._manifest = Some(manifest);
         server
     }
 
-    /// Starts `portico up --manifest path`, logging to `log`.
-    pub fn start_path(path: &Path, log: &Path) -> Server {
+    /// Starts `portico [global_args] up --manifest path` on free ports, logging to `log`.
+    fn spawn(path: &Path, log: &Path, global_args: &[&str]) -> Server {
         let log_file = std::fs::File::create(log).expect("log file");
         let mut child = portico()
-            .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
+            .args(global_args)
+            .args([
+                "up",
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--manifest")
             .arg(path)
             .stdout(Stdio::piped())
             .stderr(log_file)
@@ -89,14 +104,22 @@ impl Server {
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut public = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("Portico listening on http://") {
-                    let _ = tx.send(addr.to_string());
+                    public = Some(addr.to_string());
+                } else if let Some(admin) = line.strip_prefix("Portico admin listening on http://")
+                    && let Some(public) = public.take()
+                {
+                    let _ = tx.send((public, admin.to_string()));
                 }
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr.parse().expect("address"),
+        let (addr, admin) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((addr, admin)) => (
+                addr.parse().expect("address"),
+                admin.parse().expect("admin address"),
+            ),
             Err(_) => {
                 let _ = child.kill();
                 panic!(
@@ -108,6 +131,7 @@ impl Server {
         Server {
             child,
             addr,
+            admin,
             log: log.to_path_buf(),
             _manifest: None,
         }
@@ -116,6 +140,11 @@ impl Server {
     /// `http://ADDR/path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// `http://ADMIN/path`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.admin, path)
     }
 
     /// The log so far.

@@ -3,6 +3,7 @@
 use crate::gateway::Gateway;
 use crate::gateway::payload::{ResponsePayload, parse_event};
 use crate::manifest::Manifest;
+use crate::metrics::Metrics;
 use crate::runtime::{Runtime, RuntimeConfig};
 use anyhow::Context as _;
 use std::io::Read as _;
@@ -23,7 +24,7 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
     };
     let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
     let runtime = Arc::new(Runtime::new(&RuntimeConfig::from_manifest(manifest))?);
-    let gateway = Gateway::load(manifest, runtime)?;
+    let gateway = Gateway::load(manifest, runtime, Arc::new(Metrics::new()))?;
     let response = super::tokio_runtime()?.block_on(gateway.dispatch(request));
     println!(
         "{}",

@@ -44,6 +44,10 @@ pub enum Command {
         /// Address to listen on (overrides `[server] listen`; port 0 picks a free port).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Address of the admin API, `/healthz` and `/metrics` (overrides
+        /// `[server] admin_listen`, default 127.0.0.1:3001; port 0 picks a free port).
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
         /// Run the functions' build commands first.
         #[arg(long)]
         build: bool,
@@ -75,8 +79,9 @@ pub fn main() -> ExitCode {
         Command::Up {
             manifest,
             listen,
+            admin_listen,
             build,
-        } => load(&manifest).and_then(|m| up::run(m, listen, build)),
+        } => load(&manifest).and_then(|m| up::run(m, listen, admin_listen, build)),
         Command::Invoke { manifest, event } => {
             load(&manifest).and_then(|m| invoke::run(&m, &event))
         }

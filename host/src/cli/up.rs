@@ -1,36 +1,70 @@
-//! `portico up`: load the manifest's functions and serve them.
+//! `portico up`: load the manifest's functions and serve them, with the admin API beside.
 
 use crate::gateway::{Gateway, server};
 use crate::manifest::Manifest;
+use crate::metrics::Metrics;
 use crate::runtime::{Runtime, RuntimeConfig};
 use anyhow::Context as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::net::TcpListener;
 
 /// Builds (if asked), loads and serves until SIGINT or SIGTERM.
-pub fn run(manifest: Manifest, listen: Option<SocketAddr>, build: bool) -> anyhow::Result<()> {
+pub fn run(
+    manifest: Manifest,
+    listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+    build: bool,
+) -> anyhow::Result<()> {
     if build {
         super::build_functions(&manifest)?;
     }
     let runtime = Arc::new(Runtime::new(&RuntimeConfig::from_manifest(&manifest))?);
-    let gateway = Arc::new(Gateway::load(&manifest, runtime)?);
+    let gateway = Arc::new(Gateway::load(&manifest, runtime, Arc::new(Metrics::new()))?);
     for route in gateway.routes().routes() {
         tracing::info!(route = %route.key, function = route.value.name(), version = route.value.version(), "route");
     }
     let addr = listen.unwrap_or(manifest.server.listen);
+    let admin_addr = admin_listen.unwrap_or(manifest.server.admin_listen);
     super::tokio_runtime()?.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let bound = listener.local_addr()?;
-        // Tests and scripts read this line to find the port.
+        let listener = bind(addr, "listen").await?;
+        let admin_listener = bind(admin_addr, "admin-listen").await?;
+        // Tests and scripts read these lines to find the ports.
         let mut stdout = std::io::stdout();
-        writeln!(stdout, "Portico listening on http://{bound}")?;
+        writeln!(
+            stdout,
+            "Portico listening on http://{}",
+            listener.local_addr()?
+        )?;
+        writeln!(
+            stdout,
+            "Portico admin listening on http://{}",
+            admin_listener.local_addr()?
+        )?;
         stdout.flush()?;
-        server::serve(gateway, listener, shutdown_signal()).await?;
+
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let public = server::serve(gateway.clone(), listener, until_stopped(stopped.clone()));
+        let admin = crate::admin::serve(gateway, admin_listener, until_stopped(stopped));
+        let signal = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        let (public, admin, ()) = tokio::join!(public, admin, signal);
+        public?;
+        admin?;
         Ok(())
     })
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (--{what})"))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -19,6 +19,7 @@ pub use route_key::{MethodMatch, RouteKey, RouteKeyError, Segment};
 pub use router::{Match, Route, RouteConflict, Router};
 
 use crate::manifest::{Manifest, StageConfig};
+use crate::metrics::{Metrics, NO_ROUTE};
 use crate::runtime::{Function, InvokeError, Runtime, Timings};
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -65,6 +66,7 @@ pub struct GatewayResponse {
 /// The routes, the functions behind them, and the runtime that runs them.
 pub struct Gateway {
     runtime: Arc<Runtime>,
+    metrics: Arc<Metrics>,
     routes: Router<Arc<Function>>,
     stage: StageConfig,
     max_body_bytes: u64,
@@ -73,7 +75,11 @@ pub struct Gateway {
 impl Gateway {
     /// Loads every function of `manifest` (compiling each module) and builds the routes.
     /// CPU-heavy: run it before serving or off the async request path.
-    pub fn load(manifest: &Manifest, runtime: Arc<Runtime>) -> anyhow::Result<Gateway> {
+    pub fn load(
+        manifest: &Manifest,
+        runtime: Arc<Runtime>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Gateway> {
         let mut functions = HashMap::new();
         for (name, config) in &manifest.functions {
             let wasm = std::fs::read(&config.module).with_context(|| {
@@ -102,6 +108,7 @@ impl Gateway {
         })?;
         Ok(Gateway {
             runtime,
+            metrics,
             routes,
             stage: manifest.stage.clone(),
             max_body_bytes: manifest.server.max_body_bytes,
@@ -111,6 +118,16 @@ impl Gateway {
     /// The largest request body accepted.
     pub fn max_body_bytes(&self) -> u64 {
         self.max_body_bytes
+    }
+
+    /// The metrics this gateway records into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Requests waiting for a free instance right now.
+    pub fn queue_depth(&self) -> usize {
+        self.runtime.queue_depth()
     }
 
     /// The routes being served.
@@ -130,6 +147,7 @@ impl Gateway {
             return self.reject(&req, GatewayError::PayloadTooLarge, started);
         }
         let function = &matched.route.value;
+        let route = matched.route.key.to_string();
         // Move the body into the event (no copy when the buffer is not shared).
         let body = std::mem::take(&mut req.body);
         let bytes_in = body.len();
@@ -137,7 +155,7 @@ impl Gateway {
             &req,
             Vec::from(body),
             event::EventContext {
-                route_key: matched.route.key.to_string(),
+                route_key: route.clone(),
                 path_parameters: matched.params,
                 stage: &self.stage,
                 time,
@@ -147,23 +165,43 @@ impl Gateway {
             .runtime
             .invoke(function, &event, req.request_id.clone())
             .await;
+        if timings.memory_bytes > 0 {
+            self.metrics.invocation(
+                function.name(),
+                timings.instantiate,
+                timings.guest,
+                timings.memory_bytes,
+            );
+        }
         let response = match outcome {
             Ok(response) => response::map_response(response).unwrap_or_else(|e| {
                 tracing::warn!(request_id = %req.request_id, function = function.name(), "malformed response: {e}");
+                self.metrics.failure(function.name(), "malformed_response");
                 GatewayError::Internal.response()
             }),
             Err(e) => {
-                let status = match e {
-                    InvokeError::Rejected(_) | InvokeError::Timeout(_) => GatewayError::Unavailable,
-                    InvokeError::Trap(_) | InvokeError::Guest(_) | InvokeError::ResponseTooLarge { .. } => {
-                        GatewayError::Internal
+                let (status, outcome) = match e {
+                    InvokeError::Rejected(_) => (GatewayError::Unavailable, "rejected"),
+                    InvokeError::Timeout(_) => (GatewayError::Unavailable, "timeout"),
+                    InvokeError::Trap(_) => (GatewayError::Internal, "trap"),
+                    InvokeError::Guest(_) => (GatewayError::Internal, "guest_error"),
+                    InvokeError::ResponseTooLarge { .. } => {
+                        (GatewayError::Internal, "response_too_large")
                     }
                 };
                 tracing::warn!(request_id = %req.request_id, function = function.name(), "invocation failed: {e}");
+                self.metrics.failure(function.name(), outcome);
                 status.response()
             }
         };
-        self.finish(&req, bytes_in, Some(function), response, timings, started)
+        self.finish(
+            &req,
+            bytes_in,
+            Some((&route, function)),
+            response,
+            timings,
+            started,
+        )
     }
 
     /// Answers `req` with one of the gateway's own errors (and logs it).
@@ -188,7 +226,7 @@ impl Gateway {
         &self,
         req: &GatewayRequest,
         bytes_in: usize,
-        function: Option<&Arc<Function>>,
+        target: Option<(&str, &Arc<Function>)>,
         mut response: GatewayResponse,
         timings: Timings,
         started: Instant,
@@ -196,20 +234,28 @@ impl Gateway {
         if let Ok(id) = HeaderValue::from_str(&req.request_id) {
             response.headers.insert(REQUEST_ID_HEADER, id);
         }
+        let elapsed = started.elapsed();
+        let route = target.map_or(NO_ROUTE, |(route, _)| route);
+        let function = target.map(|(_, f)| f);
+        self.metrics
+            .request(route, response.status.as_u16(), elapsed);
         tracing::info!(
             target: "portico::access",
             request_id = %req.request_id,
+            stage = %self.stage.name,
             method = %req.method,
             path = %req.path,
+            route,
             function = function.map(|f| f.name()),
             version = function.map(|f| f.version()),
             status = response.status.as_u16(),
             bytes_in,
             bytes_out = response.body.len(),
-            latency_us = started.elapsed().as_micros() as u64,
+            latency_us = elapsed.as_micros() as u64,
             queue_us = timings.queue.as_micros() as u64,
             instantiate_us = timings.instantiate.as_micros() as u64,
             guest_us = timings.guest.as_micros() as u64,
+            memory_bytes = timings.memory_bytes,
         );
         response
     }

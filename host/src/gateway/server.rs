@@ -1,86 +1,29 @@
-//! The hyper server: HTTP/1.1 and HTTP/2 (cleartext, by prior knowledge or upgrade-free
-//! detection) on one listener, with graceful shutdown.
+//! The public listener: turns hyper requests into [`GatewayRequest`]s (with the body
+//! limit and API Gateway's `x-forwarded-*` headers) and answers with the gateway.
 
 use super::{Gateway, GatewayError, GatewayRequest, GatewayResponse, new_request_id};
+use crate::http_server::{self, Peers};
 use bytes::Bytes;
 use http::header::{HOST, HeaderValue};
 use http::{Request, Response, Version};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::TcpListener;
 
-/// How long a client may take to send a request's head.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long in-flight requests may take to finish after shutdown starts.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
-/// Serves `gateway` on `listener` until `shutdown` resolves, then stops accepting and
-/// waits (up to [`SHUTDOWN_GRACE`]) for in-flight requests to finish.
+/// Serves `gateway` on `listener` until `shutdown` resolves (see [`http_server::serve`]).
 pub async fn serve(
     gateway: Arc<Gateway>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let local = listener.local_addr()?;
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // A client must finish sending its request head within HEADER_READ_TIMEOUT, so idle
-    // half-open connections cannot pile up (slowloris).
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let gateway = gateway.clone();
-                let service = service_fn(move |req| {
-                    let gateway = gateway.clone();
-                    async move { Ok::<_, Infallible>(handle(&gateway, req, peer, local).await) }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, "connection ended with an error: {e}");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    tracing::info!("shutting down: finishing in-flight requests");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "in-flight requests still running after {SHUTDOWN_GRACE:?}; stopping anyway"
-        );
-    }
-    Ok(())
+    let handler = move |req, peers: Peers| {
+        let gateway = gateway.clone();
+        async move { handle(&gateway, req, peers.remote, peers.local).await }
+    };
+    http_server::serve(listener, handler, shutdown).await
 }
 
 /// One HTTP request through the gateway.

@@ -36,7 +36,11 @@ use std::time::Duration;
 use toml::Spanned;
 
 /// Default listen address of `portico up`.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 3000);
+/// Default listen address of the admin API (`/healthz`, `/metrics`).
+pub const DEFAULT_ADMIN_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 3001);
 /// Default per-invocation timeout: API Gateway HTTP API's integration timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default linear-memory limit of one function instance.
@@ -79,6 +83,8 @@ pub struct Manifest {
 pub struct ServerConfig {
     /// Address the gateway listens on (`--listen` overrides it).
     pub listen: SocketAddr,
+    /// Address of the admin API (`--admin-listen` overrides it).
+    pub admin_listen: SocketAddr,
     /// Largest request body accepted; larger bodies get 413.
     pub max_body_bytes: u64,
     /// Function instances alive at once, across all functions (the instance pool size).
@@ -151,6 +157,7 @@ struct RawManifest {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
     max_body: Option<Spanned<Bytes>>,
     max_instances: Option<Spanned<u32>>,
     max_queue: Option<u32>,
@@ -200,11 +207,8 @@ impl Manifest {
         };
 
         let server = ServerConfig {
-            listen: raw.server.listen.unwrap_or_else(|| {
-                DEFAULT_LISTEN
-                    .parse()
-                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000)))
-            }),
+            listen: raw.server.listen.unwrap_or(DEFAULT_LISTEN),
+            admin_listen: raw.server.admin_listen.unwrap_or(DEFAULT_ADMIN_LISTEN),
             max_body_bytes: raw
                 .server
                 .max_body

@@ -13,7 +13,7 @@ mod output;
 mod state;
 
 pub use admission::{Admission, Rejected};
-pub use state::InstanceState;
+pub use state::{InstanceState, PeakLimiter};
 
 use crate::manifest::{Limits, Manifest};
 use bindings::{HttpRequestEvent, HttpResponse};
@@ -103,7 +103,7 @@ pub enum InvokeError {
     },
 }
 
-/// Where an invocation's time went.
+/// Where an invocation's time went, and how much memory it used.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Timings {
     /// Waiting for a free instance slot.
@@ -112,6 +112,8 @@ pub struct Timings {
     pub instantiate: Duration,
     /// Running the handler.
     pub guest: Duration,
+    /// Largest linear memory the instance reached, in bytes (0 if it never started).
+    pub memory_bytes: u64,
 }
 
 /// A compiled, linked function, ready to instantiate.
@@ -243,7 +245,7 @@ impl Runtime {
         let tags = output::OutputTags::new(function.name.clone(), request_id);
         let state = InstanceState::new(&function.environment, &function.limits, tags);
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
 
@@ -253,6 +255,7 @@ impl Runtime {
             Ok(result) => result,
             Err(_) => Err(InvokeError::Timeout(timeout)),
         };
+        timings.memory_bytes = store.data().limiter.peak_memory() as u64;
         drop(store);
         drop(permit);
         (result, timings)

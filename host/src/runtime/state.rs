@@ -6,7 +6,7 @@ use super::output::{GuestOutput, OutputTags, Stream};
 use crate::manifest::Limits;
 use std::sync::atomic::Ordering;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -16,7 +16,7 @@ pub struct InstanceState {
     table: ResourceTable,
     http: WasiHttpCtx,
     hooks: DenyOutbound,
-    pub(super) limits: StoreLimits,
+    pub(super) limiter: PeakLimiter,
     tags: OutputTags,
 }
 
@@ -35,12 +35,72 @@ impl InstanceState {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             hooks: DenyOutbound,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(memory)
-                .trap_on_grow_failure(false)
-                .build(),
+            limiter: PeakLimiter {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(memory)
+                    .trap_on_grow_failure(false)
+                    .build(),
+                peak_memory: 0,
+            },
             tags,
         }
+    }
+}
+
+/// The function's memory limit, remembering the largest linear memory granted (initial
+/// sizes count: instantiation asks the limiter too).
+pub struct PeakLimiter {
+    limits: StoreLimits,
+    peak_memory: usize,
+}
+
+impl PeakLimiter {
+    /// Largest linear memory, in bytes, granted so far.
+    pub fn peak_memory(&self) -> usize {
+        self.peak_memory
+    }
+}
+
+impl ResourceLimiter for PeakLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let granted = self.limits.memory_growing(current, desired, maximum)?;
+        let size = if granted { desired } else { current };
+        self.peak_memory = self.peak_memory.max(size);
+        Ok(granted)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }
 

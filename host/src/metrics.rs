@@ -1,0 +1,232 @@
+//! The Prometheus metrics registry, served as text on the admin listener's `/metrics`.
+//!
+//! One [`Metrics`] per process; the gateway records every request into it. Labels are
+//! bounded: routes come from the manifest, functions too, statuses are HTTP codes.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+/// Route label used when no route matched (404).
+pub const NO_ROUTE: &str = "(none)";
+
+/// `route` and `status` labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteStatus {
+    /// Route key (`GET /hello/{name}`), or [`NO_ROUTE`].
+    pub route: String,
+    /// HTTP status code.
+    pub status: u16,
+}
+
+/// `route` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    /// Route key, or [`NO_ROUTE`].
+    pub route: String,
+}
+
+/// `function` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FunctionLabel {
+    /// Function name.
+    pub function: String,
+}
+
+/// `function` and `outcome` labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FunctionOutcome {
+    /// Function name.
+    pub function: String,
+    /// What went wrong: `timeout`, `trap`, `guest_error`, `response_too_large`,
+    /// `malformed_response` or `rejected` (no instance free).
+    pub outcome: &'static str,
+}
+
+/// Every metric Portico exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RouteStatus, Counter>,
+    latency: Family<RouteLabel, Histogram>,
+    instantiate: Family<FunctionLabel, Histogram>,
+    guest: Family<FunctionLabel, Histogram>,
+    memory: Family<FunctionLabel, Histogram>,
+    failures: Family<FunctionOutcome, Counter>,
+    queue_depth: Gauge,
+}
+
+fn seconds_histogram() -> Histogram {
+    // 10 µs .. ~42 s
+    Histogram::new(exponential_buckets(0.000_01, 2.0, 23))
+}
+
+fn bytes_histogram() -> Histogram {
+    // 64 KiB .. 4 GiB
+    Histogram::new(exponential_buckets(65_536.0, 2.0, 17))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered and at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("portico");
+        let requests = Family::<RouteStatus, Counter>::default();
+        registry.register(
+            "requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabel, Histogram>::new_with_constructor(
+            seconds_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time from request head to response, by route",
+            latency.clone(),
+        );
+        let instantiate = Family::<FunctionLabel, Histogram>::new_with_constructor(
+            seconds_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "instantiate_duration_seconds",
+            "Time to create a function instance",
+            instantiate.clone(),
+        );
+        let guest = Family::<FunctionLabel, Histogram>::new_with_constructor(
+            seconds_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "guest_duration_seconds",
+            "Time spent in a function's handler",
+            guest.clone(),
+        );
+        let memory = Family::<FunctionLabel, Histogram>::new_with_constructor(
+            bytes_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "instance_memory_bytes",
+            "Largest linear memory an instance reached during one invocation",
+            memory.clone(),
+        );
+        let failures = Family::<FunctionOutcome, Counter>::default();
+        registry.register(
+            "invocation_failures",
+            "Invocations without a response: timeouts, traps, guest errors, bad responses, no instance free",
+            failures.clone(),
+        );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "queue_depth",
+            "Requests waiting for a free instance",
+            queue_depth.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            instantiate,
+            guest,
+            memory,
+            failures,
+            queue_depth,
+        }
+    }
+
+    /// Records one answered request.
+    pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RouteStatus {
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabel {
+                route: route.to_string(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records the phases of one invocation that got an instance.
+    pub fn invocation(
+        &self,
+        function: &str,
+        instantiate: Duration,
+        guest: Duration,
+        memory_bytes: u64,
+    ) {
+        let label = FunctionLabel {
+            function: function.to_string(),
+        };
+        self.instantiate
+            .get_or_create(&label)
+            .observe(instantiate.as_secs_f64());
+        self.guest
+            .get_or_create(&label)
+            .observe(guest.as_secs_f64());
+        self.memory
+            .get_or_create(&label)
+            .observe(memory_bytes as f64);
+    }
+
+    /// Records an invocation that produced no response.
+    pub fn failure(&self, function: &str, outcome: &'static str) {
+        self.failures
+            .get_or_create(&FunctionOutcome {
+                function: function.to_string(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Sets the number of requests waiting for an instance.
+    pub fn set_queue_depth(&self, depth: usize) {
+        self.queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// The Prometheus / OpenMetrics text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_recorded_values() {
+        let m = Metrics::new();
+        m.request("GET /a", 200, Duration::from_millis(1));
+        m.request("GET /a", 200, Duration::from_millis(2));
+        m.failure("f", "timeout");
+        m.set_queue_depth(3);
+        let text = m.render();
+        assert!(
+            text.contains(r#"portico_requests_total{route="GET /a",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"portico_invocation_failures_total{function="f",outcome="timeout"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("portico_queue_depth 3"), "{text}");
+        assert!(
+            text.contains(r#"portico_request_duration_seconds_count{route="GET /a"} 2"#),
+            "{text}"
+        );
+    }
+}

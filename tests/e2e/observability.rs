@@ -1,0 +1,191 @@
+//! The admin listener (`/healthz`, `/metrics`) and the access log.
+
+use crate::support::{Server, client, manifest};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const BOTH: &str = r#"
+[functions.hello]
+module = "{hello}"
+
+[functions.misbehave]
+module = "{misbehave}"
+timeout = "1s"
+
+[routes]
+"GET /hello/{name}" = "hello"
+"GET /trap" = "misbehave"
+"GET /loop" = "misbehave"
+"#;
+
+/// The value of the sample line starting with `series ` in Prometheus text.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_known_traffic() {
+    let server = Server::start(manifest(BOTH));
+    let http = client();
+    for name in ["a", "b", "c"] {
+        let resp = http
+            .get(server.url(&format!("/hello/{name}")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200);
+    }
+    for (path, status) in [("/nope", 404), ("/trap", 500), ("/loop", 503)] {
+        let resp = http.get(server.url(path)).send().await.expect("request");
+        assert_eq!(resp.status(), status, "{path}");
+    }
+
+    let resp = http
+        .get(server.admin_url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .contains("openmetrics-text")
+    );
+    let m = resp.text().await.expect("body");
+    let expect = |series: &str, value: f64| {
+        assert_eq!(sample(&m, series), Some(value), "{series} in\n{m}");
+    };
+    expect(
+        r#"portico_requests_total{route="GET /hello/{name}",status="200"}"#,
+        3.0,
+    );
+    expect(
+        r#"portico_requests_total{route="(none)",status="404"}"#,
+        1.0,
+    );
+    expect(
+        r#"portico_requests_total{route="GET /trap",status="500"}"#,
+        1.0,
+    );
+    expect(
+        r#"portico_requests_total{route="GET /loop",status="503"}"#,
+        1.0,
+    );
+    expect(
+        r#"portico_invocation_failures_total{function="misbehave",outcome="trap"}"#,
+        1.0,
+    );
+    expect(
+        r#"portico_invocation_failures_total{function="misbehave",outcome="timeout"}"#,
+        1.0,
+    );
+    expect(
+        r#"portico_request_duration_seconds_count{route="GET /hello/{name}"}"#,
+        3.0,
+    );
+    expect(
+        r#"portico_instantiate_duration_seconds_count{function="hello"}"#,
+        3.0,
+    );
+    expect(
+        r#"portico_guest_duration_seconds_count{function="hello"}"#,
+        3.0,
+    );
+    expect(
+        r#"portico_instance_memory_bytes_count{function="hello"}"#,
+        3.0,
+    );
+    expect("portico_queue_depth", 0.0);
+    let memory = sample(&m, r#"portico_instance_memory_bytes_sum{function="hello"}"#).expect("sum");
+    assert!(
+        memory >= 3.0 * 65536.0,
+        "each instance has at least one wasm page: {memory}"
+    );
+}
+
+#[tokio::test]
+async fn admin_routes_live_only_on_the_admin_listener() {
+    let server = Server::start(manifest(BOTH));
+    let http = client();
+    let health = http
+        .get(server.admin_url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.expect("body"), r#"{"status":"ok"}"#);
+    let post = http
+        .post(server.admin_url("/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(post.status(), 405);
+    let other = http
+        .get(server.admin_url("/functions"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(other.status(), 404);
+    for path in ["/metrics", "/healthz"] {
+        let public = http.get(server.url(path)).send().await.expect("request");
+        assert_eq!(
+            public.status(),
+            404,
+            "the public listener does not serve {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_access_log_has_one_line_per_request() {
+    let server = Server::start_with(manifest(BOTH), &["--log-format", "json"]);
+    let resp = client()
+        .get(server.url("/hello/log"))
+        .send()
+        .await
+        .expect("request");
+    let id = resp.headers()["apigw-requestid"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let access = loop {
+        let log = server.log();
+        let found = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["target"] == "portico::access" && v["request_id"] == id.as_str());
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no access line for {id}:\n{log}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(access["status"], 200);
+    assert_eq!(access["route"], "GET /hello/{name}");
+    assert_eq!(access["function"], "hello");
+    assert_eq!(access["stage"], "$default");
+    assert_eq!(access["method"], "GET");
+    assert_eq!(access["path"], "/hello/log");
+    assert_eq!(access["version"].as_str().map(str::len), Some(12));
+    for field in [
+        "latency_us",
+        "queue_us",
+        "instantiate_us",
+        "guest_us",
+        "bytes_out",
+        "memory_bytes",
+    ] {
+        assert!(access[field].is_u64(), "{field} in {access}");
+    }
+    let guest = server
+        .log()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["target"] == "portico::guest" && v["request_id"] == id.as_str())
+        .expect("the guest's log line carries the request id");
+    assert_eq!(guest["function"], "hello");
+}
