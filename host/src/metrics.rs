@@ -51,10 +51,10 @@ pub struct FunctionOutcome {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RouteStatus, Counter>,
-    latency: Family<RouteLabel, Histogram>,
-    instantiate: Family<FunctionLabel, Histogram>,
-    guest: Family<FunctionLabel, Histogram>,
-    memory: Family<FunctionLabel, Histogram>,
+    latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    instantiate: Family<FunctionLabel, Histogram, fn() -> Histogram>,
+    guest: Family<FunctionLabel, Histogram, fn() -> Histogram>,
+    memory: Family<FunctionLabel, Histogram, fn() -> Histogram>,
     failures: Family<FunctionOutcome, Counter>,
     queue_depth: Gauge,
 }
@@ -67,6 +67,21 @@ fn seconds_histogram() -> Histogram {
 fn bytes_histogram() -> Histogram {
     // 64 KiB .. 4 GiB
     Histogram::new(exponential_buckets(65_536.0, 2.0, 17))
+}
+
+/// A histogram family whose histograms all use `buckets`, registered under `name`.
+fn histograms<L>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    buckets: fn() -> Histogram,
+) -> Family<L, Histogram, fn() -> Histogram>
+where
+    L: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static,
+{
+    let family = Family::new_with_constructor(buckets);
+    registry.register(name, help, family.clone());
+    family
 }
 
 impl Default for Metrics {
@@ -85,37 +100,29 @@ impl Metrics {
             "HTTP requests answered, by route and status",
             requests.clone(),
         );
-        let latency = Family::<RouteLabel, Histogram>::new_with_constructor(
-            seconds_histogram as fn() -> Histogram,
-        );
-        registry.register(
+        let latency = histograms(
+            &mut registry,
             "request_duration_seconds",
             "Time from request head to response, by route",
-            latency.clone(),
+            seconds_histogram,
         );
-        let instantiate = Family::<FunctionLabel, Histogram>::new_with_constructor(
-            seconds_histogram as fn() -> Histogram,
-        );
-        registry.register(
+        let instantiate = histograms(
+            &mut registry,
             "instantiate_duration_seconds",
             "Time to create a function instance",
-            instantiate.clone(),
+            seconds_histogram,
         );
-        let guest = Family::<FunctionLabel, Histogram>::new_with_constructor(
-            seconds_histogram as fn() -> Histogram,
-        );
-        registry.register(
+        let guest = histograms(
+            &mut registry,
             "guest_duration_seconds",
             "Time spent in a function's handler",
-            guest.clone(),
+            seconds_histogram,
         );
-        let memory = Family::<FunctionLabel, Histogram>::new_with_constructor(
-            bytes_histogram as fn() -> Histogram,
-        );
-        registry.register(
+        let memory = histograms(
+            &mut registry,
             "instance_memory_bytes",
             "Largest linear memory an instance reached during one invocation",
-            memory.clone(),
+            bytes_histogram,
         );
         let failures = Family::<FunctionOutcome, Counter>::default();
         registry.register(
