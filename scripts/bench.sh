@@ -2,8 +2,10 @@
 # End-to-end load comparison, everything measured in one run with one load tool:
 #   1. a native hyper handler returning the same body as `hello` (the ceiling),
 #   2. Portico `GET /hello/{name}` through a release build of `portico up`
-#      (a fresh wasm instance per request).
-# Prints requests/s and p50/p99/p99.9 latency for each, and the ratio to (1).
+#      (a fresh wasm instance per request),
+#   3. the same with 1,000 routes registered (routing cost must stay flat);
+# prints requests/s and p50/p99/p99.9 latency for each, and the ratio to (1).
+# Then the resident memory of an idle `portico up` with 1, 100 and 1,000 functions.
 #
 #   bash scripts/bench.sh                 # 10 s per run, 32 connections
 #   DURATION=30s CONNECTIONS=64 bash scripts/bench.sh
@@ -68,9 +70,34 @@ run() {
         awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7}'
 }
 
+hello_wasm=$PWD/examples/target/wasm32-wasip2/release/hello.wasm
+
+# A manifest with $1 functions (all the hello module) and $2 routes per function.
+generate() {
+    local functions=$1 routes=$2 out=$3 f r
+    {
+        for ((f = 0; f < functions; f++)); do
+            printf '[functions.f%d]\nmodule = "%s"\n' "$f" "$hello_wasm"
+        done
+        echo "[routes]"
+        for ((f = 0; f < functions; f++)); do
+            for ((r = 0; r < routes; r++)); do
+                printf '"GET /f%d/r%d/hello/{name}" = "f%d"\n' "$f" "$r" "$f"
+            done
+        done
+    } >"$out"
+}
+
+portico_up() {
+    local name=$1 manifest=$2
+    RUST_LOG=warn start "$name" "$TARGET_DIR/release/portico" up \
+        --manifest "$manifest" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
+}
+
 native=$(start native "$TARGET_DIR/release/examples/native_hello" 127.0.0.1:0)
-portico=$(RUST_LOG=warn start portico "$TARGET_DIR/release/portico" up \
-    --manifest examples/hello/portico.toml --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0)
+portico=$(portico_up portico examples/hello/portico.toml)
+generate 1 1000 "$work/routes.toml"
+routes=$(portico_up routes "$work/routes.toml")
 
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 echo
@@ -87,3 +114,25 @@ row() {
 }
 row "1. native hyper (ceiling)" "$native/hello/bench"
 row "2. portico GET /hello/{name}" "$portico/hello/bench"
+row "3. portico, 1,000 routes registered" "$routes/f0/r999/hello/bench"
+
+# Idle resident memory: each server started alone, measured once it listens.
+for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+echo
+printf '%-34s %12s %12s\n' "idle portico up" "RSS MiB" "start s"
+for n in 1 100 1000; do
+    generate "$n" 1 "$work/functions-$n.toml"
+    t0=$(date +%s.%N)
+    portico_up "functions-$n" "$work/functions-$n.toml" >/dev/null
+    t1=$(date +%s.%N)
+    pid=${pids[-1]}
+    sleep 1
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    printf '%-34s %12.1f %12.2f\n' "$n function(s), 1 route each" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')"
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    pids=()
+done

@@ -6,4 +6,5 @@ mod errors;
 mod events;
 mod observability;
 mod routing;
+mod scale;
 mod support;

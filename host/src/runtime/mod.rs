@@ -18,7 +18,8 @@ pub use state::{InstanceState, PeakLimiter};
 use crate::manifest::{Limits, Manifest};
 use bindings::{HttpRequestEvent, HttpResponse};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
@@ -120,7 +121,7 @@ pub struct Timings {
 pub struct Function {
     name: Arc<str>,
     version: String,
-    pre: bindings::FunctionPre<InstanceState>,
+    pre: Arc<bindings::FunctionPre<InstanceState>>,
     limits: Limits,
     environment: Vec<(String, String)>,
 }
@@ -157,6 +158,9 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<InstanceState>,
     admission: Admission,
+    /// Modules already compiled and linked, by SHA-256 of their bytes, so functions that
+    /// share a module compile it once. Weak: a module no function uses is freed.
+    compiled: Mutex<HashMap<[u8; 32], Weak<bindings::FunctionPre<InstanceState>>>>,
 }
 
 impl Runtime {
@@ -191,6 +195,7 @@ impl Runtime {
             engine,
             linker,
             admission: Admission::new(config.max_instances, config.max_queue, config.queue_timeout),
+            compiled: Mutex::new(HashMap::new()),
         })
     }
 
@@ -203,6 +208,32 @@ impl Runtime {
         limits: Limits,
         environment: Vec<(String, String)>,
     ) -> Result<Function, LoadError> {
+        let digest: [u8; 32] = Sha256::digest(wasm).into();
+        let version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let cached = self.cached(&digest);
+        let pre = match cached {
+            Some(pre) => pre,
+            None => {
+                let pre = Arc::new(self.compile(name, wasm)?);
+                self.cache_lock().insert(digest, Arc::downgrade(&pre));
+                pre
+            }
+        };
+        Ok(Function {
+            name: name.into(),
+            version,
+            pre,
+            limits,
+            environment,
+        })
+    }
+
+    /// Compiles and links one module.
+    fn compile(
+        &self,
+        name: &str,
+        wasm: &[u8],
+    ) -> Result<bindings::FunctionPre<InstanceState>, LoadError> {
         let component = Component::new(&self.engine, wasm).map_err(|e| LoadError::Compile {
             function: name.to_string(),
             reason: format!("{e:#}"),
@@ -212,16 +243,24 @@ impl Runtime {
             reason: format!("{e:#}"),
         };
         let pre = self.linker.instantiate_pre(&component).map_err(world)?;
-        let pre = bindings::FunctionPre::new(pre).map_err(world)?;
-        let digest = Sha256::digest(wasm);
-        let version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Function {
-            name: name.into(),
-            version,
-            pre,
-            limits,
-            environment,
-        })
+        bindings::FunctionPre::new(pre).map_err(world)
+    }
+
+    /// The compiled module with this digest, if a live function still uses it.
+    fn cached(&self, digest: &[u8; 32]) -> Option<Arc<bindings::FunctionPre<InstanceState>>> {
+        let mut cache = self.cache_lock();
+        cache.retain(|_, pre| pre.strong_count() > 0);
+        cache.get(digest).and_then(Weak::upgrade)
+    }
+
+    fn cache_lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Weak<bindings::FunctionPre<InstanceState>>>>
+    {
+        // The map stays consistent even if a holder panicked: recover it.
+        self.compiled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs `function` on `event` in a fresh instance, within the function's limits.
@@ -259,6 +298,13 @@ impl Runtime {
         drop(store);
         drop(permit);
         (result, timings)
+    }
+
+    /// How many distinct compiled modules live functions use.
+    pub fn compiled_modules(&self) -> usize {
+        let mut cache = self.cache_lock();
+        cache.retain(|_, pre| pre.strong_count() > 0);
+        cache.len()
     }
 
     /// Requests waiting for an instance right now.

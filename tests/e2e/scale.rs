@@ -1,0 +1,58 @@
+//! Many functions and routes: one compile per distinct module, routing still exact.
+
+use crate::support::{Server, client, component, manifest};
+use portico::gateway::Gateway;
+use portico::manifest::Manifest;
+use portico::metrics::Metrics;
+use portico::runtime::{Runtime, RuntimeConfig};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// `functions` functions on the hello module, `routes_each` routes each.
+fn many(functions: usize, routes_each: usize) -> String {
+    let mut text = String::new();
+    for f in 0..functions {
+        let _ = writeln!(text, "[functions.f{f}]\nmodule = \"{{hello}}\"");
+    }
+    text.push_str("[routes]\n");
+    for f in 0..functions {
+        for r in 0..routes_each {
+            let _ = writeln!(text, "\"GET /f{f}/r{r}/{{name}}\" = \"f{f}\"");
+        }
+    }
+    text
+}
+
+#[test]
+fn functions_sharing_a_module_compile_it_once() {
+    let text = many(100, 1).replace("{hello}", &component("hello").display().to_string());
+    let manifest =
+        Manifest::parse(std::path::Path::new("scale/portico.toml"), &text).expect("manifest");
+    let runtime =
+        Arc::new(Runtime::new(&RuntimeConfig::from_manifest(&manifest)).expect("runtime"));
+    let gateway =
+        Gateway::load(&manifest, runtime.clone(), Arc::new(Metrics::new())).expect("load");
+    assert_eq!(gateway.routes().routes().len(), 100);
+    assert_eq!(runtime.compiled_modules(), 1);
+    drop(gateway);
+    assert_eq!(runtime.compiled_modules(), 0, "unused modules are freed");
+}
+
+#[tokio::test]
+async fn a_thousand_routes_route_exactly() {
+    let server = Server::start(manifest(&many(100, 10)));
+    let http = client();
+    for (f, r) in [(0, 0), (57, 3), (99, 9)] {
+        let resp = http
+            .get(server.url(&format!("/f{f}/r{r}/x")))
+            .header("x-echo-status", "200")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["routeKey"], format!("GET /f{f}/r{r}/{{name}}"));
+        assert_eq!(body["pathParameters"]["name"], "x");
+    }
+}
