@@ -165,6 +165,8 @@ impl Gateway {
             .runtime
             .invoke(function, &event, req.request_id.clone())
             .await;
+        // Memory is only ever granted once an instance exists: phases are recorded only
+        // for invocations that got that far.
         if timings.memory_bytes > 0 {
             self.metrics.invocation(
                 function.name(),

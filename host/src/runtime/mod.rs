@@ -160,8 +160,11 @@ pub struct Runtime {
     admission: Admission,
     /// Modules already compiled and linked, by SHA-256 of their bytes, so functions that
     /// share a module compile it once. Weak: a module no function uses is freed.
-    compiled: Mutex<HashMap<[u8; 32], Weak<bindings::FunctionPre<InstanceState>>>>,
+    compiled: Mutex<CompiledModules>,
 }
+
+/// Compiled modules by the SHA-256 of their bytes.
+type CompiledModules = HashMap<[u8; 32], Weak<bindings::FunctionPre<InstanceState>>>;
 
 impl Runtime {
     /// Builds the engine and links every import a function may use.
@@ -210,12 +213,12 @@ impl Runtime {
     ) -> Result<Function, LoadError> {
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-        let cached = self.cached(&digest);
+        let cached = self.live_modules().get(&digest).and_then(Weak::upgrade);
         let pre = match cached {
             Some(pre) => pre,
             None => {
                 let pre = Arc::new(self.compile(name, wasm)?);
-                self.cache_lock().insert(digest, Arc::downgrade(&pre));
+                self.live_modules().insert(digest, Arc::downgrade(&pre));
                 pre
             }
         };
@@ -246,21 +249,15 @@ impl Runtime {
         bindings::FunctionPre::new(pre).map_err(world)
     }
 
-    /// The compiled module with this digest, if a live function still uses it.
-    fn cached(&self, digest: &[u8; 32]) -> Option<Arc<bindings::FunctionPre<InstanceState>>> {
-        let mut cache = self.cache_lock();
-        cache.retain(|_, pre| pre.strong_count() > 0);
-        cache.get(digest).and_then(Weak::upgrade)
-    }
-
-    fn cache_lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Weak<bindings::FunctionPre<InstanceState>>>>
-    {
+    /// The compiled-module map, with modules no function uses any more removed.
+    fn live_modules(&self) -> std::sync::MutexGuard<'_, CompiledModules> {
         // The map stays consistent even if a holder panicked: recover it.
-        self.compiled
+        let mut modules = self
+            .compiled
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        modules.retain(|_, pre| pre.strong_count() > 0);
+        modules
     }
 
     /// Runs `function` on `event` in a fresh instance, within the function's limits.
@@ -302,9 +299,7 @@ impl Runtime {
 
     /// How many distinct compiled modules live functions use.
     pub fn compiled_modules(&self) -> usize {
-        let mut cache = self.cache_lock();
-        cache.retain(|_, pre| pre.strong_count() > 0);
-        cache.len()
+        self.live_modules().len()
     }
 
     /// Requests waiting for an instance right now.
