@@ -147,7 +147,7 @@ impl Gateway {
             return self.reject(&req, GatewayError::PayloadTooLarge, started);
         }
         let function = &matched.route.value;
-        let route = matched.route.key.to_string();
+        let route = &matched.route.text;
         // Move the body into the event (no copy when the buffer is not shared).
         let body = std::mem::take(&mut req.body);
         let bytes_in = body.len();
@@ -199,7 +199,7 @@ impl Gateway {
         self.finish(
             &req,
             bytes_in,
-            Some((&route, function)),
+            Some((route, function)),
             response,
             timings,
             started,

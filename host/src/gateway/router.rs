@@ -18,8 +18,10 @@ use std::collections::HashMap;
 /// A route and the value it leads to (for Portico, the function).
 #[derive(Debug, Clone)]
 pub struct Route<T> {
-    /// The route key, as written in the manifest.
+    /// The route key.
     pub key: RouteKey,
+    /// The route key as text (`GET /pets/{id}`), formatted once for the request path.
+    pub text: String,
     /// What the route leads to.
     pub value: T,
 }
@@ -126,7 +128,7 @@ impl<T> Router<T> {
     pub fn insert(&mut self, key: RouteKey, value: T) -> Result<(), RouteConflict> {
         let index = self.routes.len();
         let conflict = |existing: usize, routes: &[Route<T>]| RouteConflict {
-            existing: routes[existing].key.to_string(),
+            existing: routes[existing].text.clone(),
             new: key.to_string(),
         };
         match &key {
@@ -160,7 +162,8 @@ impl<T> Router<T> {
                 endpoints.insert(method, index);
             }
         }
-        self.routes.push(Route { key, value });
+        let text = key.to_string();
+        self.routes.push(Route { key, text, value });
         Ok(())
     }
 
@@ -172,6 +175,7 @@ impl<T> Router<T> {
             .map(|r| {
                 Ok(Route {
                     key: r.key.clone(),
+                    text: r.text.clone(),
                     value: f(&r.value)?,
                 })
             })
