@@ -180,3 +180,56 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
             .is_err()
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn build_adds_the_wasm_target_with_rustup_when_missing() {
+    use std::os::unix::fs::PermissionsExt;
+    let m = manifest(
+        "[functions.f]\nmodule = \"f.wasm\"\nbuild = \"echo --target wasm32-wasip2 > f.wasm\"\n",
+    );
+    let dir = m.dir.path();
+    // A stand-in rustup that has no targets installed and records what it is asked.
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let calls = dir.join("rustup-calls");
+    let script = format!("#!/bin/sh\necho \"$@\" >> '{}'\n", calls.display());
+    std::fs::write(bin.join("rustup"), script).expect("write");
+    std::fs::set_permissions(bin.join("rustup"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+
+    let out = portico()
+        .args(["build", "--manifest"])
+        .arg(&m.path)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .expect("portico runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("adding the wasm32-wasip2 target: rustup target add wasm32-wasip2"),
+        "{err}"
+    );
+    let recorded = std::fs::read_to_string(&calls).expect("rustup was called");
+    assert_eq!(
+        recorded,
+        "target list --installed\ntarget add wasm32-wasip2\n"
+    );
+
+    // Without rustup, the build goes ahead and says which command would add the target.
+    let only_sh = dir.join("only-sh");
+    std::fs::create_dir(&only_sh).expect("mkdir");
+    std::os::unix::fs::symlink("/bin/sh", only_sh.join("sh")).expect("symlink");
+    let out = portico()
+        .args(["build", "--manifest"])
+        .arg(&m.path)
+        .env("PATH", &only_sh)
+        .output()
+        .expect("portico runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("rustup not found") && err.contains("rustup target add wasm32-wasip2"),
+        "{err}"
+    );
+}
