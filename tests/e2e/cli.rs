@@ -113,6 +113,25 @@ fn modules_that_are_not_components_are_refused_with_the_reason() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid WebAssembly component"));
 
+    // A real component, but without Portico's handler export.
+    std::fs::copy(
+        crate::support::component("wrong_world"),
+        dir.join("bad.wasm"),
+    )
+    .expect("copy");
+    let out = portico()
+        .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
+        .arg(&m.path)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("function `bad`: component does not match Portico's `function` world")
+            && err.contains("portico:edge/handler@0.1.0"),
+        "{err}"
+    );
+
     std::fs::remove_file(dir.join("bad.wasm")).expect("remove");
     let out = portico()
         .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
