@@ -18,7 +18,7 @@ use std::sync::Arc;
 #[path = "../tests/common/example_components.rs"]
 mod example_components;
 
-fn gateway(pooling: bool) -> Gateway {
+fn gateway(rt: &tokio::runtime::Runtime, pooling: bool) -> Gateway {
     let text = format!(
         "[functions.hello]\nmodule = {:?}\n[routes]\n\"GET /hello/{{name}}\" = \"hello\"\n",
         example_components::example_component("hello")
@@ -29,7 +29,8 @@ fn gateway(pooling: bool) -> Gateway {
     let mut config = RuntimeConfig::from_manifest(&manifest);
     config.pooling = pooling;
     let runtime = Arc::new(Runtime::new(&config).expect("runtime"));
-    Gateway::load(&manifest, runtime, Arc::new(Metrics::new())).expect("gateway")
+    rt.block_on(Gateway::load(&manifest, runtime, Arc::new(Metrics::new())))
+        .expect("gateway")
 }
 
 fn request() -> GatewayRequest {
@@ -52,7 +53,7 @@ fn dispatch(c: &mut Criterion) {
         .expect("tokio");
     let mut group = c.benchmark_group("dispatch GET /hello/{name}");
     for (label, pooling) in [("pooling", true), ("no pooling", false)] {
-        let gateway = gateway(pooling);
+        let gateway = gateway(&rt, pooling);
         let resp = rt.block_on(gateway.dispatch(request()));
         assert_eq!(resp.status, 200, "the bench request must succeed");
         group.bench_function(label, |b| {

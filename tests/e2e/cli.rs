@@ -100,7 +100,8 @@ fn modules_that_are_not_components_are_refused_with_the_reason() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("function `bad`: not a valid WebAssembly component"),
+        err.contains("function `bad`: cannot compile the WebAssembly component")
+            && err.contains("attempted to parse a wasm module with a component parser"),
         "{err}"
     );
 
@@ -111,7 +112,11 @@ fn modules_that_are_not_components_are_refused_with_the_reason() {
         .output()
         .expect("runs");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid WebAssembly component"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot compile the WebAssembly component"),
+        "{err}"
+    );
 
     // A real component, but without Portico's handler export.
     std::fs::copy(
@@ -251,4 +256,45 @@ fn build_adds_the_wasm_target_with_rustup_when_missing() {
         err.contains("rustup not found") && err.contains("rustup target add wasm32-wasip2"),
         "{err}"
     );
+}
+
+/// Runs `portico up` on `m` and returns its stderr; it must fail.
+fn up_fails(m: &crate::support::TempManifest) -> String {
+    let out = portico()
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--manifest")
+        .arg(&m.path)
+        .output()
+        .expect("portico runs");
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn modules_that_cannot_start_within_their_limits_are_refused_at_load() {
+    // hello's initial linear memory (17 pages) is larger than 64 KiB; `other` keeps the
+    // pool's slots at the default size, so only the function's own limit refuses it.
+    let m = manifest(concat!(
+        "[functions.hello]\nmodule = \"{hello}\"\nmemory = \"64KiB\"\n",
+        "[functions.other]\nmodule = \"{hello}\"\n",
+    ));
+    let err = up_fails(&m);
+    assert!(
+        err.contains("function `hello`: cannot start an instance"),
+        "{err}"
+    );
+    assert!(err.contains("exceeds memory limits"), "{err}");
+
+    // With only that function, the pool's slots are that small and the module does not
+    // even compile for them; the message says why.
+    let m = manifest("[functions.hello]\nmodule = \"{hello}\"\nmemory = \"64KiB\"\n");
+    let err = up_fails(&m);
+    assert!(err.contains("function `hello`: cannot compile"), "{err}");
+    assert!(err.contains("minimum byte size"), "{err}");
 }

@@ -24,15 +24,16 @@ fn many(functions: usize, routes_each: usize) -> String {
     text
 }
 
-#[test]
-fn functions_sharing_a_module_compile_it_once() {
+#[tokio::test]
+async fn functions_sharing_a_module_compile_it_once() {
     let text = many(100, 1).replace("{hello}", &component("hello").display().to_string());
     let manifest =
         Manifest::parse(std::path::Path::new("scale/portico.toml"), &text).expect("manifest");
     let runtime =
         Arc::new(Runtime::new(&RuntimeConfig::from_manifest(&manifest)).expect("runtime"));
-    let gateway =
-        Gateway::load(&manifest, runtime.clone(), Arc::new(Metrics::new())).expect("load");
+    let gateway = Gateway::load(&manifest, runtime.clone(), Arc::new(Metrics::new()))
+        .await
+        .expect("load");
     assert_eq!(gateway.routes().routes().len(), 100);
     assert_eq!(runtime.compiled_modules(), 1);
     drop(gateway);

@@ -24,8 +24,10 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
     };
     let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
     let runtime = Arc::new(Runtime::new(&RuntimeConfig::from_manifest(manifest))?);
-    let gateway = Gateway::load(manifest, runtime, Arc::new(Metrics::new()))?;
-    let response = super::tokio_runtime()?.block_on(gateway.dispatch(request));
+    let response = super::tokio_runtime()?.block_on(async {
+        let gateway = Gateway::load(manifest, runtime, Arc::new(Metrics::new())).await?;
+        anyhow::Ok(gateway.dispatch(request).await)
+    })?;
     println!(
         "{}",
         serde_json::to_string_pretty(&ResponsePayload::from(&response))?

@@ -21,13 +21,14 @@ pub fn run(
         super::build_functions(&manifest)?;
     }
     let runtime = Arc::new(Runtime::new(&RuntimeConfig::from_manifest(&manifest))?);
-    let gateway = Arc::new(Gateway::load(&manifest, runtime, Arc::new(Metrics::new()))?);
-    for route in gateway.routes().routes() {
-        tracing::info!(route = %route.key, function = route.value.name(), version = route.value.version(), "route");
-    }
     let addr = listen.unwrap_or(manifest.server.listen);
     let admin_addr = admin_listen.unwrap_or(manifest.server.admin_listen);
     super::tokio_runtime()?.block_on(async move {
+        let gateway =
+            Arc::new(Gateway::load(&manifest, runtime, Arc::new(Metrics::new())).await?);
+        for route in gateway.routes().routes() {
+            tracing::info!(route = %route.text, function = route.value.name(), version = route.value.version(), "route");
+        }
         let listener = bind(addr, "listen").await?;
         let admin_listener = bind(admin_addr, "admin-listen").await?;
         // Tests and scripts read these lines to find the ports.

@@ -73,9 +73,10 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Loads every function of `manifest` (compiling each module) and builds the routes.
-    /// CPU-heavy: run it before serving or off the async request path.
-    pub fn load(
+    /// Loads every function of `manifest` (compiling each distinct module once and
+    /// starting one instance of each function to prove it can start) and builds the
+    /// routes. CPU-heavy: run it before serving or off the request path.
+    pub async fn load(
         manifest: &Manifest,
         runtime: Arc<Runtime>,
         metrics: Arc<Metrics>,
@@ -91,6 +92,7 @@ impl Gateway {
             })?;
             let started = Instant::now();
             let function = runtime.load(name, &wasm, config.limits, config.environment.clone())?;
+            runtime.probe(&function).await?;
             tracing::info!(
                 function = %name,
                 version = function.version(),

@@ -61,9 +61,19 @@ impl RuntimeConfig {
 /// Why a module could not become a function.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// Not a valid WebAssembly component (or not WebAssembly at all).
-    #[error("function `{function}`: not a valid WebAssembly component: {reason}")]
+    /// Not a valid WebAssembly component (or not WebAssembly at all), or one whose
+    /// declared memories or tables cannot fit the instance pool's slots.
+    #[error("function `{function}`: cannot compile the WebAssembly component: {reason}")]
     Compile {
+        /// The function being loaded.
+        function: String,
+        /// wasmtime's explanation.
+        reason: String,
+    },
+    /// The component instantiates with an error: its initial memory is over the
+    /// function's limit, its start code traps, or it needs more than the pool offers.
+    #[error("function `{function}`: cannot start an instance: {reason}")]
+    Start {
         /// The function being loaded.
         function: String,
         /// wasmtime's explanation.
@@ -229,6 +239,29 @@ impl Runtime {
             limits,
             environment,
         })
+    }
+
+    /// Creates one instance of `function`, within its limits, and drops it: a module that
+    /// cannot start is refused when it is loaded rather than on every request.
+    pub async fn probe(&self, function: &Function) -> Result<(), LoadError> {
+        let fail = |reason: String| LoadError::Start {
+            function: function.name.to_string(),
+            reason,
+        };
+        let tags = output::OutputTags::new(function.name.clone(), "(load)".into());
+        let state = InstanceState::new(&function.environment, &function.limits, tags);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let timeout = function.limits.timeout;
+        match tokio::time::timeout(timeout, function.pre.instantiate_async(&mut store)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(fail(format!("{e:#}"))),
+            Err(_) => Err(fail(format!(
+                "instantiation ran past the {timeout:?} timeout"
+            ))),
+        }
     }
 
     /// Compiles and links one module.
