@@ -71,13 +71,7 @@ fn invoke_answers_unrouted_events_with_404() {
 #[test]
 fn manifest_errors_name_file_line_and_key() {
     let m = manifest("[functions.hello]\nmodule = \"{hello}\"\ntimeout = \"forever\"\n");
-    let out = portico()
-        .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
-        .arg(&m.path)
-        .output()
-        .expect("portico runs");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = up_fails(&m);
     let expected = format!("{}:3:", m.path.display());
     assert!(err.contains(&expected), "{err}");
     assert!(err.contains("functions.hello.timeout"), "{err}");
@@ -106,13 +100,7 @@ fn modules_that_are_not_components_are_refused_with_the_reason() {
     );
 
     std::fs::write(dir.join("bad.wasm"), b"this is not wasm").expect("write");
-    let out = portico()
-        .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
-        .arg(&m.path)
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = up_fails(&m);
     assert!(
         err.contains("cannot compile the WebAssembly component"),
         "{err}"
@@ -124,13 +112,7 @@ fn modules_that_are_not_components_are_refused_with_the_reason() {
         dir.join("bad.wasm"),
     )
     .expect("copy");
-    let out = portico()
-        .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
-        .arg(&m.path)
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = up_fails(&m);
     assert!(
         err.contains("function `bad`: component does not match Portico's `function` world")
             && err.contains("portico:edge/handler@0.1.0"),
@@ -138,12 +120,7 @@ fn modules_that_are_not_components_are_refused_with_the_reason() {
     );
 
     std::fs::remove_file(dir.join("bad.wasm")).expect("remove");
-    let out = portico()
-        .args(["up", "--listen", "127.0.0.1:0", "--manifest"])
-        .arg(&m.path)
-        .output()
-        .expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = up_fails(&m);
     assert!(
         err.contains("cannot read module") && err.contains("portico build"),
         "{err}"

@@ -248,12 +248,7 @@ impl Runtime {
             function: function.name.to_string(),
             reason,
         };
-        let tags = output::OutputTags::new(function.name.clone(), "(load)".into());
-        let state = InstanceState::new(&function.environment, &function.limits, tags);
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        let mut store = self.new_store(function, "(load)".into());
         let timeout = function.limits.timeout;
         match tokio::time::timeout(timeout, function.pre.instantiate_async(&mut store)).await {
             Ok(Ok(_)) => Ok(()),
@@ -262,6 +257,19 @@ impl Runtime {
                 "instantiation ran past the {timeout:?} timeout"
             ))),
         }
+    }
+
+    /// A fresh store for one instance of `function`: its limits, its environment, log tags
+    /// for `request_id`, and a guest that yields to tokio at every epoch tick (so the
+    /// caller's `tokio::time::timeout` can cut it off).
+    fn new_store(&self, function: &Function, request_id: Arc<str>) -> Store<InstanceState> {
+        let tags = output::OutputTags::new(function.name.clone(), request_id);
+        let state = InstanceState::new(&function.environment, &function.limits, tags);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store
     }
 
     /// Compiles and links one module.
@@ -311,12 +319,7 @@ impl Runtime {
         };
         timings.queue = started.elapsed();
 
-        let tags = output::OutputTags::new(function.name.clone(), request_id);
-        let state = InstanceState::new(&function.environment, &function.limits, tags);
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        let mut store = self.new_store(function, request_id);
 
         let timeout = function.limits.timeout;
         let run = run(function, event, &mut store, &mut timings);
