@@ -1,12 +1,25 @@
 use std::fmt;
 
-/// What can go wrong while reading a request or building a response.
+/// What can go wrong in a handler: reading the request, using a table, building the
+/// response. `?` converts each of these into it.
+///
+/// ```no_run
+/// use portico_guest::{Request, Response, data::{Table, key}};
+/// fn handle(req: Request) -> Result<Response, portico_guest::Error> {
+///     let todos = Table::open("todos")?;                     // data::Error
+///     let id = req.path_param("id").unwrap_or_default();
+///     let todo: Option<serde_json::Value> = todos.get(key("id", id)).send_as()?;
+///     Response::ok().json(&todo)                             // serde_json::Error
+/// }
+/// ```
 #[derive(Debug)]
 pub enum Error {
     /// The body was not the JSON the handler asked for, or a value could not be serialised.
     Json(serde_json::Error),
     /// The body was not UTF-8 text.
     NotUtf8(std::str::Utf8Error),
+    /// A data call failed; match on the inner [`crate::data::Error`] for the case.
+    Data(crate::data::Error),
 }
 
 impl fmt::Display for Error {
@@ -14,6 +27,7 @@ impl fmt::Display for Error {
         match self {
             Error::Json(e) => write!(f, "invalid JSON: {e}"),
             Error::NotUtf8(e) => write!(f, "body is not UTF-8: {e}"),
+            Error::Data(e) => write!(f, "data: {e}"),
         }
     }
 }
@@ -23,6 +37,7 @@ impl std::error::Error for Error {
         match self {
             Error::Json(e) => Some(e),
             Error::NotUtf8(e) => Some(e),
+            Error::Data(e) => Some(e),
         }
     }
 }
@@ -36,5 +51,11 @@ impl From<serde_json::Error> for Error {
 impl From<std::str::Utf8Error> for Error {
     fn from(e: std::str::Utf8Error) -> Self {
         Error::NotUtf8(e)
+    }
+}
+
+impl From<crate::data::Error> for Error {
+    fn from(e: crate::data::Error) -> Self {
+        Error::Data(e)
     }
 }

@@ -18,12 +18,16 @@
 //! Build it with `cargo build --release --target wasm32-wasip2` and point a route of your
 //! `portico.toml` at the resulting `.wasm` file.
 //!
+//! Tables: the [`data`] module opens the tables listed in the function's manifest entry
+//! and reads and writes items as your own serde types.
+//!
 //! A handler may return anything that implements [`IntoResponse`]: a [`Response`], or a
 //! `Result<Response, E>` whose error is logged and answered with HTTP 500
 //! `{"message":"Internal Server Error"}`. A panic is a trap: also HTTP 500.
 
 #![warn(missing_docs)]
 
+pub mod data;
 mod error;
 pub mod log;
 mod request;
