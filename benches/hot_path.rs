@@ -28,7 +28,7 @@ fn gateway(rt: &tokio::runtime::Runtime, pooling: bool) -> Gateway {
     let manifest = Manifest::parse(Path::new("bench/portico.toml"), &text).expect("manifest");
     let mut config = RuntimeConfig::from_manifest(&manifest);
     config.pooling = pooling;
-    let runtime = Arc::new(Runtime::new(&config).expect("runtime"));
+    let runtime = Arc::new(Runtime::new(&config, None).expect("runtime"));
     rt.block_on(Gateway::load(&manifest, runtime, Arc::new(Metrics::new())))
         .expect("gateway")
 }

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod data;
 pub mod gateway;
 pub mod http_server;
 pub mod manifest;

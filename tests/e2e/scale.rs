@@ -30,7 +30,7 @@ async fn functions_sharing_a_module_compile_it_once() {
     let manifest =
         Manifest::parse(std::path::Path::new("scale/portico.toml"), &text).expect("manifest");
     let runtime =
-        Arc::new(Runtime::new(&RuntimeConfig::from_manifest(&manifest)).expect("runtime"));
+        Arc::new(Runtime::new(&RuntimeConfig::from_manifest(&manifest), None).expect("runtime"));
     let gateway = Gateway::load(&manifest, runtime.clone(), Arc::new(Metrics::new()))
         .await
         .expect("load");

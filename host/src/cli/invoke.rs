@@ -4,7 +4,6 @@ use crate::gateway::Gateway;
 use crate::gateway::payload::{ResponsePayload, parse_event};
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
-use crate::runtime::{Runtime, RuntimeConfig};
 use anyhow::Context as _;
 use std::io::Read as _;
 use std::path::Path;
@@ -23,8 +22,8 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read event file {}", event.display()))?
     };
     let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
-    let runtime = Arc::new(Runtime::new(&RuntimeConfig::from_manifest(manifest))?);
     let response = super::tokio_runtime()?.block_on(async {
+        let runtime = super::runtime_for(manifest).await?;
         let gateway = Gateway::load(manifest, runtime, Arc::new(Metrics::new())).await?;
         anyhow::Ok(gateway.dispatch(request).await)
     })?;

@@ -1,6 +1,7 @@
-//! The `portico` command line: `up`, `build`, `invoke`.
+//! The `portico` command line: `up`, `build`, `invoke`, `data`.
 
 mod build;
+mod data;
 mod invoke;
 mod up;
 
@@ -68,6 +69,19 @@ pub enum Command {
         #[arg(long)]
         event: PathBuf,
     },
+    /// Read and write the data store directly: get, put, delete, query, scan, export,
+    /// import. Uses the manifest's `[data]` backend (or PORTICO_DATA_BACKEND).
+    Data {
+        /// The manifest.
+        #[arg(long, default_value = "portico.toml", global = true)]
+        manifest: PathBuf,
+        /// JSON format of items in and out.
+        #[arg(long, value_enum, global = true, default_value_t = data::JsonFormat::Plain)]
+        json: data::JsonFormat,
+        /// The operation.
+        #[command(subcommand)]
+        command: data::DataCommand,
+    },
 }
 
 /// Runs the command line; errors are printed with their causes.
@@ -85,6 +99,11 @@ pub fn main() -> ExitCode {
         Command::Invoke { manifest, event } => {
             load(&manifest).and_then(|m| invoke::run(&m, &event))
         }
+        Command::Data {
+            manifest,
+            json,
+            command,
+        } => load(&manifest).and_then(|m| data::run(&m, command, json)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,8 +114,51 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Environment variable that picks the data backend over the manifest's `[data] backend`.
+pub const DATA_BACKEND_ENV: &str = "PORTICO_DATA_BACKEND";
+
 fn load(path: &std::path::Path) -> anyhow::Result<crate::manifest::Manifest> {
-    Ok(crate::manifest::Manifest::load(path)?)
+    let mut manifest = crate::manifest::Manifest::load(path)?;
+    if let Some(choice) = std::env::var_os(DATA_BACKEND_ENV) {
+        let choice = choice.to_string_lossy();
+        manifest.data.backend = choice
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("{DATA_BACKEND_ENV}: {e}"))?;
+    }
+    Ok(manifest)
+}
+
+/// Opens the manifest's data store, if it declares tables, and builds the runtime.
+async fn runtime_for(
+    manifest: &crate::manifest::Manifest,
+) -> anyhow::Result<std::sync::Arc<crate::runtime::Runtime>> {
+    use anyhow::Context as _;
+    let data = if manifest.data.tables.is_empty() {
+        None
+    } else {
+        let backend = crate::data::open_backend(&manifest.data)
+            .await
+            .context("cannot open the data store")?;
+        match manifest.data.backend {
+            crate::manifest::BackendKind::Embedded => tracing::info!(
+                backend = backend.name(),
+                dir = %manifest.data.dir.display(),
+                tables = manifest.data.tables.len(),
+                "data store open"
+            ),
+            crate::manifest::BackendKind::Dynamodb => tracing::info!(
+                backend = backend.name(),
+                endpoint = manifest.data.dynamodb.endpoint.as_deref().unwrap_or("AWS"),
+                tables = manifest.data.tables.len(),
+                "data store open"
+            ),
+        }
+        Some(backend)
+    };
+    let config = crate::runtime::RuntimeConfig::from_manifest(manifest);
+    Ok(std::sync::Arc::new(crate::runtime::Runtime::new(
+        &config, data,
+    )?))
 }
 
 fn init_logging(format: LogFormat) {

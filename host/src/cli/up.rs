@@ -3,7 +3,6 @@
 use crate::gateway::{Gateway, server};
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
-use crate::runtime::{Runtime, RuntimeConfig};
 use anyhow::Context as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -20,10 +19,10 @@ pub fn run(
     if build {
         super::build_functions(&manifest)?;
     }
-    let runtime = Arc::new(Runtime::new(&RuntimeConfig::from_manifest(&manifest))?);
     let addr = listen.unwrap_or(manifest.server.listen);
     let admin_addr = admin_listen.unwrap_or(manifest.server.admin_listen);
     super::tokio_runtime()?.block_on(async move {
+        let runtime = super::runtime_for(&manifest).await?;
         let gateway =
             Arc::new(Gateway::load(&manifest, runtime, Arc::new(Metrics::new())).await?);
         for route in gateway.routes().routes() {

@@ -91,7 +91,13 @@ impl Gateway {
                 )
             })?;
             let started = Instant::now();
-            let function = runtime.load(name, &wasm, config.limits, config.environment.clone())?;
+            let function = runtime.load(
+                name,
+                &wasm,
+                config.limits,
+                config.environment.clone(),
+                config.tables.clone(),
+            )?;
             runtime.probe(&function).await?;
             tracing::info!(
                 function = %name,

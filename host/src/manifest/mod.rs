@@ -21,9 +21,11 @@
 //!
 //! Every error names the file, the line and column, and the key at fault.
 
+mod data;
 mod error;
 mod units;
 
+pub use data::{BackendKind, DEFAULT_DATA_DIR, DataConfig, DynamoDbSettings};
 pub use error::ManifestError;
 pub use units::{Bytes, HumanDuration};
 
@@ -76,6 +78,8 @@ pub struct Manifest {
     pub functions: BTreeMap<String, FunctionConfig>,
     /// Routes to function names; already checked for conflicts and unknown functions.
     pub routes: Router<String>,
+    /// The data store and the declared tables.
+    pub data: DataConfig,
 }
 
 /// `[server]`.
@@ -117,6 +121,8 @@ pub struct FunctionConfig {
     pub limits: Limits,
     /// Environment variables the function sees (and no others).
     pub environment: Vec<(String, String)>,
+    /// The tables the function may use through the data interface (and no others).
+    pub tables: Vec<String>,
 }
 
 /// Per-function resource limits.
@@ -151,6 +157,10 @@ struct RawManifest {
     functions: BTreeMap<FunctionName, RawFunction>,
     #[serde(default)]
     routes: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    data: data::RawData,
+    #[serde(default)]
+    tables: BTreeMap<String, Spanned<data::RawTable>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -182,6 +192,8 @@ struct RawFunction {
     max_response: Option<Spanned<Bytes>>,
     #[serde(default)]
     environment: BTreeMap<String, String>,
+    #[serde(default)]
+    tables: Vec<Spanned<String>>,
 }
 
 impl Manifest {
@@ -236,6 +248,9 @@ impl Manifest {
             variables: raw.stage.variables.into_iter().collect(),
         };
 
+        let data = data::build(&dir, raw.data, raw.tables)
+            .map_err(|p| ManifestError::at(path, source, p.offset, p.key, p.message))?;
+
         let mut functions = BTreeMap::new();
         for (FunctionName(name), f) in raw.functions {
             let key = |field: &str| format!("functions.{name}.{field}");
@@ -271,6 +286,26 @@ impl Manifest {
                     "must not be empty".into(),
                 ));
             }
+            let mut tables = Vec::with_capacity(f.tables.len());
+            for table in f.tables {
+                if !data.tables.iter().any(|t| &t.name == table.get_ref()) {
+                    let declared: Vec<&str> = data.tables.iter().map(|t| t.name.as_str()).collect();
+                    return Err(at(
+                        table.span(),
+                        &key("tables"),
+                        format!(
+                            "no table named `{}` (tables in this manifest: {})",
+                            table.get_ref(),
+                            if declared.is_empty() {
+                                "none".to_string()
+                            } else {
+                                declared.join(", ")
+                            }
+                        ),
+                    ));
+                }
+                tables.push(table.into_inner());
+            }
             functions.insert(
                 name.clone(),
                 FunctionConfig {
@@ -278,6 +313,7 @@ impl Manifest {
                     build: f.build,
                     limits,
                     environment: f.environment.into_iter().collect(),
+                    tables,
                     name,
                 },
             );
@@ -318,6 +354,7 @@ impl Manifest {
             stage,
             functions,
             routes,
+            data,
         })
     }
 
@@ -388,6 +425,7 @@ fn deserialize(path: &Path, source: &str) -> Result<RawManifest, ManifestError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portico_data::KeyType;
 
     fn parse(src: &str) -> Result<Manifest, ManifestError> {
         Manifest::parse(Path::new("dir/portico.toml"), src)
@@ -486,6 +524,83 @@ environment = { K = "V" }
         let (line, msg) = error("[functions.\"a b\"]\nmodule = \"a.wasm\"\n");
         assert_eq!(line, 1, "{msg}");
         assert!(msg.contains("invalid function name"), "{msg}");
+    }
+
+    const TABLES: &str = r#"
+[data]
+backend = "dynamodb"
+[data.dynamodb]
+endpoint = "http://127.0.0.1:8000"
+create_tables = true
+
+[tables.todos]
+partition_key = { name = "id", type = "S" }
+sort_key = { name = "n", type = "N" }
+ttl = "expires"
+
+[tables.todos.global_indexes.by_status]
+partition_key = { name = "status", type = "S" }
+projection = ["title"]
+
+[tables.todos.local_indexes.by_created]
+sort_key = { name = "created", type = "N" }
+projection = "keys_only"
+
+[functions.a]
+module = "a.wasm"
+tables = ["todos"]
+"#;
+
+    #[test]
+    fn tables_and_grants_load() {
+        let m = parse(TABLES).expect("valid");
+        assert_eq!(m.data.backend, BackendKind::Dynamodb);
+        assert_eq!(m.data.dir, Path::new("dir/.portico/data"));
+        assert!(m.data.dynamodb.create_tables);
+        let todos = &m.data.tables[0];
+        assert_eq!(todos.name, "todos");
+        assert_eq!(
+            todos.key.sort.as_ref().map(|k| k.key_type),
+            Some(KeyType::N)
+        );
+        assert_eq!(todos.ttl_attribute.as_deref(), Some("expires"));
+        assert_eq!(
+            todos.global_indexes[0].projection,
+            portico_data::IndexProjection::Include(vec!["title".into()])
+        );
+        assert_eq!(todos.local_indexes[0].key.partition.name, "id");
+        assert_eq!(m.functions["a"].tables, vec!["todos".to_string()]);
+    }
+
+    #[test]
+    fn table_errors_name_line_and_key() {
+        let (line, msg) = error("[functions.a]\nmodule = \"a.wasm\"\ntables = [\"nope\"]\n");
+        assert_eq!(line, 3, "{msg}");
+        assert!(
+            msg.contains("functions.a.tables") && msg.contains("no table named `nope`"),
+            "{msg}"
+        );
+
+        let (line, msg) = error("[tables.t]\npartition_key = { name = \"id\", type = \"X\" }\n");
+        assert_eq!(line, 2, "{msg}");
+        assert!(msg.contains("tables.t.partition_key"), "{msg}");
+
+        let (line, msg) = error(
+            "\n[tables.todos]\npartition_key = { name = \"id\", type = \"S\" }\n[tables.todos.local_indexes.by_x]\nsort_key = { name = \"x\", type = \"S\" }\n",
+        );
+        assert_eq!(line, 2, "{msg}");
+        assert!(msg.contains("needs a table with a sort key"), "{msg}");
+
+        let (_, msg) = error("[tables.t]\npartition_key = { name = \"id\", type = \"S\" }\n");
+        assert!(msg.contains("invalid table name"), "{msg}");
+
+        let (_, msg) = error(
+            "[tables.things]\npartition_key = { name = \"id\", type = \"S\" }\n[tables.things.global_indexes.by_id]\npartition_key = { name = \"id\", type = \"N\" }\n",
+        );
+        assert!(
+            msg.contains("declared as N here and as S elsewhere"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ wasmtime::component::bindgen!({
     world: "function",
     imports: { default: async | trappable },
     exports: { default: async },
+    with: { "portico:edge/data.table": crate::data::OpenTable },
 });
 
 pub use self::exports::portico::edge::handler::{HttpRequestEvent, HttpResponse};

@@ -15,8 +15,10 @@ mod state;
 pub use admission::{Admission, Rejected};
 pub use state::{InstanceState, PeakLimiter};
 
+use crate::data::DataContext;
 use crate::manifest::{Limits, Manifest};
 use bindings::{HttpRequestEvent, HttpResponse};
+use portico_data::Backend;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -125,6 +127,10 @@ pub struct Timings {
     pub guest: Duration,
     /// Largest linear memory the instance reached, in bytes (0 if it never started).
     pub memory_bytes: u64,
+    /// Data calls the function made.
+    pub data_calls: u32,
+    /// Time spent in data calls (part of `guest`).
+    pub data: Duration,
 }
 
 /// A compiled, linked function, ready to instantiate.
@@ -134,6 +140,7 @@ pub struct Function {
     pre: Arc<bindings::FunctionPre<InstanceState>>,
     limits: Limits,
     environment: Vec<(String, String)>,
+    tables: Arc<[String]>,
 }
 
 impl Function {
@@ -168,6 +175,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<InstanceState>,
     admission: Admission,
+    /// The data store functions' data calls go to, if any.
+    data: Option<Arc<dyn Backend>>,
     /// Modules already compiled and linked, by SHA-256 of their bytes, so functions that
     /// share a module compile it once. Weak: a module no function uses is freed.
     compiled: Mutex<CompiledModules>,
@@ -177,8 +186,9 @@ pub struct Runtime {
 type CompiledModules = HashMap<[u8; 32], Weak<bindings::FunctionPre<InstanceState>>>;
 
 impl Runtime {
-    /// Builds the engine and links every import a function may use.
-    pub fn new(config: &RuntimeConfig) -> anyhow::Result<Self> {
+    /// Builds the engine and links every import a function may use. Data calls go to
+    /// `data`; without one they fail with `unavailable`.
+    pub fn new(config: &RuntimeConfig, data: Option<Arc<dyn Backend>>) -> anyhow::Result<Self> {
         let mut wasm = Config::new();
         wasm.epoch_interruption(true);
         if config.pooling {
@@ -208,18 +218,21 @@ impl Runtime {
             engine,
             linker,
             admission: Admission::new(config.max_instances, config.max_queue, config.queue_timeout),
+            data,
             compiled: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Compiles `wasm` and checks it against Portico's world. CPU-heavy: call it off the
-    /// async request path (e.g. in `spawn_blocking`).
+    /// Compiles `wasm` and checks it against Portico's world. The function sees
+    /// `environment` and may use `tables`. CPU-heavy: call it off the async request path
+    /// (e.g. in `spawn_blocking`).
     pub fn load(
         &self,
         name: &str,
         wasm: &[u8],
         limits: Limits,
         environment: Vec<(String, String)>,
+        tables: Vec<String>,
     ) -> Result<Function, LoadError> {
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
@@ -238,6 +251,7 @@ impl Runtime {
             pre,
             limits,
             environment,
+            tables: tables.into(),
         })
     }
 
@@ -264,7 +278,12 @@ impl Runtime {
     /// caller's `tokio::time::timeout` can cut it off).
     fn new_store(&self, function: &Function, request_id: Arc<str>) -> Store<InstanceState> {
         let tags = output::OutputTags::new(function.name.clone(), request_id);
-        let state = InstanceState::new(&function.environment, &function.limits, tags);
+        let data = DataContext::new(
+            self.data.clone(),
+            function.tables.clone(),
+            function.name.clone(),
+        );
+        let state = InstanceState::new(&function.environment, &function.limits, tags, data);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
@@ -328,6 +347,8 @@ impl Runtime {
             Err(_) => Err(InvokeError::Timeout(timeout)),
         };
         timings.memory_bytes = store.data().limiter.peak_memory() as u64;
+        let data = store.data_mut().data();
+        (timings.data_calls, timings.data) = (data.calls, data.time);
         drop(store);
         drop(permit);
         (result, timings)

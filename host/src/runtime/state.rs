@@ -3,6 +3,7 @@
 
 use super::bindings::portico::edge::log::{self, Level};
 use super::output::{GuestOutput, OutputTags, Stream};
+use crate::data::DataContext;
 use crate::manifest::Limits;
 use std::sync::atomic::Ordering;
 use wasmtime::component::ResourceTable;
@@ -18,12 +19,18 @@ pub struct InstanceState {
     hooks: DenyOutbound,
     pub(super) limiter: PeakLimiter,
     tags: OutputTags,
+    data: DataContext,
 }
 
 impl InstanceState {
     /// State for one invocation: the function's environment and nothing else — no
     /// preopened directories, no network, no arguments; stdout and stderr go to the log.
-    pub fn new(environment: &[(String, String)], limits: &Limits, tags: OutputTags) -> Self {
+    pub fn new(
+        environment: &[(String, String)],
+        limits: &Limits,
+        tags: OutputTags,
+        data: DataContext,
+    ) -> Self {
         let wasi = WasiCtxBuilder::new()
             .envs(environment)
             .stdout(GuestOutput::new(tags.clone(), Stream::Stdout))
@@ -43,7 +50,18 @@ impl InstanceState {
                 peak_memory: 0,
             },
             tags,
+            data,
         }
+    }
+
+    /// The invocation's data context (grants, backend, counters).
+    pub(crate) fn data(&mut self) -> &mut DataContext {
+        &mut self.data
+    }
+
+    /// The resources the guest holds (WASI streams, open tables, …).
+    pub(crate) fn resources(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 }
 

@@ -116,6 +116,88 @@ pub fn value_to_json(value: &Value) -> Json {
     }
 }
 
+/// Reads an item from plain JSON: strings → `S`, numbers → `N`, booleans → `BOOL`,
+/// `null` → `NULL`, arrays → `L`, objects → `M`.
+///
+/// JSON numbers are taken as serde_json reads them (integers exactly up to 64 bits,
+/// others as doubles); write numbers that need all 38 digits in DynamoDB JSON.
+///
+/// # Errors
+/// A validation error when the JSON is not an object, or holds a number out of range.
+pub fn item_from_plain_json(json: &Json) -> Result<Item, DataError> {
+    match value_from_plain_json(json)? {
+        Value::M(map) => Ok(map),
+        _ => Err(DataError::validation("an item must be a JSON object")),
+    }
+}
+
+/// Reads one value from plain JSON (see [`item_from_plain_json`]).
+///
+/// # Errors
+/// A validation error for a number out of DynamoDB's range.
+pub fn value_from_plain_json(json: &Json) -> Result<Value, DataError> {
+    Ok(match json {
+        Json::Null => Value::Null,
+        Json::Bool(flag) => Value::Bool(*flag),
+        Json::Number(number) => Value::N(number.to_string().parse()?),
+        Json::String(text) => Value::S(text.clone()),
+        Json::Array(list) => Value::L(
+            list.iter()
+                .map(value_from_plain_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Object(map) => Value::M(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), value_from_plain_json(v)?)))
+                .collect::<Result<_, DataError>>()?,
+        ),
+    })
+}
+
+/// Writes an item as plain JSON: numbers become JSON numbers when that is exact and
+/// strings otherwise, binaries base64 strings, sets arrays.
+pub fn item_to_plain_json(item: &Item) -> Json {
+    Json::Object(
+        item.iter()
+            .map(|(name, value)| (name.clone(), value_to_plain_json(value)))
+            .collect(),
+    )
+}
+
+/// Writes one value as plain JSON (see [`item_to_plain_json`]).
+pub fn value_to_plain_json(value: &Value) -> Json {
+    match value {
+        Value::S(text) => Json::String(text.clone()),
+        Value::N(number) => plain_number(number),
+        Value::B(bytes) => Json::String(BASE64.encode(bytes)),
+        Value::Bool(flag) => Json::Bool(*flag),
+        Value::Null => Json::Null,
+        Value::M(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), value_to_plain_json(v)))
+                .collect(),
+        ),
+        Value::L(list) => Json::Array(list.iter().map(value_to_plain_json).collect()),
+        Value::Ss(set) => json!(set.members()),
+        Value::Ns(set) => Json::Array(set.members().iter().map(plain_number).collect()),
+        Value::Bs(set) => Json::Array(
+            set.members()
+                .iter()
+                .map(|b| Json::String(BASE64.encode(b)))
+                .collect(),
+        ),
+    }
+}
+
+/// A number as a JSON number when JSON can carry it exactly, else as a string.
+fn plain_number(number: &Number) -> Json {
+    let text = number.to_string();
+    match serde_json::from_str::<Json>(&text) {
+        Ok(Json::Number(parsed)) if parsed.to_string() == text => Json::Number(parsed),
+        _ => Json::String(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +211,21 @@ mod tests {
         });
         let item = item_from_json(&json).expect("valid");
         assert_eq!(item_to_json(&item), json);
+    }
+
+    #[test]
+    fn plain_json_round_trips_what_it_can() {
+        let json = json!({"a": "x", "n": 1.5, "i": 42, "l": [true, null], "m": {"k": -3}});
+        let item = item_from_plain_json(&json).expect("valid");
+        assert_eq!(item["n"], Value::N("1.5".parse().expect("number")));
+        assert_eq!(item_to_plain_json(&item), json);
+        let big: Number = "12345678901234567890123456789012345678"
+            .parse()
+            .expect("number");
+        assert_eq!(
+            value_to_plain_json(&Value::N(big)),
+            json!("12345678901234567890123456789012345678")
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use json::{item_from_json, item_to_json, value_from_json, value_to_json};
+pub use json::{
+    item_from_json, item_from_plain_json, item_to_json, item_to_plain_json, value_from_json,
+    value_from_plain_json, value_to_json, value_to_plain_json,
+};
 pub use number::{MAX_DIGITS, MAX_EXPONENT, MIN_EXPONENT, Number};
 pub use set::Set;
 pub use size::{MAX_ITEM_SIZE, item_size, value_size};

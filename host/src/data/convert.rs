@@ -1,0 +1,348 @@
+//! Between the WIT data types (documents as flat arenas) and the data layer's types.
+//!
+//! Guest input is untrusted: every index is checked, a node may be used only once (so a
+//! document cannot expand exponentially), children must come after their parent (so it
+//! cannot loop), and nesting stops at DynamoDB's 32 levels.
+
+use std::collections::BTreeMap;
+
+use portico_data::ops::{
+    BatchWriteRequest, ConditionCheck, DeleteItem, KeysAndProjection, Page, Placeholders, PutItem,
+    ReturnValues, Segment, TransactWriteItem, UpdateItem,
+};
+use portico_data::{CancellationReason, DataError, Item, Number, Set, Value};
+
+use crate::runtime::bindings::portico::edge::data as wit;
+
+/// DynamoDB's limit on nested maps and lists.
+const MAX_DEPTH: usize = 32;
+
+fn invalid(message: impl Into<String>) -> DataError {
+    DataError::validation(message)
+}
+
+/// Reads a document whose root is any value.
+pub fn value_from_wit(document: wit::Document) -> Result<Value, DataError> {
+    let mut reader = Reader {
+        nodes: document.nodes.into_iter().map(Some).collect(),
+    };
+    reader.take(0, 0)
+}
+
+/// Reads a document whose root is a map: an item or a key.
+pub fn item_from_wit(document: wit::Document) -> Result<Item, DataError> {
+    match value_from_wit(document)? {
+        Value::M(map) => Ok(map),
+        other => Err(invalid(format!(
+            "an item or key must be a map (M), not {}",
+            other.value_type()
+        ))),
+    }
+}
+
+struct Reader {
+    /// Each node once: taken nodes become `None`.
+    nodes: Vec<Option<wit::Value>>,
+}
+
+impl Reader {
+    fn take(&mut self, index: usize, depth: usize) -> Result<Value, DataError> {
+        if depth > MAX_DEPTH {
+            return Err(invalid("Nesting Levels have exceeded supported limits"));
+        }
+        let node = self
+            .nodes
+            .get_mut(index)
+            .ok_or_else(|| invalid(format!("malformed document: node {index} does not exist")))?
+            .take()
+            .ok_or_else(|| invalid(format!("malformed document: node {index} is used twice")))?;
+        let child = |reader: &mut Reader, child: u32| {
+            let child = usize::try_from(child).unwrap_or(usize::MAX);
+            if child <= index {
+                return Err(invalid(format!(
+                    "malformed document: node {index} refers back to node {child}"
+                )));
+            }
+            reader.take(child, depth + 1)
+        };
+        Ok(match node {
+            wit::Value::S(text) => Value::S(text),
+            wit::Value::N(text) => Value::N(text.parse()?),
+            wit::Value::B(bytes) => Value::B(bytes),
+            wit::Value::Boolean(flag) => Value::Bool(flag),
+            wit::Value::Null => Value::Null,
+            wit::Value::Ss(members) => Value::Ss(Set::new(members)?),
+            wit::Value::Ns(members) => Value::Ns(Set::new(
+                members
+                    .iter()
+                    .map(|m| m.parse::<Number>())
+                    .collect::<Result<_, _>>()?,
+            )?),
+            wit::Value::Bs(members) => Value::Bs(Set::new(members)?),
+            wit::Value::L(children) => Value::L(
+                children
+                    .into_iter()
+                    .map(|c| child(self, c))
+                    .collect::<Result<_, _>>()?,
+            ),
+            wit::Value::M(entries) => {
+                let mut map = BTreeMap::new();
+                for (name, c) in entries {
+                    let value = child(self, c)?;
+                    if map.insert(name.clone(), value).is_some() {
+                        return Err(invalid(format!(
+                            "malformed document: attribute {name:?} appears twice in one map"
+                        )));
+                    }
+                }
+                Value::M(map)
+            }
+        })
+    }
+}
+
+/// Writes an item as a document whose root is a map.
+pub fn item_to_wit(item: &Item) -> wit::Document {
+    let mut nodes = vec![wit::Value::Null];
+    let entries = item
+        .iter()
+        .map(|(name, value)| (name.clone(), push(value, &mut nodes)))
+        .collect();
+    nodes[0] = wit::Value::M(entries);
+    wit::Document { nodes }
+}
+
+fn push(value: &Value, nodes: &mut Vec<wit::Value>) -> u32 {
+    let index = nodes.len();
+    nodes.push(wit::Value::Null);
+    let node = match value {
+        Value::S(text) => wit::Value::S(text.clone()),
+        Value::N(number) => wit::Value::N(number.to_string()),
+        Value::B(bytes) => wit::Value::B(bytes.clone()),
+        Value::Bool(flag) => wit::Value::Boolean(*flag),
+        Value::Null => wit::Value::Null,
+        Value::Ss(set) => wit::Value::Ss(set.members().to_vec()),
+        Value::Ns(set) => wit::Value::Ns(set.members().iter().map(ToString::to_string).collect()),
+        Value::Bs(set) => wit::Value::Bs(set.members().to_vec()),
+        Value::L(list) => wit::Value::L(list.iter().map(|v| push(v, nodes)).collect()),
+        Value::M(map) => wit::Value::M(
+            map.iter()
+                .map(|(name, v)| (name.clone(), push(v, nodes)))
+                .collect(),
+        ),
+    };
+    nodes[index] = node;
+    // Documents are bounded by guest memory (≤ 4 GiB), far below u32::MAX nodes.
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
+/// Reads `ExpressionAttributeNames` and `ExpressionAttributeValues`.
+pub fn placeholders(raw: wit::Placeholders) -> Result<Placeholders, DataError> {
+    Ok(Placeholders {
+        names: names(raw.names),
+        values: raw
+            .values
+            .into_iter()
+            .map(|(name, value)| Ok((name, value_from_wit(value)?)))
+            .collect::<Result<_, DataError>>()?,
+    })
+}
+
+/// Reads name placeholders.
+pub fn names(raw: Vec<(String, String)>) -> BTreeMap<String, String> {
+    raw.into_iter().collect()
+}
+
+/// Reads `ReturnValues`.
+pub fn return_values(raw: wit::ReturnValues) -> ReturnValues {
+    match raw {
+        wit::ReturnValues::None => ReturnValues::None,
+        wit::ReturnValues::AllOld => ReturnValues::AllOld,
+        wit::ReturnValues::AllNew => ReturnValues::AllNew,
+        wit::ReturnValues::UpdatedOld => ReturnValues::UpdatedOld,
+        wit::ReturnValues::UpdatedNew => ReturnValues::UpdatedNew,
+    }
+}
+
+/// Reads a parallel-scan segment.
+pub fn segment(raw: wit::Segment) -> Segment {
+    Segment {
+        segment: raw.segment,
+        total: raw.total,
+    }
+}
+
+/// Writes a page.
+pub fn page_to_wit(page: Page) -> wit::Page {
+    wit::Page {
+        items: page.items.iter().map(item_to_wit).collect(),
+        count: page.count,
+        scanned_count: page.scanned_count,
+        last_evaluated_key: page.last_evaluated_key.as_ref().map(item_to_wit),
+    }
+}
+
+/// Reads one table's keys of a batch get.
+pub fn batch_get_table(raw: wit::BatchGetTable) -> Result<(String, KeysAndProjection), DataError> {
+    Ok((
+        raw.table,
+        KeysAndProjection {
+            keys: raw
+                .keys
+                .into_iter()
+                .map(item_from_wit)
+                .collect::<Result<_, _>>()?,
+            projection: raw.projection,
+            names: names(raw.names),
+            consistent: raw.consistent,
+        },
+    ))
+}
+
+/// Writes one table's keys of a batch get.
+pub fn batch_get_table_to_wit(table: String, keys: KeysAndProjection) -> wit::BatchGetTable {
+    wit::BatchGetTable {
+        table,
+        keys: keys.keys.iter().map(item_to_wit).collect(),
+        projection: keys.projection,
+        names: keys.names.into_iter().collect(),
+        consistent: keys.consistent,
+    }
+}
+
+/// Reads one write of a batch write.
+pub fn batch_write_request(raw: wit::BatchWriteRequest) -> Result<BatchWriteRequest, DataError> {
+    Ok(match raw {
+        wit::BatchWriteRequest::Put(item) => BatchWriteRequest::Put(item_from_wit(item)?),
+        wit::BatchWriteRequest::Delete(key) => BatchWriteRequest::Delete(item_from_wit(key)?),
+    })
+}
+
+/// Writes one write of a batch write.
+pub fn batch_write_request_to_wit(request: &BatchWriteRequest) -> wit::BatchWriteRequest {
+    match request {
+        BatchWriteRequest::Put(item) => wit::BatchWriteRequest::Put(item_to_wit(item)),
+        BatchWriteRequest::Delete(key) => wit::BatchWriteRequest::Delete(item_to_wit(key)),
+    }
+}
+
+/// Reads one write of a transaction.
+pub fn transact_write_item(raw: wit::TransactWriteItem) -> Result<TransactWriteItem, DataError> {
+    Ok(match raw {
+        wit::TransactWriteItem::Put((table, item, condition)) => TransactWriteItem::Put(PutItem {
+            table,
+            item: item_from_wit(item)?,
+            condition: condition.condition,
+            placeholders: placeholders(condition.placeholders)?,
+            return_values: ReturnValues::None,
+            return_old_on_condition_failure: condition.return_old_on_condition_failure,
+        }),
+        wit::TransactWriteItem::Update((table, key, update, condition)) => {
+            TransactWriteItem::Update(UpdateItem {
+                table,
+                key: item_from_wit(key)?,
+                update,
+                condition: condition.condition,
+                placeholders: placeholders(condition.placeholders)?,
+                return_values: ReturnValues::None,
+                return_old_on_condition_failure: condition.return_old_on_condition_failure,
+            })
+        }
+        wit::TransactWriteItem::Delete((table, key, condition)) => {
+            TransactWriteItem::Delete(DeleteItem {
+                table,
+                key: item_from_wit(key)?,
+                condition: condition.condition,
+                placeholders: placeholders(condition.placeholders)?,
+                return_values: ReturnValues::None,
+                return_old_on_condition_failure: condition.return_old_on_condition_failure,
+            })
+        }
+        wit::TransactWriteItem::ConditionCheck((table, key, condition)) => {
+            TransactWriteItem::ConditionCheck(ConditionCheck {
+                table,
+                key: item_from_wit(key)?,
+                condition: condition
+                    .condition
+                    .ok_or_else(|| invalid("A condition check needs a condition expression"))?,
+                placeholders: placeholders(condition.placeholders)?,
+                return_old_on_condition_failure: condition.return_old_on_condition_failure,
+            })
+        }
+    })
+}
+
+/// Writes an error as the guest sees it.
+pub fn error_to_wit(error: DataError) -> wit::Error {
+    match error {
+        DataError::ConditionalCheckFailed { item } => {
+            wit::Error::ConditionalCheckFailed(item.as_ref().map(item_to_wit))
+        }
+        DataError::TransactionCanceled { reasons } => {
+            wit::Error::TransactionCancelled(reasons.into_iter().map(reason_to_wit).collect())
+        }
+        DataError::Validation(message) => wit::Error::Validation(message),
+        DataError::ItemTooLarge => wit::Error::ItemTooLarge,
+        DataError::ResourceNotFound(message) => wit::Error::ResourceNotFound(message),
+        DataError::AccessDenied(message) => wit::Error::AccessDenied(message),
+        DataError::Throttled(message) => wit::Error::ThroughputExceeded(message),
+        DataError::Unavailable(message) => wit::Error::Unavailable(message),
+    }
+}
+
+fn reason_to_wit(reason: CancellationReason) -> wit::CancellationReason {
+    wit::CancellationReason {
+        code: reason.code.as_str().to_owned(),
+        message: reason.message,
+        item: reason.item.as_ref().map(item_to_wit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(nodes: Vec<wit::Value>) -> wit::Document {
+        wit::Document { nodes }
+    }
+
+    #[test]
+    fn nested_items_round_trip() {
+        let json = serde_json::json!({
+            "id": {"S": "a"}, "n": {"N": "12345678901234567890123456789012345678"},
+            "m": {"M": {"l": {"L": [{"N": "1"}, {"M": {"x": {"NULL": true}}}]}}},
+            "ss": {"SS": ["a", "b"]}, "b": {"B": "AAE="}
+        });
+        let item = portico_data::value::item_from_json(&json).expect("valid");
+        assert_eq!(item_from_wit(item_to_wit(&item)).expect("round trip"), item);
+    }
+
+    #[test]
+    fn malicious_documents_are_refused() {
+        // A node that refers to itself.
+        assert!(value_from_wit(doc(vec![wit::Value::L(vec![0])])).is_err());
+        // A node used twice (exponential expansion).
+        assert!(value_from_wit(doc(vec![wit::Value::L(vec![1, 1]), wit::Value::Null])).is_err());
+        // An index out of range.
+        assert!(value_from_wit(doc(vec![wit::Value::L(vec![7])])).is_err());
+        // An empty document.
+        assert!(value_from_wit(doc(vec![])).is_err());
+        // Too deep.
+        let deep: Vec<_> = (1..=40)
+            .map(|i| wit::Value::L(vec![i]))
+            .chain([wit::Value::Null])
+            .collect();
+        assert!(value_from_wit(doc(deep)).is_err());
+        // Duplicate map keys, bad numbers, empty sets.
+        let dup = doc(vec![
+            wit::Value::M(vec![("a".into(), 1), ("a".into(), 2)]),
+            wit::Value::Null,
+            wit::Value::Null,
+        ]);
+        assert!(value_from_wit(dup).is_err());
+        assert!(value_from_wit(doc(vec![wit::Value::N("1x".into())])).is_err());
+        assert!(value_from_wit(doc(vec![wit::Value::Ss(vec![])])).is_err());
+        // A key that is not a map.
+        assert!(item_from_wit(doc(vec![wit::Value::S("a".into())])).is_err());
+    }
+}
