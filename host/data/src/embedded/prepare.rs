@@ -102,17 +102,35 @@ pub enum TransactOp {
     Delete(Delete),
     /// Condition check.
     Check(Check),
+    /// An item whose key or attributes are invalid: it cancels the transaction with a
+    /// `ValidationError` reason.
+    Invalid(DataError),
 }
 
 impl TransactOp {
-    /// The item the write targets.
-    pub fn target(&self) -> &Target {
+    /// The item the write targets (none for an invalid item).
+    pub fn target(&self) -> Option<&Target> {
         match self {
-            TransactOp::Put(op) => &op.target,
-            TransactOp::Update(op) => &op.target,
-            TransactOp::Delete(op) => &op.target,
-            TransactOp::Check(op) => &op.target,
+            TransactOp::Put(op) => Some(&op.target),
+            TransactOp::Update(op) => Some(&op.target),
+            TransactOp::Delete(op) => Some(&op.target),
+            TransactOp::Check(op) => Some(&op.target),
+            TransactOp::Invalid(_) => None,
         }
+    }
+}
+
+/// Whether a transaction item's error cancels the transaction with a reason (the item's
+/// data does not fit the table: a key of the wrong type, an item too large) rather than
+/// refusing the whole request (a malformed expression, an empty key value), as DynamoDB
+/// tells them apart.
+pub fn is_item_level(error: &DataError) -> bool {
+    match error {
+        DataError::ItemTooLarge => true,
+        DataError::Validation(message) => {
+            message.contains("Type mismatch") || message.contains("does not match the schema")
+        }
+        _ => false,
     }
 }
 
@@ -301,34 +319,43 @@ pub fn transact(tables: &Tables, request: TransactWrite) -> Result<Vec<TransactO
     let mut seen = HashSet::new();
     let mut ops = Vec::with_capacity(request.items.len());
     for item in request.items {
-        let op = match item {
-            TransactWriteItem::Put(put_request) => TransactOp::Put(put(
+        let prepared = match item {
+            TransactWriteItem::Put(put_request) => put(
                 tables,
                 PutItem {
                     return_values: ReturnValues::None,
                     ..put_request
                 },
-            )?),
-            TransactWriteItem::Update(update_request) => TransactOp::Update(update(
+            )
+            .map(TransactOp::Put),
+            TransactWriteItem::Update(update_request) => update(
                 tables,
                 UpdateItem {
                     return_values: ReturnValues::None,
                     ..update_request
                 },
-            )?),
-            TransactWriteItem::Delete(delete_request) => TransactOp::Delete(delete(
+            )
+            .map(TransactOp::Update),
+            TransactWriteItem::Delete(delete_request) => delete(
                 tables,
                 DeleteItem {
                     return_values: ReturnValues::None,
                     ..delete_request
                 },
-            )?),
+            )
+            .map(TransactOp::Delete),
             TransactWriteItem::ConditionCheck(check_request) => {
-                TransactOp::Check(check(tables, check_request)?)
+                check(tables, check_request).map(TransactOp::Check)
             }
         };
-        let target = op.target();
-        if !seen.insert((target.layout.schema.name.clone(), target.key_bytes.clone())) {
+        let op = match prepared {
+            Ok(op) => op,
+            Err(error) if is_item_level(&error) => TransactOp::Invalid(error),
+            Err(error) => return Err(error),
+        };
+        if let Some(target) = op.target()
+            && !seen.insert((target.layout.schema.name.clone(), target.key_bytes.clone()))
+        {
             return Err(DataError::validation(
                 "Transaction request cannot include multiple operations on one item",
             ));

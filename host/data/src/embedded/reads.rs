@@ -7,7 +7,7 @@ use std::ops::Bound;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, TableDefinition};
 
-use crate::error::DataError;
+use crate::error::{CancellationCode, CancellationReason, DataError};
 use crate::expr::{self, Condition, ExprContext, Projection, SortKeyCondition};
 use crate::ops::{BatchGet, BatchGetOutput, GetItem, Page, Query, Scan, TransactGet};
 use crate::schema::{IndexProjection, IndexSchema, KeySchema};
@@ -117,15 +117,31 @@ pub fn transact_get(
     }
     let mut seen = HashSet::new();
     let mut reads = Vec::with_capacity(request.items.len());
+    let mut reasons = Vec::with_capacity(request.items.len());
     for read in request.items {
         let projection = prepare::projection(read.projection.as_deref(), &read.names)?;
-        let target = prepare::target(tables, &read.table, read.key)?;
+        let target = match prepare::target(tables, &read.table, read.key) {
+            Ok(target) => target,
+            Err(error) if prepare::is_item_level(&error) => {
+                reasons.push(CancellationReason {
+                    code: CancellationCode::ValidationError,
+                    message: Some(error.message()),
+                    item: None,
+                });
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
         if !seen.insert((read.table, target.key_bytes.clone())) {
             return Err(DataError::validation(
                 "Transaction request cannot include multiple operations on one item",
             ));
         }
+        reasons.push(CancellationReason::none());
         reads.push((projection, target));
+    }
+    if reasons.iter().any(|r| r.code != CancellationCode::None) {
+        return Err(DataError::TransactionCanceled { reasons });
     }
     let txn = begin(db)?;
     reads
@@ -475,10 +491,7 @@ fn with(partition: &[u8], value: &Value) -> Vec<u8> {
 }
 
 /// The byte range of a partition narrowed by a sort-key condition.
-fn sort_range(
-    partition: &[u8],
-    sort: Option<&SortKeyCondition>,
-) -> Result<Range, DataError> {
+fn sort_range(partition: &[u8], sort: Option<&SortKeyCondition>) -> Result<Range, DataError> {
     let whole = (Bound::Included(partition.to_vec()), after(partition));
     let Some(sort) = sort else { return Ok(whole) };
     Ok(match sort {

@@ -17,7 +17,7 @@ use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::oneshot;
 
 use crate::error::{CancellationCode, CancellationReason, DataError};
-use crate::expr::Condition;
+use crate::expr::{Condition, UpdateAction};
 use crate::ops::{ReturnValues, TransactWrite, WriteOutput};
 use crate::value::Item;
 
@@ -330,6 +330,22 @@ fn evaluate_update<'a>(
     let target = &update.target;
     let old = rows::read(txn, &target.layout, &target.key_bytes)?;
     check_condition(update.condition.as_ref(), old.as_ref(), update.return_old)?;
+    // Removing from an item that does not exist creates nothing (only SET and ADD, or
+    // an update without an expression, create the item).
+    let creates = update.update.as_ref().is_none_or(|u| {
+        u.actions()
+            .iter()
+            .any(|a| matches!(a, UpdateAction::Set { .. } | UpdateAction::Add { .. }))
+    });
+    if old.is_none() && !creates {
+        return Ok(Effect {
+            target,
+            old: None,
+            new: None,
+            writes: false,
+            output: WriteOutput::default(),
+        });
+    }
     let mut new = old.clone().unwrap_or_else(|| target.key.clone());
     if let Some(expression) = &update.update {
         expression.apply(&mut new)?;
@@ -394,6 +410,7 @@ fn transact(txn: &WriteTransaction, ops: &[TransactOp]) -> Result<Done, DataErro
             TransactOp::Update(update) => evaluate_update(txn, update),
             TransactOp::Delete(delete) => evaluate_delete(txn, delete),
             TransactOp::Check(check) => evaluate_check(txn, check),
+            TransactOp::Invalid(error) => Err(error.clone()),
         };
         match effect {
             Ok(effect) => {
