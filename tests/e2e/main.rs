@@ -2,6 +2,7 @@
 //! from `examples/`, driven by a real HTTP client.
 
 mod cli;
+mod data;
 mod errors;
 mod events;
 mod observability;

@@ -47,7 +47,8 @@ pub fn manifest(text: &str) -> TempManifest {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = text
         .replace("{hello}", &toml_path(&component("hello")))
-        .replace("{misbehave}", &toml_path(&component("misbehave")));
+        .replace("{misbehave}", &toml_path(&component("misbehave")))
+        .replace("{todo}", &toml_path(&component("todo")));
     let path = dir.path().join("portico.toml");
     std::fs::write(&path, text).expect("write manifest");
     TempManifest { dir, path }
@@ -77,16 +78,34 @@ impl Server {
 
     /// Like [`Server::start`], with extra arguments for `portico` (before `up`).
     pub fn start_with(manifest: TempManifest, global_args: &[&str]) -> Server {
+        Server::start_env(manifest, global_args, &[])
+    }
+
+    /// Like [`Server::start_with`], with extra environment variables.
+    pub fn start_env(manifest: TempManifest, global_args: &[&str], env: &[(&str, &str)]) -> Server {
         let log = manifest.dir.path().join("portico.log");
-        let mut server = Server::spawn(&manifest.path, &log, global_args);
+        let mut server = Server::spawn(&manifest.path, &log, global_args, env);
         server._manifest = Some(manifest);
         server
     }
 
+    /// Starts `portico` again on a manifest that outlives it (e.g. after a kill), with
+    /// the log in `log`.
+    pub fn restart(path: &Path, log: &Path) -> Server {
+        Server::spawn(path, log, &[], &[])
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Starts `portico [global_args] up --manifest path` on free ports, logging to `log`.
-    fn spawn(path: &Path, log: &Path, global_args: &[&str]) -> Server {
+    fn spawn(path: &Path, log: &Path, global_args: &[&str], env: &[(&str, &str)]) -> Server {
         let log_file = std::fs::File::create(log).expect("log file");
         let mut child = portico()
+            .envs(env.iter().copied())
             .args(global_args)
             .args([
                 "up",

@@ -265,6 +265,8 @@ impl Gateway {
             queue_us = timings.queue.as_micros() as u64,
             instantiate_us = timings.instantiate.as_micros() as u64,
             guest_us = timings.guest.as_micros() as u64,
+            data_calls = timings.data_calls,
+            data_us = timings.data.as_micros() as u64,
             memory_bytes = timings.memory_bytes,
         );
         response

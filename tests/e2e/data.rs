@@ -1,0 +1,209 @@
+//! The data interface end to end: the todo example through the real binary, on the
+//! embedded store and on the dynamodb backend (against a local DynamoDB-compatible
+//! server); durability across `kill -9`; table grants.
+
+use crate::support::{Server, TempManifest, client, manifest};
+use portico_dynamodb::test_server::TestServer;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// The todo API, as `examples/todo/portico.toml` declares it, with its data in the
+/// manifest's temporary directory.
+const TODO: &str = r#"
+[data]
+dir = "data"
+
+[data.dynamodb]
+create_tables = true
+
+[tables.todos]
+partition_key = { name = "id", type = "S" }
+
+[tables.todos.global_indexes.by_status]
+partition_key = { name = "status", type = "S" }
+sort_key = { name = "created", type = "N" }
+
+[functions.todo]
+module = "{todo}"
+tables = ["todos"]
+
+[routes]
+"POST /todos" = "todo"
+"GET /todos" = "todo"
+"GET /todos/{id}" = "todo"
+"PATCH /todos/{id}" = "todo"
+"DELETE /todos/{id}" = "todo"
+"#;
+
+async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let body = response.text().await.expect("body");
+    let json = if body.is_empty() { Value::Null } else { serde_json::from_str(&body).unwrap_or(Value::String(body)) };
+    (status, json)
+}
+
+/// Every list page of one status, following the cursors.
+async fn list_all(server: &Server, status: &str) -> Vec<Value> {
+    let http = client();
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let mut url = server.url(&format!("/todos?status={status}&limit=2"));
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let (code, page) = send(http.get(url)).await;
+        assert_eq!(code, StatusCode::OK, "{page}");
+        items.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+    panic!("paging did not end");
+}
+
+/// The todo API's whole contract, run against whatever backend `server` uses.
+async fn todo_contract(server: &Server) {
+    let http = client();
+    let mut ids = Vec::new();
+    for title in ["one", "two", "three", "four", "five"] {
+        let (code, todo) = send(http.post(server.url("/todos")).json(&json!({ "title": title }))).await;
+        assert_eq!(code, StatusCode::CREATED, "{todo}");
+        assert_eq!(todo["status"], "open");
+        assert_eq!(todo["version"], 1);
+        ids.push(todo["id"].as_str().expect("id").to_owned());
+        // Distinct creation times, so the index order is known.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+
+    let (code, todo) = send(http.get(server.url(&format!("/todos/{}", ids[0])))).await;
+    assert_eq!((code, todo["title"].as_str()), (StatusCode::OK, Some("one")));
+
+    // Optimistic concurrency: the first PATCH with version 1 wins, the second gets 409
+    // and the stored todo.
+    let done = json!({ "version": 1, "status": "done" });
+    let (code, todo) = send(http.patch(server.url(&format!("/todos/{}", ids[1]))).json(&done)).await;
+    assert_eq!((code, &todo["version"], &todo["status"]), (StatusCode::OK, &json!(2), &json!("done")), "{todo}");
+    let (code, conflict) = send(http.patch(server.url(&format!("/todos/{}", ids[1]))).json(&done)).await;
+    assert_eq!(code, StatusCode::CONFLICT, "{conflict}");
+    assert_eq!(conflict["current"]["version"], 2);
+
+    // The status index lists newest first, across pages of two.
+    let open: Vec<_> = list_all(server, "open").await.iter().map(|t| t["title"].clone()).collect();
+    assert_eq!(open, vec![json!("five"), json!("four"), json!("three"), json!("one")]);
+    let done: Vec<_> = list_all(server, "done").await.iter().map(|t| t["title"].clone()).collect();
+    assert_eq!(done, vec![json!("two")]);
+
+    // Delete, then it is gone everywhere.
+    let (code, _) = send(http.delete(server.url(&format!("/todos/{}", ids[0])))).await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    let (code, _) = send(http.delete(server.url(&format!("/todos/{}", ids[0])))).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let (code, _) = send(http.get(server.url(&format!("/todos/{}", ids[0])))).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let (code, _) = send(http.patch(server.url(&format!("/todos/{}", ids[0]))).json(&done_patch())).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert_eq!(list_all(server, "open").await.len(), 3);
+
+    // Bad input is the client's fault.
+    let (code, _) = send(http.post(server.url("/todos")).json(&json!({ "title": "" }))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let (code, _) = send(http.get(server.url("/todos?status=open&cursor=zz"))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+
+    // Data calls show in the access log.
+    assert!(server.log().contains("data_calls=1"), "{}", server.log());
+}
+
+fn done_patch() -> Value {
+    json!({ "version": 1, "status": "done" })
+}
+
+#[tokio::test]
+async fn the_todo_api_works_on_the_embedded_store() {
+    let server = Server::start(manifest(TODO));
+    todo_contract(&server).await;
+}
+
+#[tokio::test]
+async fn the_todo_api_works_on_dynamodb() {
+    let dynamodb = tokio::task::spawn_blocking(TestServer::start)
+        .await
+        .expect("join")
+        .expect("the DynamoDB-compatible test server starts");
+    let endpoint = dynamodb.endpoint();
+    let server = Server::start_env(
+        manifest(TODO),
+        &[],
+        &[
+            ("PORTICO_DATA_BACKEND", "dynamodb"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "portico-test"),
+            ("AWS_SECRET_ACCESS_KEY", "portico-test"),
+        ],
+    );
+    assert!(server.log().contains("backend=\"dynamodb\"") || server.log().contains("backend=dynamodb"), "{}", server.log());
+    todo_contract(&server).await;
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    let manifest: TempManifest = manifest(TODO);
+    let log = manifest.dir.path().join("first.log");
+    let mut server = Server::restart(&manifest.path, &log);
+    let http = client();
+    let writes = (0..40).map(|i| {
+        let request = http.post(server.url("/todos")).json(&json!({ "title": format!("t{i}") }));
+        async move { send(request).await }
+    });
+    let mut ids = Vec::new();
+    for (code, todo) in futures_join_all(writes).await {
+        assert_eq!(code, StatusCode::CREATED, "{todo}");
+        ids.push(todo["id"].as_str().expect("id").to_owned());
+    }
+    server.kill();
+
+    let server = Server::restart(&manifest.path, &manifest.dir.path().join("second.log"));
+    for id in ids {
+        let (code, todo) = send(http.get(server.url(&format!("/todos/{id}")))).await;
+        assert_eq!(code, StatusCode::OK, "todo {id} was acknowledged but lost: {todo}");
+    }
+}
+
+/// Runs the futures concurrently and collects their results in order.
+async fn futures_join_all<F: Future<Output = T> + Send + 'static, T: Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        results.push(handle.await.expect("task"));
+    }
+    results
+}
+
+#[tokio::test]
+async fn a_function_cannot_use_a_table_it_was_not_granted() {
+    // The table exists, but the function's manifest entry does not list it.
+    let server = Server::start(manifest(&TODO.replace("tables = [\"todos\"]", "tables = []")));
+    let (code, body) = send(client().post(server.url("/todos")).json(&json!({ "title": "x" }))).await;
+    assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("may not use table `todos`"), "{body}");
+}
+
+#[test]
+fn a_manifest_granting_an_undeclared_table_is_refused() {
+    let manifest = manifest(&TODO.replace("tables = [\"todos\"]", "tables = [\"nope\"]"));
+    let output = crate::support::portico()
+        .args(["up", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--manifest"])
+        .arg(&manifest.path)
+        .output()
+        .expect("portico runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("functions.todo.tables") && stderr.contains("no table named `nope`"), "{stderr}");
+}
