@@ -1,16 +1,34 @@
 #!/usr/bin/env bash
 # Portico's whole test suite, on a fresh machine: installs what the tests need (the
-# wasm32-wasip2 target, rustfmt, clippy), builds the example components, then checks
+# wasm32-wasip2 target, rustfmt, clippy, and the DynamoDB-compatible server dynoxide that
+# the dynamodb backend is tested against), builds the example components, then checks
 # formatting and lints and runs every test. `.ci/run` runs exactly this.
+#
+# The tests start dynoxide themselves, on free loopback ports, and stop it when they
+# finish. It is installed once into PORTICO_TOOLS_DIR (default /var/tmp/portico-tools),
+# outside the clone, so later runs reuse it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+DYNOXIDE_VERSION=3.2.0
 started=$SECONDS
 
 step "toolchain: wasm32-wasip2 target, rustfmt, clippy"
 rustup target add wasm32-wasip2
 rustup component add rustfmt clippy
+
+step "DynamoDB-compatible test server: dynoxide-rs $DYNOXIDE_VERSION"
+tools="${PORTICO_TOOLS_DIR:-/var/tmp/portico-tools}/dynoxide-$DYNOXIDE_VERSION"
+if [ ! -x "$tools/bin/dynoxide" ]; then
+    # Its own target dir: the install must not disturb the project's build cache.
+    CARGO_TARGET_DIR="$tools/build" cargo install dynoxide-rs --version "$DYNOXIDE_VERSION" \
+        --locked --no-default-features --features native-sqlite,http-server,cli \
+        --root "$tools"
+    rm -rf "$tools/build"
+fi
+export PORTICO_DYNOXIDE="$tools/bin/dynoxide"
+echo "using $PORTICO_DYNOXIDE"
 
 step "format"
 cargo fmt --all --check

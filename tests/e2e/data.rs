@@ -39,7 +39,11 @@ async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.expect("request");
     let status = response.status();
     let body = response.text().await.expect("body");
-    let json = if body.is_empty() { Value::Null } else { serde_json::from_str(&body).unwrap_or(Value::String(body)) };
+    let json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&body).unwrap_or(Value::String(body))
+    };
     (status, json)
 }
 
@@ -69,7 +73,11 @@ async fn todo_contract(server: &Server) {
     let http = client();
     let mut ids = Vec::new();
     for title in ["one", "two", "three", "four", "five"] {
-        let (code, todo) = send(http.post(server.url("/todos")).json(&json!({ "title": title }))).await;
+        let (code, todo) = send(
+            http.post(server.url("/todos"))
+                .json(&json!({ "title": title })),
+        )
+        .await;
         assert_eq!(code, StatusCode::CREATED, "{todo}");
         assert_eq!(todo["status"], "open");
         assert_eq!(todo["version"], 1);
@@ -79,21 +87,47 @@ async fn todo_contract(server: &Server) {
     }
 
     let (code, todo) = send(http.get(server.url(&format!("/todos/{}", ids[0])))).await;
-    assert_eq!((code, todo["title"].as_str()), (StatusCode::OK, Some("one")));
+    assert_eq!(
+        (code, todo["title"].as_str()),
+        (StatusCode::OK, Some("one"))
+    );
 
     // Optimistic concurrency: the first PATCH with version 1 wins, the second gets 409
     // and the stored todo.
     let done = json!({ "version": 1, "status": "done" });
-    let (code, todo) = send(http.patch(server.url(&format!("/todos/{}", ids[1]))).json(&done)).await;
-    assert_eq!((code, &todo["version"], &todo["status"]), (StatusCode::OK, &json!(2), &json!("done")), "{todo}");
-    let (code, conflict) = send(http.patch(server.url(&format!("/todos/{}", ids[1]))).json(&done)).await;
+    let (code, todo) = send(
+        http.patch(server.url(&format!("/todos/{}", ids[1])))
+            .json(&done),
+    )
+    .await;
+    assert_eq!(
+        (code, &todo["version"], &todo["status"]),
+        (StatusCode::OK, &json!(2), &json!("done")),
+        "{todo}"
+    );
+    let (code, conflict) = send(
+        http.patch(server.url(&format!("/todos/{}", ids[1])))
+            .json(&done),
+    )
+    .await;
     assert_eq!(code, StatusCode::CONFLICT, "{conflict}");
     assert_eq!(conflict["current"]["version"], 2);
 
     // The status index lists newest first, across pages of two.
-    let open: Vec<_> = list_all(server, "open").await.iter().map(|t| t["title"].clone()).collect();
-    assert_eq!(open, vec![json!("five"), json!("four"), json!("three"), json!("one")]);
-    let done: Vec<_> = list_all(server, "done").await.iter().map(|t| t["title"].clone()).collect();
+    let open: Vec<_> = list_all(server, "open")
+        .await
+        .iter()
+        .map(|t| t["title"].clone())
+        .collect();
+    assert_eq!(
+        open,
+        vec![json!("five"), json!("four"), json!("three"), json!("one")]
+    );
+    let done: Vec<_> = list_all(server, "done")
+        .await
+        .iter()
+        .map(|t| t["title"].clone())
+        .collect();
     assert_eq!(done, vec![json!("two")]);
 
     // Delete, then it is gone everywhere.
@@ -103,12 +137,20 @@ async fn todo_contract(server: &Server) {
     assert_eq!(code, StatusCode::NOT_FOUND);
     let (code, _) = send(http.get(server.url(&format!("/todos/{}", ids[0])))).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
-    let (code, _) = send(http.patch(server.url(&format!("/todos/{}", ids[0]))).json(&done_patch())).await;
+    let (code, _) = send(
+        http.patch(server.url(&format!("/todos/{}", ids[0])))
+            .json(&done_patch()),
+    )
+    .await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert_eq!(list_all(server, "open").await.len(), 3);
 
     // Bad input is the client's fault.
-    let (code, _) = send(http.post(server.url("/todos")).json(&json!({ "title": "" }))).await;
+    let (code, _) = send(
+        http.post(server.url("/todos"))
+            .json(&json!({ "title": "" })),
+    )
+    .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     let (code, _) = send(http.get(server.url("/todos?status=open&cursor=zz"))).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
@@ -145,7 +187,11 @@ async fn the_todo_api_works_on_dynamodb() {
             ("AWS_SECRET_ACCESS_KEY", "portico-test"),
         ],
     );
-    assert!(server.log().contains("backend=\"dynamodb\"") || server.log().contains("backend=dynamodb"), "{}", server.log());
+    assert!(
+        server.log().contains("backend=\"dynamodb\"") || server.log().contains("backend=dynamodb"),
+        "{}",
+        server.log()
+    );
     todo_contract(&server).await;
 }
 
@@ -156,7 +202,9 @@ async fn acknowledged_writes_survive_kill_9() {
     let mut server = Server::restart(&manifest.path, &log);
     let http = client();
     let writes = (0..40).map(|i| {
-        let request = http.post(server.url("/todos")).json(&json!({ "title": format!("t{i}") }));
+        let request = http
+            .post(server.url("/todos"))
+            .json(&json!({ "title": format!("t{i}") }));
         async move { send(request).await }
     });
     let mut ids = Vec::new();
@@ -169,7 +217,11 @@ async fn acknowledged_writes_survive_kill_9() {
     let server = Server::restart(&manifest.path, &manifest.dir.path().join("second.log"));
     for id in ids {
         let (code, todo) = send(http.get(server.url(&format!("/todos/{id}")))).await;
-        assert_eq!(code, StatusCode::OK, "todo {id} was acknowledged but lost: {todo}");
+        assert_eq!(
+            code,
+            StatusCode::OK,
+            "todo {id} was acknowledged but lost: {todo}"
+        );
     }
 }
 
@@ -188,8 +240,15 @@ async fn futures_join_all<F: Future<Output = T> + Send + 'static, T: Send + 'sta
 #[tokio::test]
 async fn a_function_cannot_use_a_table_it_was_not_granted() {
     // The table exists, but the function's manifest entry does not list it.
-    let server = Server::start(manifest(&TODO.replace("tables = [\"todos\"]", "tables = []")));
-    let (code, body) = send(client().post(server.url("/todos")).json(&json!({ "title": "x" }))).await;
+    let server = Server::start(manifest(
+        &TODO.replace("tables = [\"todos\"]", "tables = []"),
+    ));
+    let (code, body) = send(
+        client()
+            .post(server.url("/todos"))
+            .json(&json!({ "title": "x" })),
+    )
+    .await;
     assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     let message = body["message"].as_str().unwrap_or_default();
     assert!(message.contains("may not use table `todos`"), "{body}");
@@ -199,11 +258,21 @@ async fn a_function_cannot_use_a_table_it_was_not_granted() {
 fn a_manifest_granting_an_undeclared_table_is_refused() {
     let manifest = manifest(&TODO.replace("tables = [\"todos\"]", "tables = [\"nope\"]"));
     let output = crate::support::portico()
-        .args(["up", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--manifest"])
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--manifest",
+        ])
         .arg(&manifest.path)
         .output()
         .expect("portico runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("functions.todo.tables") && stderr.contains("no table named `nope`"), "{stderr}");
+    assert!(
+        stderr.contains("functions.todo.tables") && stderr.contains("no table named `nope`"),
+        "{stderr}"
+    );
 }

@@ -68,7 +68,10 @@ struct Problem {
 
 impl Problem {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, body: serde_json::json!({ "message": message.into() }) }
+        Self {
+            status,
+            body: serde_json::json!({ "message": message.into() }),
+        }
     }
 
     fn into_response(self) -> Response {
@@ -171,7 +174,10 @@ fn patch(req: &Request, id: &str) -> Result<Response> {
     }
     match update.send_as::<Todo>() {
         Ok(Some(todo)) => json(StatusCode::OK, &todo),
-        Ok(None) => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the update returned nothing")),
+        Ok(None) => Err(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the update returned nothing",
+        )),
         // The condition failed on a missing item: nothing to update.
         Err(data::Error::ConditionalCheckFailed(None)) => {
             Err(Problem::new(StatusCode::NOT_FOUND, "no such todo"))
@@ -222,7 +228,12 @@ fn list(req: &Request) -> Result<Response> {
         None => None,
         Some("open") => Some(Status::Open),
         Some("done") => Some(Status::Done),
-        Some(_) => return Err(Problem::new(StatusCode::BAD_REQUEST, "status must be open or done")),
+        Some(_) => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "status must be open or done",
+            ));
+        }
     };
     let cursor = req.query("cursor").map(Cursor::decode).transpose()?;
     let table = Table::open(TABLE)?;
@@ -240,7 +251,11 @@ fn list(req: &Request) -> Result<Response> {
         }
         None => {
             let start = cursor.map(|c| key("id", c.id.as_str()));
-            table.scan().limit(limit).start_after(start).send_as::<Todo>()?
+            table
+                .scan()
+                .limit(limit)
+                .start_after(start)
+                .send_as::<Todo>()?
         }
     };
     let next_cursor = page
@@ -249,7 +264,13 @@ fn list(req: &Request) -> Result<Response> {
         .map(Cursor::from_key)
         .transpose()?
         .map(|c| c.encode());
-    json(StatusCode::OK, &List { items: page.items, next_cursor })
+    json(
+        StatusCode::OK,
+        &List {
+            items: page.items,
+            next_cursor,
+        },
+    )
 }
 
 /// Where the next page of a list starts: the last item's id and creation time, as hex
@@ -261,11 +282,14 @@ struct Cursor {
 
 impl Cursor {
     fn from_key(key: &data::Item) -> Result<Self> {
-        let id = key
-            .get_s("id")
-            .ok_or_else(|| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "paging key without id"))?;
+        let id = key.get_s("id").ok_or_else(|| {
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "paging key without id")
+        })?;
         let created = key.get_n("created").and_then(|n| n.parse::<u64>().ok());
-        Ok(Self { id: id.to_owned(), created })
+        Ok(Self {
+            id: id.to_owned(),
+            created,
+        })
     }
 
     fn encode(&self) -> String {
@@ -278,12 +302,15 @@ impl Cursor {
 
     fn decode(hex: &str) -> Result<Self> {
         let invalid = || Problem::new(StatusCode::BAD_REQUEST, "invalid cursor");
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return Err(invalid());
         }
         let bytes = (0..hex.len())
             .step_by(2)
-            .map(|i| hex.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            })
             .collect::<Option<Vec<u8>>>()
             .ok_or_else(invalid)?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
@@ -292,14 +319,17 @@ impl Cursor {
             "" => None,
             n => Some(n.parse().map_err(|_| invalid())?),
         };
-        Ok(Self { id: id.to_owned(), created })
+        Ok(Self {
+            id: id.to_owned(),
+            created,
+        })
     }
 
     /// The index key to start after: the table key plus the index key.
     fn index_key(self, status: Status) -> Result<data::Item> {
-        let created = self
-            .created
-            .ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "cursor is not from a status list"))?;
+        let created = self.created.ok_or_else(|| {
+            Problem::new(StatusCode::BAD_REQUEST, "cursor is not from a status list")
+        })?;
         Ok(key("id", self.id.as_str())
             .with("status", data::to_value(&status)?)
             .with("created", created))
