@@ -604,6 +604,19 @@ tables = ["todos"]
     }
 
     #[test]
+    fn the_example_manifests_load() {
+        for (path, text) in [
+            ("examples/portico.toml", include_str!("../../../examples/portico.toml")),
+            ("examples/todo/portico.toml", include_str!("../../../examples/todo/portico.toml")),
+            ("examples/hello/portico.toml", include_str!("../../../examples/hello/portico.toml")),
+        ] {
+            if let Err(e) = Manifest::parse(Path::new(path), text) {
+                panic!("{e}");
+            }
+        }
+    }
+
+    #[test]
     fn missing_module_is_an_error() {
         let (_, msg) = error("[functions.a]\ntimeout = \"1s\"\n");
         assert!(msg.contains("module"), "{msg}");
