@@ -101,8 +101,8 @@ pub enum DataCommand {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Write every item of a table as JSON lines (`{"Item": {...}}` in DynamoDB JSON,
-    /// as DynamoDB's S3 export writes them).
+    /// Write every item of a table as JSON lines: `{"Item": {...}}` in DynamoDB JSON, as
+    /// DynamoDB's S3 export writes them (one plain item per line with `--json plain`).
     Export {
         /// The table.
         table: String,
@@ -121,8 +121,17 @@ pub enum DataCommand {
     },
 }
 
-/// Runs a `portico data` subcommand against the manifest's store.
-pub fn run(manifest: &Manifest, command: DataCommand, format: JsonFormat) -> anyhow::Result<()> {
+/// Runs a `portico data` subcommand against the manifest's store, with items in
+/// `format` (by default plain JSON, and DynamoDB JSON for `export` and `import`).
+pub fn run(
+    manifest: &Manifest,
+    command: DataCommand,
+    format: Option<JsonFormat>,
+) -> anyhow::Result<()> {
+    let format = format.unwrap_or(match command {
+        DataCommand::Export { .. } | DataCommand::Import { .. } => JsonFormat::Dynamodb,
+        _ => JsonFormat::Plain,
+    });
     if manifest.data.tables.is_empty() {
         bail!(
             "{} declares no tables: add a [tables.NAME] section",

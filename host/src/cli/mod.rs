@@ -75,9 +75,10 @@ pub enum Command {
         /// The manifest.
         #[arg(long, default_value = "portico.toml", global = true)]
         manifest: PathBuf,
-        /// JSON format of items in and out.
-        #[arg(long, value_enum, global = true, default_value_t = data::JsonFormat::Plain)]
-        json: data::JsonFormat,
+        /// JSON format of items in and out (default: plain, but DynamoDB JSON for
+        /// `export` and `import`, which must be lossless).
+        #[arg(long, value_enum, global = true)]
+        json: Option<data::JsonFormat>,
         /// The operation.
         #[command(subcommand)]
         command: data::DataCommand,

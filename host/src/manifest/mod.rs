@@ -606,9 +606,18 @@ tables = ["todos"]
     #[test]
     fn the_example_manifests_load() {
         for (path, text) in [
-            ("examples/portico.toml", include_str!("../../../examples/portico.toml")),
-            ("examples/todo/portico.toml", include_str!("../../../examples/todo/portico.toml")),
-            ("examples/hello/portico.toml", include_str!("../../../examples/hello/portico.toml")),
+            (
+                "examples/portico.toml",
+                include_str!("../../../examples/portico.toml"),
+            ),
+            (
+                "examples/todo/portico.toml",
+                include_str!("../../../examples/todo/portico.toml"),
+            ),
+            (
+                "examples/hello/portico.toml",
+                include_str!("../../../examples/hello/portico.toml"),
+            ),
         ] {
             if let Err(e) = Manifest::parse(Path::new(path), text) {
                 panic!("{e}");

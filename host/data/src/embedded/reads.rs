@@ -393,9 +393,9 @@ pub fn query(db: &Database, tables: &Tables, request: Query) -> Result<Page, Dat
     if let Some(start) = &request.exclusive_start_key {
         let position = source.position(start)?;
         if request.forward {
-            low = tighter_low(low, Bound::Excluded(position));
+            low = after_start(low, position, true);
         } else {
-            high = tighter_high(high, Bound::Excluded(position));
+            high = after_start(high, position, false);
         }
     }
     let sort_attribute = source.key().sort.as_ref().map(|a| a.name.clone());
@@ -529,42 +529,22 @@ fn after_bound(prefix: &[u8]) -> Bound<Vec<u8>> {
     keys::prefix_end(prefix).map_or(Bound::Excluded(prefix.to_vec()), Bound::Included)
 }
 
-fn tighter_low(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    let key = |bound: &Bound<Vec<u8>>| match bound {
-        Bound::Included(k) | Bound::Excluded(k) => Some(k.clone()),
-        Bound::Unbounded => None,
-    };
-    match (key(&a), key(&b)) {
-        (None, _) => b,
-        (_, None) => a,
-        (Some(x), Some(y)) if x > y => a,
-        (Some(x), Some(y)) if y > x => b,
-        _ => {
-            if matches!(b, Bound::Excluded(_)) {
-                b
+/// `bound` narrowed to exclude everything up to (`lower`) or from (`!lower`) `start`:
+/// whichever of the two is tighter.
+fn after_start(bound: Bound<Vec<u8>>, start: Vec<u8>, lower: bool) -> Bound<Vec<u8>> {
+    let tighter = match &bound {
+        Bound::Unbounded => true,
+        Bound::Included(key) | Bound::Excluded(key) => {
+            if lower {
+                start >= *key
             } else {
-                a
+                start <= *key
             }
         }
-    }
-}
-
-fn tighter_high(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    let key = |bound: &Bound<Vec<u8>>| match bound {
-        Bound::Included(k) | Bound::Excluded(k) => Some(k.clone()),
-        Bound::Unbounded => None,
     };
-    match (key(&a), key(&b)) {
-        (None, _) => b,
-        (_, None) => a,
-        (Some(x), Some(y)) if x < y => a,
-        (Some(x), Some(y)) if y < x => b,
-        _ => {
-            if matches!(b, Bound::Excluded(_)) {
-                b
-            } else {
-                a
-            }
-        }
+    if tighter {
+        Bound::Excluded(start)
+    } else {
+        bound
     }
 }
