@@ -10,6 +10,7 @@
 //! This crate knows nothing of wasmtime or the gateway, so it builds and tests alone.
 
 pub mod backend;
+pub mod cache;
 pub mod embedded;
 pub mod error;
 pub mod expr;
