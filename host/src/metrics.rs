@@ -3,12 +3,18 @@
 //! One [`Metrics`] per process; the gateway records every request into it. Labels are
 //! bounded: routes come from the manifest, functions too, statuses are HTTP codes.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use portico_data::cache::CacheStats;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Route label used when no route matched (404).
@@ -47,6 +53,73 @@ pub struct FunctionOutcome {
     pub outcome: &'static str,
 }
 
+/// `table` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabel {
+    /// Table name.
+    pub table: String,
+}
+
+/// The read cache's counters, read from the cache at scrape time.
+#[derive(Debug, Default)]
+struct CacheCollector {
+    stats: Arc<OnceLock<Arc<CacheStats>>>,
+}
+
+impl Collector for CacheCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(stats) = self.stats.get() else {
+            return Ok(());
+        };
+        let tables = stats.snapshot();
+        let counters: [(&str, &str, fn(&portico_data::cache::TableSnapshot) -> u64); 4] = [
+            (
+                "cache_hits",
+                "Gets answered from the read cache, by table",
+                |s| s.hits,
+            ),
+            (
+                "cache_misses",
+                "Gets the read cache passed to the backend, by table",
+                |s| s.misses,
+            ),
+            (
+                "cache_coalesced",
+                "Gets that joined another request's backend read of the same key, by table",
+                |s| s.coalesced,
+            ),
+            (
+                "cache_evictions",
+                "Cache entries dropped for space or age, by table",
+                |s| s.evictions,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (table, snapshot) in &tables {
+                let labels = TableLabel {
+                    table: table.clone(),
+                };
+                ConstCounter::new(value(snapshot)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "cache_bytes",
+            "Bytes the read cache holds, by table",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (table, snapshot) in &tables {
+            let labels = TableLabel {
+                table: table.clone(),
+            };
+            let bytes = i64::try_from(snapshot.bytes).unwrap_or(i64::MAX);
+            ConstGauge::new(bytes).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}
+
 /// Every metric Portico exports.
 pub struct Metrics {
     registry: Registry,
@@ -57,6 +130,7 @@ pub struct Metrics {
     memory: Family<FunctionLabel, Histogram, fn() -> Histogram>,
     failures: Family<FunctionOutcome, Counter>,
     queue_depth: Gauge,
+    cache: Arc<OnceLock<Arc<CacheStats>>>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -136,7 +210,11 @@ impl Metrics {
             "Requests waiting for a free instance",
             queue_depth.clone(),
         );
+        let cache = CacheCollector::default();
+        let cache_stats = Arc::clone(&cache.stats);
+        registry.register_collector(Box::new(cache));
         Metrics {
+            cache: cache_stats,
             registry,
             requests,
             latency,
@@ -146,6 +224,11 @@ impl Metrics {
             failures,
             queue_depth,
         }
+    }
+
+    /// Exports the read cache's counters (once; later calls are ignored).
+    pub fn attach_cache(&self, stats: Arc<CacheStats>) {
+        let _ = self.cache.set(stats);
     }
 
     /// Records one answered request.

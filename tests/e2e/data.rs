@@ -155,8 +155,30 @@ async fn todo_contract(server: &Server) {
     let (code, _) = send(http.get(server.url("/todos?status=open&cursor=zz"))).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
 
-    // Data calls show in the access log.
-    assert!(server.log().contains("data_calls=1"), "{}", server.log());
+    // Reads of a todo this host wrote come from the read cache: the access log and the
+    // metrics say so.
+    for _ in 0..2 {
+        let (code, _) = send(http.get(server.url(&format!("/todos/{}", ids[2])))).await;
+        assert_eq!(code, StatusCode::OK);
+    }
+    let log = server.log();
+    assert!(log.contains("data_calls=1"), "{log}");
+    assert!(log.contains("cache_hits=1"), "{log}");
+    let metrics = http
+        .get(server.admin_url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    let metrics = metrics.text().await.expect("metrics body");
+    let hits = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("portico_cache_hits_total{table=\"todos\"} "))
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    assert!(hits.is_some_and(|hits| hits >= 2), "{metrics}");
+    assert!(
+        metrics.contains("portico_cache_bytes{table=\"todos\"}"),
+        "{metrics}"
+    );
 }
 
 fn done_patch() -> Value {

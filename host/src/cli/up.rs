@@ -22,9 +22,10 @@ pub fn run(
     let addr = listen.unwrap_or(manifest.server.listen);
     let admin_addr = admin_listen.unwrap_or(manifest.server.admin_listen);
     super::tokio_runtime()?.block_on(async move {
-        let runtime = super::runtime_for(&manifest).await?;
+        let metrics = Arc::new(Metrics::new());
+        let runtime = super::runtime_for(&manifest, &metrics).await?;
         let gateway =
-            Arc::new(Gateway::load(&manifest, runtime, Arc::new(Metrics::new())).await?);
+            Arc::new(Gateway::load(&manifest, runtime, metrics).await?);
         for route in gateway.routes().routes() {
             tracing::info!(route = %route.text, function = route.value.name(), version = route.value.version(), "route");
         }

@@ -33,7 +33,7 @@ impl InstanceState {
         F: FnOnce(Arc<dyn Backend>) -> Fut,
         Fut: Future<Output = Result<T, DataError>>,
     {
-        let Some(backend) = self.data().backend.clone() else {
+        let Some(backend) = self.data().store.as_ref().map(super::DataStore::front) else {
             return Ok(Err(wit::Error::Unavailable(
                 "this host has no data store configured".into(),
             )));
@@ -105,10 +105,22 @@ impl wit::HostTable for InstanceState {
             projection: options.projection,
             names: convert::names(options.names),
         };
-        self.data_call(|backend| async move {
-            Ok(backend.get_item(request).await?.as_ref().map(item_to_wit))
-        })
-        .await
+        let Some(cache) = self.data().store.as_ref().and_then(|s| s.cache.clone()) else {
+            return self
+                .data_call(|backend| async move {
+                    Ok(backend.get_item(request).await?.as_ref().map(item_to_wit))
+                })
+                .await;
+        };
+        let started = Instant::now();
+        let (result, outcome) = cache.get_item_with_outcome(request).await;
+        let data = self.data();
+        data.calls += 1;
+        data.time += started.elapsed();
+        data.count(outcome);
+        Ok(result
+            .map(|item| item.as_ref().map(item_to_wit))
+            .map_err(convert::error_to_wit))
     }
 
     async fn put(

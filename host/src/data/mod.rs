@@ -15,37 +15,79 @@ mod open;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portico_data::Backend;
+use portico_data::cache::{Cache, CacheConfig, CacheStats, Outcome};
+use portico_data::{Backend, TableSchema};
 
 pub use host::OpenTable;
 pub use open::{OpenError, open_backend};
 
+/// The store data calls go to: the backend, behind the read cache when it is on.
+#[derive(Clone)]
+pub struct DataStore {
+    backend: Arc<dyn Backend>,
+    cache: Option<Arc<Cache>>,
+}
+
+impl DataStore {
+    /// `backend` behind a read cache configured by `cache` (none when it is disabled).
+    pub fn new(backend: Arc<dyn Backend>, cache: &CacheConfig, tables: &[TableSchema]) -> Self {
+        let cache = cache
+            .enabled
+            .then(|| Arc::new(Cache::new(Arc::clone(&backend), cache.clone(), tables)));
+        Self { backend, cache }
+    }
+
+    /// The cache's counters, when there is a cache.
+    pub fn cache_stats(&self) -> Option<Arc<CacheStats>> {
+        self.cache.as_ref().map(|cache| cache.stats())
+    }
+
+    /// What calls go to: the cache if there is one, else the backend.
+    fn front(&self) -> Arc<dyn Backend> {
+        match &self.cache {
+            Some(cache) => Arc::clone(cache) as Arc<dyn Backend>,
+            None => Arc::clone(&self.backend),
+        }
+    }
+}
+
 /// What an instance's data calls see: the store, the tables the function may use, and
 /// counters for the access log.
 pub struct DataContext {
-    backend: Option<Arc<dyn Backend>>,
+    store: Option<DataStore>,
     grants: Arc<[String]>,
     function: Arc<str>,
     /// Data calls made so far.
     pub calls: u32,
     /// Time spent in data calls.
     pub time: Duration,
+    /// Gets answered by the cache (hits).
+    pub cache_hits: u32,
+    /// Gets the cache passed to the backend (misses, including joined reads).
+    pub cache_misses: u32,
 }
 
 impl DataContext {
     /// The data context of one invocation of `function`, which may use `grants`.
     /// Without a backend every call fails with `unavailable`.
-    pub fn new(
-        backend: Option<Arc<dyn Backend>>,
-        grants: Arc<[String]>,
-        function: Arc<str>,
-    ) -> Self {
+    pub fn new(store: Option<DataStore>, grants: Arc<[String]>, function: Arc<str>) -> Self {
         Self {
-            backend,
+            store,
             grants,
             function,
             calls: 0,
             time: Duration::ZERO,
+            cache_hits: 0,
+            cache_misses: 0,
+        }
+    }
+
+    /// Counts a get's cache outcome.
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Hit => self.cache_hits += 1,
+            Outcome::Miss | Outcome::Coalesced => self.cache_misses += 1,
+            Outcome::Bypass => {}
         }
     }
 

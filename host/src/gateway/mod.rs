@@ -267,6 +267,8 @@ impl Gateway {
             guest_us = timings.guest.as_micros() as u64,
             data_calls = timings.data_calls,
             data_us = timings.data.as_micros() as u64,
+            cache_hits = timings.cache_hits,
+            cache_misses = timings.cache_misses,
             memory_bytes = timings.memory_bytes,
         );
         response

@@ -19,12 +19,24 @@
 //! partition_key = { name = "status", type = "S" }
 //! sort_key = { name = "created", type = "N" }
 //! projection = "all"            # "all", "keys_only" or a list of attributes
+//!
+//! [cache]                       # the read cache in front of the store (on by default)
+//! max_bytes = "64MiB"
+//! ttl = "30s"
+//! tti = "10s"
+//! negative_ttl = "2s"
+//!
+//! [tables.todos.cache]          # per-table overrides
+//! query_ttl = "1s"              # also cache query and scan pages (off by default)
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use portico_data::cache::{CacheConfig, TableCacheConfig};
 use portico_data::{IndexProjection, IndexSchema, KeyAttribute, KeySchema, KeyType, TableSchema};
+
+use super::units::{Bytes, HumanDuration};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -79,6 +91,27 @@ pub struct DataConfig {
     pub dynamodb: DynamoDbSettings,
     /// The declared tables.
     pub tables: Vec<TableSchema>,
+    /// The read cache.
+    pub cache: CacheConfig,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCache {
+    enabled: Option<bool>,
+    max_bytes: Option<Bytes>,
+    ttl: Option<HumanDuration>,
+    tti: Option<HumanDuration>,
+    negative_ttl: Option<HumanDuration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTableCache {
+    enabled: Option<bool>,
+    ttl: Option<HumanDuration>,
+    negative_ttl: Option<HumanDuration>,
+    query_ttl: Option<HumanDuration>,
 }
 
 #[derive(Deserialize, Default)]
@@ -100,6 +133,8 @@ pub(super) struct RawTable {
     global_indexes: BTreeMap<String, RawGlobalIndex>,
     #[serde(default)]
     local_indexes: BTreeMap<String, RawLocalIndex>,
+    #[serde(default)]
+    cache: RawTableCache,
 }
 
 #[derive(Deserialize)]
@@ -199,7 +234,17 @@ pub(super) fn build(
     dir: &std::path::Path,
     raw: RawData,
     tables: BTreeMap<String, Spanned<RawTable>>,
+    cache: RawCache,
 ) -> Result<DataConfig, TableProblem> {
+    let defaults = CacheConfig::default();
+    let mut cache = CacheConfig {
+        enabled: cache.enabled.unwrap_or(defaults.enabled),
+        max_bytes: cache.max_bytes.map_or(defaults.max_bytes, |b| b.0),
+        ttl: cache.ttl.map_or(defaults.ttl, |d| d.0),
+        tti: cache.tti.map_or(defaults.tti, |d| d.0),
+        negative_ttl: cache.negative_ttl.map_or(defaults.negative_ttl, |d| d.0),
+        tables: Default::default(),
+    };
     let mut schemas = Vec::with_capacity(tables.len());
     for (name, table) in tables {
         let offset = table.span().start;
@@ -221,6 +266,15 @@ pub(super) fn build(
         };
         let mut schema = TableSchema::new(name.clone(), key);
         schema.ttl_attribute = table.ttl;
+        cache.tables.insert(
+            name.clone(),
+            TableCacheConfig {
+                enabled: table.cache.enabled,
+                ttl: table.cache.ttl.map(|d| d.0),
+                negative_ttl: table.cache.negative_ttl.map(|d| d.0),
+                query_ttl: table.cache.query_ttl.map(|d| d.0),
+            },
+        );
         for (index_name, raw) in table.global_indexes {
             schema.global_indexes.push(IndexSchema {
                 key: KeySchema {
@@ -255,6 +309,7 @@ pub(super) fn build(
         dir: dir.join(raw.dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))),
         dynamodb: raw.dynamodb,
         tables: schemas,
+        cache,
     })
 }
 

@@ -161,6 +161,8 @@ struct RawManifest {
     data: data::RawData,
     #[serde(default)]
     tables: BTreeMap<String, Spanned<data::RawTable>>,
+    #[serde(default)]
+    cache: data::RawCache,
 }
 
 #[derive(Deserialize, Default)]
@@ -248,7 +250,7 @@ impl Manifest {
             variables: raw.stage.variables.into_iter().collect(),
         };
 
-        let data = data::build(&dir, raw.data, raw.tables)
+        let data = data::build(&dir, raw.data, raw.tables, raw.cache)
             .map_err(|p| ManifestError::at(path, source, p.offset, p.key, p.message))?;
 
         let mut functions = BTreeMap::new();
@@ -570,6 +572,24 @@ tables = ["todos"]
         );
         assert_eq!(todos.local_indexes[0].key.partition.name, "id");
         assert_eq!(m.functions["a"].tables, vec!["todos".to_string()]);
+    }
+
+    #[test]
+    fn the_cache_is_on_by_default_and_configurable() {
+        let m = parse(TABLES).expect("valid");
+        assert!(m.data.cache.enabled);
+        let text = format!(
+            "{TABLES}\n[cache]\nmax_bytes = \"1MiB\"\nttl = \"5s\"\n[tables.todos.cache]\nquery_ttl = \"1s\"\nenabled = true\n"
+        );
+        let m = parse(&text).expect("valid");
+        assert_eq!(m.data.cache.max_bytes, 1 << 20);
+        assert_eq!(m.data.cache.ttl, Duration::from_secs(5));
+        assert_eq!(
+            m.data.cache.tables["todos"].query_ttl,
+            Some(Duration::from_secs(1))
+        );
+        let (_, msg) = error(&format!("{TABLES}\n[cache]\nttl = \"soon\"\n"));
+        assert!(msg.contains("cache.ttl"), "{msg}");
     }
 
     #[test]

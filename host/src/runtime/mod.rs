@@ -15,10 +15,9 @@ mod state;
 pub use admission::{Admission, Rejected};
 pub use state::{InstanceState, PeakLimiter};
 
-use crate::data::DataContext;
+use crate::data::{DataContext, DataStore};
 use crate::manifest::{Limits, Manifest};
 use bindings::{HttpRequestEvent, HttpResponse};
-use portico_data::Backend;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -131,6 +130,10 @@ pub struct Timings {
     pub data_calls: u32,
     /// Time spent in data calls (part of `guest`).
     pub data: Duration,
+    /// Gets the read cache answered.
+    pub cache_hits: u32,
+    /// Gets the read cache passed to the backend.
+    pub cache_misses: u32,
 }
 
 /// A compiled, linked function, ready to instantiate.
@@ -176,7 +179,7 @@ pub struct Runtime {
     linker: Linker<InstanceState>,
     admission: Admission,
     /// The data store functions' data calls go to, if any.
-    data: Option<Arc<dyn Backend>>,
+    data: Option<DataStore>,
     /// Modules already compiled and linked, by SHA-256 of their bytes, so functions that
     /// share a module compile it once. Weak: a module no function uses is freed.
     compiled: Mutex<CompiledModules>,
@@ -188,7 +191,7 @@ type CompiledModules = HashMap<[u8; 32], Weak<bindings::FunctionPre<InstanceStat
 impl Runtime {
     /// Builds the engine and links every import a function may use. Data calls go to
     /// `data`; without one they fail with `unavailable`.
-    pub fn new(config: &RuntimeConfig, data: Option<Arc<dyn Backend>>) -> anyhow::Result<Self> {
+    pub fn new(config: &RuntimeConfig, data: Option<DataStore>) -> anyhow::Result<Self> {
         let mut wasm = Config::new();
         wasm.epoch_interruption(true);
         if config.pooling {
@@ -349,6 +352,7 @@ impl Runtime {
         timings.memory_bytes = store.data().limiter.peak_memory() as u64;
         let data = store.data_mut().data();
         (timings.data_calls, timings.data) = (data.calls, data.time);
+        (timings.cache_hits, timings.cache_misses) = (data.cache_hits, data.cache_misses);
         drop(store);
         drop(permit);
         (result, timings)
