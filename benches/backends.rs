@@ -1,7 +1,8 @@
 //! The two data backends side by side, through the same `Backend` trait in one run: the
 //! embedded store (redb, durable commits) and the dynamodb backend against a local
 //! DynamoDB-compatible server (dynoxide). Operations: put, get, a query returning 100
-//! items, a transaction of 10 puts, and 64 concurrent puts (group commit).
+//! items, a transaction of 10 puts, and 64 concurrent puts (group commit); and a get
+//! answered by the read cache in front of each (the host-side cost of a hit).
 //!
 //! `cargo bench -p portico-dynamodb --features test-server --bench backends`
 //! (needs dynoxide: `PORTICO_DYNOXIDE` or on `PATH`; `scripts/test.sh` installs it).
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group};
+use portico_data::cache::{Cache, CacheConfig};
 use portico_data::embedded::{Embedded, EmbeddedConfig};
 use portico_data::ops::{
     GetItem, Placeholders, PutItem, Query, ReturnValues, TransactWrite, TransactWriteItem,
@@ -24,9 +26,10 @@ use portico_data::{Backend, Item, TableSchema, Value};
 use portico_dynamodb::DynamoDbBackend;
 use portico_dynamodb::test_server::TestServer;
 
-const OPERATIONS: [&str; 5] = [
+const OPERATIONS: [&str; 6] = [
     "put",
     "get",
+    "get (cache hit)",
     "query 100 items",
     "transact write 10",
     "64 concurrent puts",
@@ -161,6 +164,29 @@ fn data(c: &mut Criterion) {
 
     let mut group = c.benchmark_group(OPERATIONS[2]);
     for (name, backend) in &backends.all {
+        let cache = Cache::new(Arc::clone(backend), CacheConfig::default(), &[schema()]);
+        let key: Item = [
+            ("pk".into(), Value::s("one")),
+            ("sk".into(), Value::s("00000000")),
+        ]
+        .into();
+        let request = GetItem {
+            table: "bench".into(),
+            key,
+            consistent: false,
+            projection: None,
+            names: BTreeMap::new(),
+        };
+        rt.block_on(cache.get_item(request.clone()))
+            .expect("warm the cache");
+        group.bench_function(*name, |b| {
+            b.iter(|| black_box(rt.block_on(cache.get_item(request.clone())).expect("get")))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group(OPERATIONS[3]);
+    for (name, backend) in &backends.all {
         group.bench_function(*name, |b| {
             b.iter(|| {
                 let page = rt.block_on(backend.query(query())).expect("query");
@@ -171,7 +197,7 @@ fn data(c: &mut Criterion) {
     }
     group.finish();
 
-    let mut group = c.benchmark_group(OPERATIONS[3]);
+    let mut group = c.benchmark_group(OPERATIONS[4]);
     for (name, backend) in &backends.all {
         group.bench_function(*name, |b| {
             b.iter(|| {
@@ -188,7 +214,7 @@ fn data(c: &mut Criterion) {
     }
     group.finish();
 
-    let mut group = c.benchmark_group(OPERATIONS[4]);
+    let mut group = c.benchmark_group(OPERATIONS[5]);
     for (name, backend) in &backends.all {
         group.bench_function(*name, |b| {
             b.iter(|| {

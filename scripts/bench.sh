@@ -3,7 +3,11 @@
 #   1. a native hyper handler returning the same body as `hello` (the ceiling),
 #   2. Portico `GET /hello/{name}` through a release build of `portico up`
 #      (a fresh wasm instance per request),
-#   3. the same with 1,000 routes registered (routing cost must stay flat);
+#   3. the same with 1,000 routes registered (routing cost must stay flat),
+#   4. the todo API (`examples/todo`), 95% `GET /todos/{id}` and 5% `POST /todos`, on the
+#      embedded store with the read cache on,
+#   5. the same with the cache off,
+#   6. the same on the dynamodb backend against a local dynoxide (cache on);
 # prints requests/s and p50/p99/p99.9 latency for each, and the ratio to (1).
 # Then the resident memory of an idle `portico up` with 1, 100 and 1,000 functions.
 #
@@ -63,10 +67,12 @@ if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
     pin=(taskset -c "$(($(nproc) - 1))")
 fi
 
+# run URL [SCRIPT [SCRIPT ARGS...]]
 run() {
-    local url=$1
-    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
-    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s scripts/wrk-report.lua "$url" |
+    local url=$1 script=${2:-scripts/wrk-report.lua}
+    shift $(($# < 2 ? $# : 2))
+    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$script" "$url" -- "$@" >/dev/null
+    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$script" "$url" -- "$@" |
         awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7}'
 }
 
@@ -94,10 +100,52 @@ portico_up() {
         --manifest "$manifest" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
 }
 
+# The todo API with its data in $work; $2 = "on" or "off" for the read cache.
+todo_manifest() {
+    local out=$1 cache=$2
+    sed -e "s#^dir = .*#dir = \"$work/data-$(basename "$out" .toml)\"#" \
+        -e "s#^module = \"\.\./#module = \"$PWD/examples/#" examples/todo/portico.toml >"$out"
+    [ "$cache" = on ] || printf '\n[cache]\nenabled = false\n' >>"$out"
+}
+
+# Creates 200 todos through URL; writes their ids, one per line, to FILE.
+seed() {
+    local url=$1 file=$2
+    : >"$file"
+    for i in $(seq 1 200); do
+        curl -sf -X POST "$url/todos" -d "{\"title\": \"todo $i\"}" |
+            grep -o '"id":"[^"]*"' | cut -d'"' -f4 >>"$file"
+    done
+}
+
 native=$(start native "$TARGET_DIR/release/examples/native_hello" 127.0.0.1:0)
 portico=$(portico_up portico examples/hello/portico.toml)
 generate 1 1000 "$work/routes.toml"
 routes=$(portico_up routes "$work/routes.toml")
+todo_manifest "$work/todo-cache.toml" on
+todo_cache=$(portico_up todo-cache "$work/todo-cache.toml")
+seed "$todo_cache" "$work/ids-cache"
+todo_manifest "$work/todo-nocache.toml" off
+todo_nocache=$(portico_up todo-nocache "$work/todo-nocache.toml")
+seed "$todo_nocache" "$work/ids-nocache"
+
+# The dynamodb backend against a local DynamoDB-compatible server (installed by
+# scripts/test.sh; PORTICO_DYNOXIDE names another).
+dynoxide=${PORTICO_DYNOXIDE:-${PORTICO_TOOLS_DIR:-/var/tmp/portico-tools}/dynoxide-3.2.0/bin/dynoxide}
+todo_dynamodb=""
+if [ -x "$dynoxide" ]; then
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$dynoxide" --host 127.0.0.1 --port "$port" >"$work/dynoxide.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+    todo_manifest "$work/todo-dynamodb.toml" on
+    todo_dynamodb=$(PORTICO_DATA_BACKEND=dynamodb AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" \
+        AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench \
+        portico_up todo-dynamodb "$work/todo-dynamodb.toml")
+    seed "$todo_dynamodb" "$work/ids-dynamodb"
+else
+    echo "no dynoxide at $dynoxide (run scripts/test.sh once, or set PORTICO_DYNOXIDE): skipping row 6" >&2
+fi
 
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 echo
@@ -107,7 +155,8 @@ printf '%-34s %10s %9s %9s %9s %7s %8s\n' "target" "req/s" "p50 µs" "p99 µs" "
 base=""
 row() {
     local label=$1 url=$2
-    read -r rps p50 p99 p999 non2xx errs < <(run "$url")
+    shift 2
+    read -r rps p50 p99 p999 non2xx errs < <(run "$url" "$@")
     [ -n "$base" ] || base=$rps
     printf '%-34s %10s %9s %9s %9s %7s %7.2fx\n' "$label" "$rps" "$p50" "$p99" "$p999" \
         "$((non2xx + errs))" "$(awk -v a="$rps" -v b="$base" 'BEGIN {print a / b}')"
@@ -115,6 +164,11 @@ row() {
 row "1. native hyper (ceiling)" "$native/hello/bench"
 row "2. portico GET /hello/{name}" "$portico/hello/bench"
 row "3. portico, 1,000 routes registered" "$routes/f0/r999/hello/bench"
+row "4. todo 95% reads, cache on" "$todo_cache" scripts/wrk-todos.lua "$work/ids-cache"
+row "5. todo 95% reads, cache off" "$todo_nocache" scripts/wrk-todos.lua "$work/ids-nocache"
+if [ -n "$todo_dynamodb" ]; then
+    row "6. todo 95% reads, dynamodb+cache" "$todo_dynamodb" scripts/wrk-todos.lua "$work/ids-dynamodb"
+fi
 
 # Idle resident memory: each server started alone, measured once it listens.
 for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
