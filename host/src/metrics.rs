@@ -72,7 +72,8 @@ impl Collector for CacheCollector {
             return Ok(());
         };
         let tables = stats.snapshot();
-        let counters: [(&str, &str, fn(&portico_data::cache::TableSnapshot) -> u64); 4] = [
+        type Read = fn(&portico_data::cache::TableSnapshot) -> u64;
+        let counters: [(&str, &str, Read); 4] = [
             (
                 "cache_hits",
                 "Gets answered from the read cache, by table",

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
+use portico_data::ops::Page;
 use portico_data::ops::{
     BatchWrite, BatchWriteRequest, DeleteItem, GetItem, Placeholders, PutItem, Query, ReturnValues,
     Scan,
 };
 use portico_data::value::{item_from_json, item_from_plain_json, item_to_json, item_to_plain_json};
-use portico_data::{Backend, Item};
+use portico_data::{Backend, DataError, Item};
 use serde_json::Value as Json;
 
 use crate::manifest::Manifest;
@@ -57,49 +58,21 @@ pub enum DataCommand {
     },
     /// Print the items of one partition, one per line.
     Query {
-        /// The table.
-        table: String,
+        /// What to read.
+        #[command(flatten)]
+        read: ReadArgs,
         /// `KeyConditionExpression`, e.g. `'id = :id'`.
         #[arg(long)]
         key_condition: String,
-        /// A secondary index to query.
-        #[arg(long)]
-        index: Option<String>,
-        /// `FilterExpression`.
-        #[arg(long)]
-        filter: Option<String>,
-        /// `ExpressionAttributeNames` as a JSON object (`'{"#s": "status"}'`).
-        #[arg(long)]
-        names: Option<String>,
-        /// `ExpressionAttributeValues` as a JSON object, in the `--json` format.
-        #[arg(long)]
-        values: Option<String>,
-        /// Print at most this many items.
-        #[arg(long)]
-        limit: Option<usize>,
         /// Descending sort-key order.
         #[arg(long)]
         reverse: bool,
     },
     /// Print every item of a table or index, one per line.
     Scan {
-        /// The table.
-        table: String,
-        /// A secondary index to scan.
-        #[arg(long)]
-        index: Option<String>,
-        /// `FilterExpression`.
-        #[arg(long)]
-        filter: Option<String>,
-        /// `ExpressionAttributeNames` as a JSON object.
-        #[arg(long)]
-        names: Option<String>,
-        /// `ExpressionAttributeValues` as a JSON object, in the `--json` format.
-        #[arg(long)]
-        values: Option<String>,
-        /// Print at most this many items.
-        #[arg(long)]
-        limit: Option<usize>,
+        /// What to read.
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// Write every item of a table as JSON lines: `{"Item": {...}}` in DynamoDB JSON, as
     /// DynamoDB's S3 export writes them (one plain item per line with `--json plain`).
@@ -119,6 +92,28 @@ pub enum DataCommand {
         #[arg(long)]
         input: Option<PathBuf>,
     },
+}
+
+/// What `query` and `scan` read, and how much of it they print.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// The table.
+    table: String,
+    /// A secondary index to read instead of the table.
+    #[arg(long)]
+    index: Option<String>,
+    /// `FilterExpression`.
+    #[arg(long)]
+    filter: Option<String>,
+    /// `ExpressionAttributeNames` as a JSON object (`'{"#s": "status"}'`).
+    #[arg(long)]
+    names: Option<String>,
+    /// `ExpressionAttributeValues` as a JSON object, in the `--json` format.
+    #[arg(long)]
+    values: Option<String>,
+    /// Print at most this many items.
+    #[arg(long)]
+    limit: Option<usize>,
 }
 
 /// Runs a `portico data` subcommand against the manifest's store, with items in
@@ -197,21 +192,16 @@ async fn execute(
             }
         }
         DataCommand::Query {
-            table,
+            read,
             key_condition,
-            index,
-            filter,
-            names,
-            values,
-            limit,
             reverse,
         } => {
-            let placeholders = placeholders(names.as_deref(), values.as_deref(), format)?;
-            let mut request = Query {
-                table,
-                index,
+            let placeholders = placeholders(read.names.as_deref(), read.values.as_deref(), format)?;
+            let request = Query {
+                table: read.table,
+                index: read.index,
                 key_condition,
-                filter,
+                filter: read.filter,
                 projection: None,
                 placeholders,
                 limit: None,
@@ -220,41 +210,22 @@ async fn execute(
                 consistent: false,
                 count_only: false,
             };
-            let mut printed = 0;
-            loop {
-                let page = backend.query(request.clone()).await?;
-                for item in &page.items {
-                    if limit.is_some_and(|limit| printed >= limit) {
-                        return Ok(());
-                    }
-                    print_item(&mut out, item, format)?;
-                    printed += 1;
-                }
-                match page.last_evaluated_key {
-                    Some(key) => request.exclusive_start_key = Some(key),
-                    None => return Ok(()),
-                }
-            }
+            let pages = |start| {
+                let request = Query {
+                    exclusive_start_key: start,
+                    ..request.clone()
+                };
+                let backend = Arc::clone(&backend);
+                async move { backend.query(request).await }
+            };
+            each_item(pages, read.limit, |item| print_item(&mut out, item, format)).await?;
         }
-        DataCommand::Scan {
-            table,
-            index,
-            filter,
-            names,
-            values,
-            limit,
-        } => {
-            let placeholders = placeholders(names.as_deref(), values.as_deref(), format)?;
-            let request = scan(table, index, filter, placeholders);
-            scan_all(
-                &*backend,
-                request,
-                |item| {
-                    print_item(&mut out, item, format)?;
-                    Ok(true)
-                },
-                limit,
-            )
+        DataCommand::Scan { read } => {
+            let placeholders = placeholders(read.names.as_deref(), read.values.as_deref(), format)?;
+            let request = scan(read.table, read.index, read.filter, placeholders);
+            each_item(scan_pages(&backend, request), read.limit, |item| {
+                print_item(&mut out, item, format)
+            })
             .await?;
         }
         DataCommand::Export { table, output } => {
@@ -266,20 +237,16 @@ async fn execute(
                 None => Box::new(out),
             };
             let mut count = 0_u64;
-            scan_all(
-                &*backend,
-                scan(table, None, None, Placeholders::default()),
-                |item| {
-                    let line = match format {
-                        JsonFormat::Dynamodb => serde_json::json!({ "Item": item_to_json(item) }),
-                        JsonFormat::Plain => item_to_plain_json(item),
-                    };
-                    writeln!(sink, "{line}")?;
-                    count += 1;
-                    Ok(true)
-                },
-                None,
-            )
+            let request = scan(table, None, None, Placeholders::default());
+            each_item(scan_pages(&backend, request), None, |item| {
+                let line = match format {
+                    JsonFormat::Dynamodb => serde_json::json!({ "Item": item_to_json(item) }),
+                    JsonFormat::Plain => item_to_plain_json(item),
+                };
+                writeln!(sink, "{line}")?;
+                count += 1;
+                Ok(())
+            })
             .await?;
             sink.flush()?;
             eprintln!("exported {count} items");
@@ -330,27 +297,48 @@ fn scan(
     }
 }
 
-/// Pages through a scan, handing each item to `visit` until it returns `false` or
-/// `limit` items were visited.
-async fn scan_all(
-    backend: &dyn Backend,
-    mut request: Scan,
-    mut visit: impl FnMut(&Item) -> anyhow::Result<bool>,
+/// Reads pages with `read(start)`, following each page's last evaluated key, and hands
+/// each item to `visit`, stopping after `limit` items.
+async fn each_item<F, Fut>(
+    mut read: F,
     limit: Option<usize>,
-) -> anyhow::Result<()> {
+    mut visit: impl FnMut(&Item) -> anyhow::Result<()>,
+) -> anyhow::Result<()>
+where
+    F: FnMut(Option<Item>) -> Fut,
+    Fut: Future<Output = Result<Page, DataError>>,
+{
     let mut visited = 0;
+    let mut start = None;
     loop {
-        let page = backend.scan(request.clone()).await?;
+        let page = read(start).await?;
         for item in &page.items {
-            if limit.is_some_and(|limit| visited >= limit) || !visit(item)? {
+            if limit.is_some_and(|limit| visited >= limit) {
                 return Ok(());
             }
+            visit(item)?;
             visited += 1;
         }
         match page.last_evaluated_key {
-            Some(key) => request.exclusive_start_key = Some(key),
+            Some(key) => start = Some(key),
             None => return Ok(()),
         }
+    }
+}
+
+/// One page being read.
+type PageFuture = std::pin::Pin<Box<dyn Future<Output = Result<Page, DataError>> + Send>>;
+
+/// The page reader of a scan, for [`each_item`].
+fn scan_pages(backend: &Arc<dyn Backend>, request: Scan) -> impl FnMut(Option<Item>) -> PageFuture {
+    let backend = Arc::clone(backend);
+    move |start| {
+        let request = Scan {
+            exclusive_start_key: start,
+            ..request.clone()
+        };
+        let backend = Arc::clone(&backend);
+        Box::pin(async move { backend.scan(request).await })
     }
 }
 
