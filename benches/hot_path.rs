@@ -1,16 +1,21 @@
 //! In-process hot path: route match + fresh instance + call + response mapping for the
-//! `hello` example, with the pooling allocator on and off; and route matching alone with
-//! 1 and 1,000 routes.
+//! `hello` example, with the pooling allocator on and off; route matching alone with 1
+//! and 1,000 routes; and `GET /todos/{id}` of the todo example, a guest-issued get,
+//! answered by the read cache, by the embedded store, and by the dynamodb backend
+//! against a local dynoxide.
 //!
-//! `cargo bench -p portico --bench hot_path` (builds the example components if needed).
+//! `cargo bench -p portico --bench hot_path` (builds the example components if needed;
+//! the dynamodb row needs dynoxide: `PORTICO_DYNOXIDE`, installed by `scripts/test.sh`).
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group};
 use http::{HeaderMap, Method};
+use portico::data::{DataStore, open_backend};
 use portico::gateway::{Gateway, GatewayRequest, Router};
 use portico::manifest::Manifest;
 use portico::metrics::Metrics;
 use portico::runtime::{Runtime, RuntimeConfig};
+use portico_dynamodb::test_server::TestServer;
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
@@ -84,7 +89,123 @@ fn routing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch, routing);
+/// The todo example on a store: `backend` is `embedded` or `dynamodb` (at `endpoint`).
+fn todo_gateway(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    backend: &str,
+    cache: bool,
+    endpoint: &str,
+) -> Gateway {
+    let text = format!(
+        r#"
+[data]
+backend = "{backend}"
+dir = {dir:?}
+[data.dynamodb]
+endpoint = "{endpoint}"
+region = "us-east-1"
+create_tables = true
+[cache]
+enabled = {cache}
+[tables.todos]
+partition_key = {{ name = "id", type = "S" }}
+[tables.todos.global_indexes.by_status]
+partition_key = {{ name = "status", type = "S" }}
+sort_key = {{ name = "created", type = "N" }}
+[functions.todo]
+module = {module:?}
+tables = ["todos"]
+[routes]
+"POST /todos" = "todo"
+"GET /todos/{{id}}" = "todo"
+"#,
+        dir = dir.display().to_string(),
+        module = example_components::example_component("todo")
+            .display()
+            .to_string(),
+    );
+    let manifest = Manifest::parse(Path::new("bench/portico.toml"), &text).expect("manifest");
+    let data = rt
+        .block_on(open_backend(&manifest.data))
+        .expect("data store");
+    let store = DataStore::new(data, &manifest.data.cache, &manifest.data.tables);
+    let runtime = Arc::new(
+        Runtime::new(&RuntimeConfig::from_manifest(&manifest), Some(store)).expect("runtime"),
+    );
+    rt.block_on(Gateway::load(&manifest, runtime, Arc::new(Metrics::new())))
+        .expect("gateway")
+}
+
+fn todo_request(method: Method, path: String, body: &'static str) -> GatewayRequest {
+    GatewayRequest {
+        method,
+        path,
+        body: Bytes::from_static(body.as_bytes()),
+        ..request()
+    }
+}
+
+fn data_get(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = match TestServer::start() {
+        Ok(server) => Some(server),
+        Err(error) => {
+            eprintln!("no dynoxide ({error}): skipping the dynamodb row");
+            None
+        }
+    };
+    let endpoint = server
+        .as_ref()
+        .map(TestServer::endpoint)
+        .unwrap_or_default();
+    let mut stores = vec![
+        (
+            "read cache hit",
+            "embedded",
+            true,
+            dir.path().join("cached"),
+        ),
+        (
+            "embedded store, no cache",
+            "embedded",
+            false,
+            dir.path().join("uncached"),
+        ),
+    ];
+    if server.is_some() {
+        stores.push((
+            "dynamodb backend, no cache",
+            "dynamodb",
+            false,
+            dir.path().join("unused"),
+        ));
+    }
+    let mut group = c.benchmark_group("dispatch GET /todos/{id}");
+    for (label, backend, cache, data_dir) in stores {
+        let gateway = todo_gateway(&rt, &data_dir, backend, cache, &endpoint);
+        let created = rt.block_on(gateway.dispatch(todo_request(
+            Method::POST,
+            "/todos".into(),
+            r#"{"title": "bench"}"#,
+        )));
+        assert_eq!(created.status, 201, "seeding a todo must succeed");
+        let todo: serde_json::Value = serde_json::from_slice(&created.body).expect("json");
+        let path = format!("/todos/{}", todo["id"].as_str().expect("id"));
+        let read = || todo_request(Method::GET, path.clone(), "");
+        assert_eq!(rt.block_on(gateway.dispatch(read())).status, 200);
+        group.bench_function(label, |b| {
+            b.iter(|| rt.block_on(gateway.dispatch(black_box(read()))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, routing, data_get);
 
 fn main() {
     // As `portico` itself does (see host/src/main.rs): wasmtime builds an error on every
@@ -92,6 +213,14 @@ fn main() {
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+    // Dummy credentials for the local DynamoDB-compatible server (the standard chain
+    // reads them). SAFETY: still no other thread.
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
+        }
     }
     benches();
     Criterion::default().configure_from_args().final_summary();
