@@ -129,7 +129,12 @@ tables = ["todos"]
     let data = rt
         .block_on(open_backend(&manifest.data))
         .expect("data store");
-    let store = DataStore::new(data, &manifest.data.cache, &manifest.data.tables);
+    let store = DataStore::new(
+        data,
+        &manifest.data.cache,
+        &manifest.data.tables,
+        Arc::new(Metrics::new()),
+    );
     let runtime = Arc::new(
         Runtime::new(&RuntimeConfig::from_manifest(&manifest), Some(store)).expect("runtime"),
     );

@@ -53,6 +53,16 @@ pub struct FunctionOutcome {
     pub outcome: &'static str,
 }
 
+/// `operation` and `backend` labels of a data call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DataCallLabels {
+    /// `get`, `put`, `update`, `delete`, `query`, `scan`, `batch_get`, `batch_write`,
+    /// `transact_get` or `transact_write`.
+    pub operation: &'static str,
+    /// `embedded` or `dynamodb`.
+    pub backend: &'static str,
+}
+
 /// `table` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TableLabel {
@@ -131,6 +141,7 @@ pub struct Metrics {
     memory: Family<FunctionLabel, Histogram, fn() -> Histogram>,
     failures: Family<FunctionOutcome, Counter>,
     queue_depth: Gauge,
+    data_calls: Family<DataCallLabels, Histogram, fn() -> Histogram>,
     cache: Arc<OnceLock<Arc<CacheStats>>>,
 }
 
@@ -211,11 +222,18 @@ impl Metrics {
             "Requests waiting for a free instance",
             queue_depth.clone(),
         );
+        let data_calls = histograms(
+            &mut registry,
+            "data_call_duration_seconds",
+            "Time of a function's data call, by operation and backend (cache hits included)",
+            seconds_histogram,
+        );
         let cache = CacheCollector::default();
         let cache_stats = Arc::clone(&cache.stats);
         registry.register_collector(Box::new(cache));
         Metrics {
             cache: cache_stats,
+            data_calls,
             registry,
             requests,
             latency,
@@ -225,6 +243,13 @@ impl Metrics {
             failures,
             queue_depth,
         }
+    }
+
+    /// Records one data call.
+    pub fn data_call(&self, operation: &'static str, backend: &'static str, elapsed: Duration) {
+        self.data_calls
+            .get_or_create(&DataCallLabels { operation, backend })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Exports the read cache's counters (once; later calls are ignored).

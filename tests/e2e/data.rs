@@ -179,6 +179,13 @@ async fn todo_contract(server: &Server) {
         metrics.contains("portico_cache_bytes{table=\"todos\"}"),
         "{metrics}"
     );
+    assert!(
+        metrics.lines().any(
+            |line| line.starts_with("portico_data_call_duration_seconds_count{")
+                && line.contains("operation=\"put\"")
+        ),
+        "{metrics}"
+    );
 }
 
 fn done_patch() -> Value {

@@ -132,7 +132,7 @@ fn load(path: &std::path::Path) -> anyhow::Result<crate::manifest::Manifest> {
 /// Opens the manifest's data store, if it declares tables, and builds the runtime.
 async fn runtime_for(
     manifest: &crate::manifest::Manifest,
-    metrics: &crate::metrics::Metrics,
+    metrics: &std::sync::Arc<crate::metrics::Metrics>,
 ) -> anyhow::Result<std::sync::Arc<crate::runtime::Runtime>> {
     use anyhow::Context as _;
     let data = if manifest.data.tables.is_empty() {
@@ -155,12 +155,12 @@ async fn runtime_for(
                 "data store open"
             ),
         }
-        let store =
-            crate::data::DataStore::new(backend, &manifest.data.cache, &manifest.data.tables);
-        if let Some(stats) = store.cache_stats() {
-            metrics.attach_cache(stats);
-        }
-        Some(store)
+        Some(crate::data::DataStore::new(
+            backend,
+            &manifest.data.cache,
+            &manifest.data.tables,
+            std::sync::Arc::clone(metrics),
+        ))
     };
     let config = crate::runtime::RuntimeConfig::from_manifest(manifest);
     Ok(std::sync::Arc::new(crate::runtime::Runtime::new(

@@ -28,7 +28,7 @@ type GuestResult<T> = wasmtime::Result<Result<T, wit::Error>>;
 
 impl InstanceState {
     /// Runs one backend call, counting it and its time.
-    async fn data_call<T, F, Fut>(&mut self, call: F) -> GuestResult<T>
+    async fn data_call<T, F, Fut>(&mut self, operation: &'static str, call: F) -> GuestResult<T>
     where
         F: FnOnce(Arc<dyn Backend>) -> Fut,
         Fut: Future<Output = Result<T, DataError>>,
@@ -40,9 +40,7 @@ impl InstanceState {
         };
         let started = Instant::now();
         let result = call(backend).await;
-        let data = self.data();
-        data.calls += 1;
-        data.time += started.elapsed();
+        self.data().record(operation, started.elapsed());
         Ok(result.map_err(convert::error_to_wit))
     }
 
@@ -107,7 +105,7 @@ impl wit::HostTable for InstanceState {
         };
         let Some(cache) = self.data().store.as_ref().and_then(|s| s.cache.clone()) else {
             return self
-                .data_call(|backend| async move {
+                .data_call("get", |backend| async move {
                     Ok(backend.get_item(request).await?.as_ref().map(item_to_wit))
                 })
                 .await;
@@ -115,8 +113,7 @@ impl wit::HostTable for InstanceState {
         let started = Instant::now();
         let (result, outcome) = cache.get_item_with_outcome(request).await;
         let data = self.data();
-        data.calls += 1;
-        data.time += started.elapsed();
+        data.record("get", started.elapsed());
         data.count(outcome);
         Ok(result
             .map(|item| item.as_ref().map(item_to_wit))
@@ -137,8 +134,10 @@ impl wit::HostTable for InstanceState {
             return_values: convert::return_values(options.return_values),
             return_old_on_condition_failure: options.return_old_on_condition_failure,
         };
-        self.data_call(|backend| async move { Ok(written(backend.put_item(request).await?)) })
-            .await
+        self.data_call("put", |backend| async move {
+            Ok(written(backend.put_item(request).await?))
+        })
+        .await
     }
 
     async fn update(
@@ -157,8 +156,10 @@ impl wit::HostTable for InstanceState {
             return_values: convert::return_values(options.return_values),
             return_old_on_condition_failure: options.return_old_on_condition_failure,
         };
-        self.data_call(|backend| async move { Ok(written(backend.update_item(request).await?)) })
-            .await
+        self.data_call("update", |backend| async move {
+            Ok(written(backend.update_item(request).await?))
+        })
+        .await
     }
 
     async fn delete(
@@ -175,8 +176,10 @@ impl wit::HostTable for InstanceState {
             return_values: convert::return_values(options.return_values),
             return_old_on_condition_failure: options.return_old_on_condition_failure,
         };
-        self.data_call(|backend| async move { Ok(written(backend.delete_item(request).await?)) })
-            .await
+        self.data_call("delete", |backend| async move {
+            Ok(written(backend.delete_item(request).await?))
+        })
+        .await
     }
 
     async fn query(
@@ -197,9 +200,9 @@ impl wit::HostTable for InstanceState {
             consistent: input.consistent,
             count_only: input.count_only,
         };
-        self.data_call(
-            |backend| async move { Ok(convert::page_to_wit(backend.query(request).await?)) },
-        )
+        self.data_call("query", |backend| async move {
+            Ok(convert::page_to_wit(backend.query(request).await?))
+        })
         .await
     }
 
@@ -220,9 +223,9 @@ impl wit::HostTable for InstanceState {
             consistent: input.consistent,
             count_only: input.count_only,
         };
-        self.data_call(
-            |backend| async move { Ok(convert::page_to_wit(backend.scan(request).await?)) },
-        )
+        self.data_call("scan", |backend| async move {
+            Ok(convert::page_to_wit(backend.scan(request).await?))
+        })
         .await
     }
 
@@ -250,7 +253,7 @@ impl wit::Host for InstanceState {
                 }
             }
         }
-        self.data_call(|backend| async move {
+        self.data_call("batch_get", |backend| async move {
             let output = backend.batch_get(request).await?;
             Ok(wit::BatchGetOutput {
                 responses: output
@@ -290,7 +293,7 @@ impl wit::Host for InstanceState {
                 .or_default()
                 .extend(writes);
         }
-        self.data_call(|backend| async move {
+        self.data_call("batch_write", |backend| async move {
             let output = backend.batch_write(request).await?;
             Ok(output
                 .unprocessed
@@ -323,7 +326,7 @@ impl wit::Host for InstanceState {
                 names: convert::names(item.names),
             });
         }
-        self.data_call(|backend| async move {
+        self.data_call("transact_get", |backend| async move {
             let items = backend.transact_get(request).await?;
             Ok(items
                 .iter()
@@ -350,7 +353,9 @@ impl wit::Host for InstanceState {
         if let Err(denied) = self.check_grants(request.items.iter().map(|i| i.table())) {
             return Ok(Err(denied));
         }
-        self.data_call(|backend| async move { backend.transact_write(request).await })
-            .await
+        self.data_call("transact_write", |backend| async move {
+            backend.transact_write(request).await
+        })
+        .await
     }
 }

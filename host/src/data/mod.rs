@@ -15,7 +15,8 @@ mod open;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portico_data::cache::{Cache, CacheConfig, CacheStats, Outcome};
+use crate::metrics::Metrics;
+use portico_data::cache::{Cache, CacheConfig, Outcome};
 use portico_data::{Backend, TableSchema};
 
 pub use host::OpenTable;
@@ -26,20 +27,29 @@ pub use open::{OpenError, open_backend};
 pub struct DataStore {
     backend: Arc<dyn Backend>,
     cache: Option<Arc<Cache>>,
+    metrics: Arc<Metrics>,
 }
 
 impl DataStore {
-    /// `backend` behind a read cache configured by `cache` (none when it is disabled).
-    pub fn new(backend: Arc<dyn Backend>, cache: &CacheConfig, tables: &[TableSchema]) -> Self {
+    /// `backend` behind a read cache configured by `cache` (none when it is disabled);
+    /// calls and the cache's counters are reported to `metrics`.
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        cache: &CacheConfig,
+        tables: &[TableSchema],
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let cache = cache
             .enabled
             .then(|| Arc::new(Cache::new(Arc::clone(&backend), cache.clone(), tables)));
-        Self { backend, cache }
-    }
-
-    /// The cache's counters, when there is a cache.
-    pub fn cache_stats(&self) -> Option<Arc<CacheStats>> {
-        self.cache.as_ref().map(|cache| cache.stats())
+        if let Some(cache) = &cache {
+            metrics.attach_cache(cache.stats());
+        }
+        Self {
+            backend,
+            cache,
+            metrics,
+        }
     }
 
     /// What calls go to: the cache if there is one, else the backend.
@@ -79,6 +89,17 @@ impl DataContext {
             time: Duration::ZERO,
             cache_hits: 0,
             cache_misses: 0,
+        }
+    }
+
+    /// Counts one data call and reports its time.
+    fn record(&mut self, operation: &'static str, elapsed: Duration) {
+        self.calls += 1;
+        self.time += elapsed;
+        if let Some(store) = &self.store {
+            store
+                .metrics
+                .data_call(operation, store.backend.name(), elapsed);
         }
     }
 
