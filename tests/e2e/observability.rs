@@ -189,3 +189,43 @@ async fn json_access_log_has_one_line_per_request() {
         .expect("the guest's log line carries the request id");
     assert_eq!(guest["function"], "hello");
 }
+
+/// Every request runs in a `request` span (request id, route, function, version); with
+/// debug enabled for Portico, its stages are child spans, so a guest's log line names the
+/// stage it came from.
+#[tokio::test]
+async fn requests_run_in_spans_with_their_stages() {
+    let server = Server::start_env(
+        manifest(BOTH),
+        &["--log-format", "json"],
+        &[("RUST_LOG", "info,portico=debug")],
+    );
+    let resp = client()
+        .get(server.url("/hello/spans"))
+        .send()
+        .await
+        .expect("request");
+    let id = resp.headers()["apigw-requestid"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let guest = loop {
+        let found = server
+            .log()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["target"] == "portico::guest" && v["request_id"] == id.as_str());
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no guest line for {id}:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let spans = guest["spans"].as_array().expect("the line lists its spans");
+    let names: Vec<&str> = spans.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["request", "guest"], "{guest}");
+    assert_eq!(spans[0]["request_id"], id.as_str(), "{guest}");
+    assert_eq!(spans[0]["route"], "GET /hello/{name}", "{guest}");
+    assert_eq!(spans[0]["function"], "hello", "{guest}");
+}

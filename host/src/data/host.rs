@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use tracing::Instrument as _;
+
 use portico_data::ops::{
     BatchGet, BatchWrite, DeleteItem, GetItem, PutItem, Query, Scan, TransactGet, TransactGetItem,
     TransactWrite, UpdateItem, WriteOutput,
@@ -39,7 +41,9 @@ impl InstanceState {
             )));
         };
         let started = Instant::now();
-        let result = call(backend).await;
+        let result = call(backend)
+            .instrument(tracing::debug_span!("data", operation))
+            .await;
         self.data().record(operation, started.elapsed());
         Ok(result.map_err(convert::error_to_wit))
     }
@@ -111,7 +115,10 @@ impl wit::HostTable for InstanceState {
                 .await;
         };
         let started = Instant::now();
-        let (result, outcome) = cache.get_item_with_outcome(request).await;
+        let (result, outcome) = cache
+            .get_item_with_outcome(request)
+            .instrument(tracing::debug_span!("data", operation = "get"))
+            .await;
         let data = self.data();
         data.record("get", started.elapsed());
         data.count(outcome);

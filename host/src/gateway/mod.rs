@@ -27,6 +27,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+use tracing::Instrument as _;
 
 /// Response header carrying the request id, as API Gateway sends it.
 pub const REQUEST_ID_HEADER: &str = "apigw-requestid";
@@ -169,9 +170,19 @@ impl Gateway {
                 time,
             },
         );
+        // Everything the invocation logs (guest lines, data calls, stage spans at debug
+        // level) nests under this span.
+        let span = tracing::info_span!(
+            "request",
+            request_id = %req.request_id,
+            route = %route,
+            function = function.name(),
+            version = function.version(),
+        );
         let (outcome, timings) = self
             .runtime
             .invoke(function, &event, req.request_id.clone())
+            .instrument(span)
             .await;
         // Memory is only ever granted once an instance exists: phases are recorded only
         // for invocations that got that far.

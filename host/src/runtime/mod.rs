@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
@@ -332,7 +333,12 @@ impl Runtime {
     ) -> (Result<HttpResponse, InvokeError>, Timings) {
         let mut timings = Timings::default();
         let started = Instant::now();
-        let permit = match self.admission.admit().await {
+        let permit = match self
+            .admission
+            .admit()
+            .instrument(tracing::debug_span!("queue"))
+            .await
+        {
             Ok(permit) => permit,
             Err(rejected) => {
                 timings.queue = started.elapsed();
@@ -380,6 +386,7 @@ async fn run(
     let instance = function
         .pre
         .instantiate_async(&mut *store)
+        .instrument(tracing::debug_span!("instantiate"))
         .await
         .map_err(InvokeError::Trap)?;
     timings.instantiate = started.elapsed();
@@ -387,6 +394,7 @@ async fn run(
     let outcome = instance
         .portico_edge_handler()
         .call_handle(&mut *store, event)
+        .instrument(tracing::debug_span!("guest"))
         .await;
     timings.guest = started.elapsed();
     let response = outcome
