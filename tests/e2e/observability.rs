@@ -219,7 +219,11 @@ async fn requests_run_in_spans_with_their_stages() {
         if let Some(line) = found {
             break line;
         }
-        assert!(Instant::now() < deadline, "no guest line for {id}:\n{}", server.log());
+        assert!(
+            Instant::now() < deadline,
+            "no guest line for {id}:\n{}",
+            server.log()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let spans = guest["spans"].as_array().expect("the line lists its spans");
