@@ -330,6 +330,13 @@ impl Cache {
             match flights.get(&key) {
                 Some(flight) if flight.generation == generation => Arc::clone(flight),
                 _ => {
+                    // A flight that finished since this request missed has cached its
+                    // answer before leaving the map: look again before asking the
+                    // backend a second time.
+                    if let Some(entry) = self.items.get(&key) {
+                        stats.hits.fetch_add(1, Ordering::Relaxed);
+                        return (Ok(entry.item), Outcome::Hit);
+                    }
                     let flight = Arc::new(Flight {
                         generation,
                         result: tokio::sync::OnceCell::new(),
