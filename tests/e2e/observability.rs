@@ -139,6 +139,26 @@ async fn admin_routes_live_only_on_the_admin_listener() {
     }
 }
 
+/// Waits (up to 5 s) for the JSON log line of `target` about request `id`.
+async fn log_line(server: &Server, target: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = server.log();
+        let found = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["target"] == target && v["request_id"] == id);
+        if let Some(line) = found {
+            return line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {target} line for {id}:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn json_access_log_has_one_line_per_request() {
     let server = Server::start_with(manifest(BOTH), &["--log-format", "json"]);
@@ -151,19 +171,7 @@ async fn json_access_log_has_one_line_per_request() {
         .to_str()
         .expect("ascii")
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let access = loop {
-        let log = server.log();
-        let found = log
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["target"] == "portico::access" && v["request_id"] == id.as_str());
-        if let Some(line) = found {
-            break line;
-        }
-        assert!(Instant::now() < deadline, "no access line for {id}:\n{log}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let access = log_line(&server, "portico::access", &id).await;
     assert_eq!(access["status"], 200);
     assert_eq!(access["route"], "GET /hello/{name}");
     assert_eq!(access["function"], "hello");
@@ -209,23 +217,7 @@ async fn requests_run_in_spans_with_their_stages() {
         .to_str()
         .expect("ascii")
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let guest = loop {
-        let found = server
-            .log()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["target"] == "portico::guest" && v["request_id"] == id.as_str());
-        if let Some(line) = found {
-            break line;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no guest line for {id}:\n{}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let guest = log_line(&server, "portico::guest", &id).await;
     let spans = guest["spans"].as_array().expect("the line lists its spans");
     let names: Vec<&str> = spans.iter().filter_map(|s| s["name"].as_str()).collect();
     assert_eq!(names, ["request", "guest"], "{guest}");

@@ -358,6 +358,19 @@ impl PageBuilder<'_> {
     }
 }
 
+/// Parses a read's optional filter and projection.
+fn filter_and_projection(
+    filter: Option<&str>,
+    projection: Option<&str>,
+    ctx: &mut ExprContext<'_>,
+) -> Result<(Option<Condition>, Option<Projection>), DataError> {
+    let filter = filter.map(|f| expr::parse_filter(f, ctx)).transpose()?;
+    let projection = projection
+        .map(|p| expr::parse_projection(p, ctx))
+        .transpose()?;
+    Ok((filter, projection))
+}
+
 /// `Query`.
 pub fn query(db: &Database, tables: &Tables, request: Query) -> Result<Page, DataError> {
     let layout = prepare::table(tables, &request.table)?;
@@ -365,16 +378,11 @@ pub fn query(db: &Database, tables: &Tables, request: Query) -> Result<Page, Dat
     let limit = check_limit(request.limit)?;
     let mut ctx = ExprContext::new(&request.placeholders);
     let condition = expr::parse_key_condition(&request.key_condition, &mut ctx, source.key())?;
-    let filter = request
-        .filter
-        .as_deref()
-        .map(|f| expr::parse_filter(f, &mut ctx))
-        .transpose()?;
-    let projection = request
-        .projection
-        .as_deref()
-        .map(|p| expr::parse_projection(p, &mut ctx))
-        .transpose()?;
+    let (filter, projection) = filter_and_projection(
+        request.filter.as_deref(),
+        request.projection.as_deref(),
+        &mut ctx,
+    )?;
     ctx.finish()?;
     if let Some(filter) = &filter
         && let Some(key) = filter
@@ -433,16 +441,11 @@ pub fn scan(db: &Database, tables: &Tables, request: Scan) -> Result<Page, DataE
         ));
     }
     let mut ctx = ExprContext::new(&request.placeholders);
-    let filter = request
-        .filter
-        .as_deref()
-        .map(|f| expr::parse_filter(f, &mut ctx))
-        .transpose()?;
-    let projection = request
-        .projection
-        .as_deref()
-        .map(|p| expr::parse_projection(p, &mut ctx))
-        .transpose()?;
+    let (filter, projection) = filter_and_projection(
+        request.filter.as_deref(),
+        request.projection.as_deref(),
+        &mut ctx,
+    )?;
     ctx.finish()?;
 
     let low = match &request.exclusive_start_key {
