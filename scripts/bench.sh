@@ -23,6 +23,10 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 work=$(mktemp -d)
 pids=()
 cleanup() {
+    # Servers started inside $(...) run in a subshell: their pids are in $work/pids.
+    if [ -f "$work/pids" ]; then
+        while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$work/pids"
+    fi
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
@@ -49,6 +53,7 @@ start() {
     local name=$1; shift
     "$@" >"$work/$name.out" 2>"$work/$name.err" &
     pids+=($!)
+    echo $! >>"$work/pids"
     for _ in $(seq 1 200); do
         if grep -qo 'http://[0-9.:]*' "$work/$name.out" 2>/dev/null; then
             grep -o 'http://[0-9.:]*' "$work/$name.out" | head -n1
@@ -171,9 +176,11 @@ if [ -n "$todo_dynamodb" ]; then
 fi
 
 # Idle resident memory: each server started alone, measured once it listens.
+while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$work/pids"
 for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 wait 2>/dev/null || true
 pids=()
+: >"$work/pids"
 echo
 printf '%-34s %12s %12s\n' "idle portico up" "RSS MiB" "start s"
 for n in 1 100 1000; do
