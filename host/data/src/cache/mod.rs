@@ -405,7 +405,7 @@ impl Cache {
         table: &str,
         keys: impl IntoIterator<Item = Option<(CacheKey, TablePolicy)>>,
     ) -> Vec<WriteGuard<'a>> {
-        let guards = keys
+        let mut guards = keys
             .into_iter()
             .flatten()
             .map(|(key, policy)| WriteGuard {
@@ -417,10 +417,31 @@ impl Cache {
                 settled: false,
             })
             .collect::<Vec<_>>();
-        let mut guards = guards;
         // One guard also bumps the table's page generation (even with no cached keys).
         guards.push(WriteGuard::table_only(self, table));
         guards
+    }
+
+    /// Runs one put, update or delete on `target` of `table`, then settles the cache with
+    /// what `committed` reads off the backend's answer (`None`: unknown, drop the key).
+    async fn write_one<Fut>(
+        &self,
+        table: &str,
+        target: Option<(CacheKey, TablePolicy)>,
+        write: Fut,
+        committed: impl FnOnce(&WriteOutput) -> Option<Option<Arc<Item>>>,
+    ) -> Result<WriteOutput, DataError>
+    where
+        Fut: Future<Output = Result<WriteOutput, DataError>>,
+    {
+        let mut guards = self.begin_writes(table, [target]);
+        let result = write.await;
+        let table_guard = guards.pop();
+        if let (Some(guard), Ok(output)) = (guards.pop(), &result) {
+            guard.settle(committed(output));
+        }
+        drop(table_guard);
+        result
     }
 
     /// A query or scan page, from the page cache when the table caches pages.
@@ -553,43 +574,30 @@ impl Backend for Cache {
         let table = request.table.clone();
         let target = self.item_cache_key(&table, &request.item);
         let committed = target.is_some().then(|| Arc::new(request.item.clone()));
-        let mut guards = self.begin_writes(&table, [target]);
-        let result = self.inner.put_item(request).await;
-        let table_guard = guards.pop();
-        if let (Some(guard), Ok(_)) = (guards.pop(), &result) {
-            guard.settle(Some(committed));
-        }
-        drop(table_guard);
-        result
+        let write = self.inner.put_item(request);
+        self.write_one(&table, target, write, |_| Some(committed))
+            .await
     }
 
     async fn update_item(&self, request: UpdateItem) -> Result<WriteOutput, DataError> {
         let table = request.table.clone();
+        let target = self.cache_key(&table, &request.key);
         let returns_new = request.return_values == ReturnValues::AllNew;
-        let mut guards = self.begin_writes(&table, [self.cache_key(&table, &request.key)]);
-        let result = self.inner.update_item(request).await;
-        let table_guard = guards.pop();
-        if let (Some(guard), Ok(output)) = (guards.pop(), &result)
-            && returns_new
-        {
-            // ALL_NEW is the whole item as committed; an update that created nothing
-            // (a REMOVE on a missing item) returns nothing: there is still no item.
-            guard.settle(Some(output.attributes.clone().map(Arc::new)));
-        }
-        drop(table_guard);
-        result
+        let write = self.inner.update_item(request);
+        // ALL_NEW is the whole item as committed; an update that created nothing (a
+        // REMOVE on a missing item) returns nothing: there is still no item. Any other
+        // answer does not say what was committed.
+        self.write_one(&table, target, write, |output| {
+            returns_new.then(|| output.attributes.clone().map(Arc::new))
+        })
+        .await
     }
 
     async fn delete_item(&self, request: DeleteItem) -> Result<WriteOutput, DataError> {
         let table = request.table.clone();
-        let mut guards = self.begin_writes(&table, [self.cache_key(&table, &request.key)]);
-        let result = self.inner.delete_item(request).await;
-        let table_guard = guards.pop();
-        if let (Some(guard), Ok(_)) = (guards.pop(), &result) {
-            guard.settle(Some(None));
-        }
-        drop(table_guard);
-        result
+        let target = self.cache_key(&table, &request.key);
+        let write = self.inner.delete_item(request);
+        self.write_one(&table, target, write, |_| Some(None)).await
     }
 
     async fn query(&self, request: Query) -> Result<Page, DataError> {
