@@ -53,6 +53,17 @@ pub struct FunctionOutcome {
     pub outcome: &'static str,
 }
 
+/// Labels of a change to what is served.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeployLabels {
+    /// Function name.
+    pub function: String,
+    /// `deploy`, `rollback` or `load` (start and `up --watch`).
+    pub action: &'static str,
+    /// `ok` or `refused`.
+    pub outcome: &'static str,
+}
+
 /// `operation` and `backend` labels of a data call.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DataCallLabels {
@@ -141,6 +152,7 @@ pub struct Metrics {
     memory: Family<FunctionLabel, Histogram, fn() -> Histogram>,
     failures: Family<FunctionOutcome, Counter>,
     queue_depth: Gauge,
+    deploys: Family<DeployLabels, Counter>,
     data_calls: Family<DataCallLabels, Histogram, fn() -> Histogram>,
     cache: Arc<OnceLock<Arc<CacheStats>>>,
 }
@@ -228,6 +240,12 @@ impl Metrics {
             "Time of a function's data call, by operation and backend (cache hits included)",
             seconds_histogram,
         );
+        let deploys = Family::<DeployLabels, Counter>::default();
+        registry.register(
+            "deploys",
+            "Changes to a function's live version: deploys, rollbacks and loads, by outcome",
+            deploys.clone(),
+        );
         let cache = CacheCollector::default();
         let cache_stats = Arc::clone(&cache.stats);
         registry.register_collector(Box::new(cache));
@@ -242,7 +260,19 @@ impl Metrics {
             memory,
             failures,
             queue_depth,
+            deploys,
         }
+    }
+
+    /// Records a deploy, rollback or load.
+    pub fn deploy(&self, function: &str, action: &'static str, outcome: &'static str) {
+        self.deploys
+            .get_or_create(&DeployLabels {
+                function: function.to_string(),
+                action,
+                outcome,
+            })
+            .inc();
     }
 
     /// Records one data call.

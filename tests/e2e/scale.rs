@@ -34,7 +34,7 @@ async fn functions_sharing_a_module_compile_it_once() {
     let gateway = Gateway::load(&manifest, runtime.clone(), Arc::new(Metrics::new()))
         .await
         .expect("load");
-    assert_eq!(gateway.routes().routes().len(), 100);
+    assert_eq!(gateway.served().routes.routes().len(), 100);
     assert_eq!(runtime.compiled_modules(), 1);
     drop(gateway);
     assert_eq!(runtime.compiled_modules(), 0, "unused modules are freed");

@@ -65,6 +65,35 @@ pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs one function's build command (for `up --watch`); its output goes to stderr.
+pub fn build_one(manifest: &Manifest, function: &str) -> anyhow::Result<()> {
+    let Some(cmd) = manifest
+        .functions
+        .get(function)
+        .and_then(|f| f.build.as_deref())
+    else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    let status = shell(cmd)
+        .current_dir(&manifest.dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run build command `{cmd}`"))?;
+    if !status.success() {
+        bail!(
+            "build of {function} failed ({status}): `{cmd}` in {}",
+            manifest.dir.display()
+        );
+    }
+    tracing::info!(
+        function,
+        build_s = format_args!("{:.1}", started.elapsed().as_secs_f64()),
+        "rebuilt"
+    );
+    Ok(())
+}
+
 fn shell(cmd: &str) -> Command {
     if cfg!(windows) {
         let mut c = Command::new("cmd");

@@ -24,7 +24,7 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
     let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
     let response = super::tokio_runtime()?.block_on(async {
         let metrics = Arc::new(Metrics::new());
-        let runtime = super::runtime_for(manifest, &metrics).await?;
+        let runtime = super::runtime_for(manifest, &metrics, None).await?;
         let gateway = Gateway::load(manifest, runtime, metrics).await?;
         anyhow::Ok(gateway.dispatch(request).await)
     })?;

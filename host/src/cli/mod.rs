@@ -4,8 +4,9 @@ mod build;
 mod data;
 mod invoke;
 mod up;
+mod watch;
 
-pub use build::build_functions;
+pub use build::{build_functions, build_one};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -52,6 +53,10 @@ pub enum Command {
         /// Run the functions' build commands first.
         #[arg(long)]
         build: bool,
+        /// Rebuild and hot-swap a function when its `watch` sources or its module file
+        /// change, and reload the manifest when it changes.
+        #[arg(long)]
+        watch: bool,
     },
     /// Run the functions' build commands.
     Build {
@@ -96,7 +101,8 @@ pub fn main() -> ExitCode {
             listen,
             admin_listen,
             build,
-        } => load(&manifest).and_then(|m| up::run(m, listen, admin_listen, build)),
+            watch,
+        } => load(&manifest).and_then(|m| up::run(m, listen, admin_listen, build, watch)),
         Command::Invoke { manifest, event } => {
             load(&manifest).and_then(|m| invoke::run(&m, &event))
         }
@@ -129,10 +135,13 @@ fn load(path: &std::path::Path) -> anyhow::Result<crate::manifest::Manifest> {
     Ok(manifest)
 }
 
-/// Opens the manifest's data store, if it declares tables, and builds the runtime.
+/// Opens the manifest's data store, if it declares tables, and builds the runtime. With
+/// a deploy store, compiled components are cached in it and the instance pool's memory
+/// slots also fit the memory limits of deployed settings.
 async fn runtime_for(
     manifest: &crate::manifest::Manifest,
     metrics: &std::sync::Arc<crate::metrics::Metrics>,
+    deploys: Option<&crate::deploy::DeployStore>,
 ) -> anyhow::Result<std::sync::Arc<crate::runtime::Runtime>> {
     use anyhow::Context as _;
     let data = if manifest.data.tables.is_empty() {
@@ -162,7 +171,16 @@ async fn runtime_for(
             std::sync::Arc::clone(metrics),
         ))
     };
-    let config = crate::runtime::RuntimeConfig::from_manifest(manifest);
+    let mut config = crate::runtime::RuntimeConfig::from_manifest(manifest);
+    if let Some(store) = deploys {
+        config.artifacts = Some(store.artifacts_dir());
+        for name in manifest.functions.keys() {
+            let record = store.read_record(name)?;
+            if let Some(settings) = record.live_deployment().and_then(|d| d.settings.as_ref()) {
+                config.max_memory_bytes = config.max_memory_bytes.max(settings.memory_bytes);
+            }
+        }
+    }
     Ok(std::sync::Arc::new(crate::runtime::Runtime::new(
         &config, data,
     )?))

@@ -1,6 +1,9 @@
-//! `portico up`: load the manifest's functions and serve them, with the admin API beside.
+//! `portico up`: load the manifest's functions and serve them, with the admin API beside
+//! (and, with `--watch`, rebuild and hot-swap on changes).
 
-use crate::gateway::{Gateway, server};
+use crate::admin::{Admin, AdminToken};
+use crate::deploy::{DeployStore, Deployer};
+use crate::gateway::server;
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use anyhow::Context as _;
@@ -15,6 +18,7 @@ pub fn run(
     listen: Option<SocketAddr>,
     admin_listen: Option<SocketAddr>,
     build: bool,
+    watch: bool,
 ) -> anyhow::Result<()> {
     if build {
         super::build_functions(&manifest)?;
@@ -23,11 +27,21 @@ pub fn run(
     let admin_addr = admin_listen.unwrap_or(manifest.server.admin_listen);
     super::tokio_runtime()?.block_on(async move {
         let metrics = Arc::new(Metrics::new());
-        let runtime = super::runtime_for(&manifest, &metrics).await?;
-        let gateway =
-            Arc::new(Gateway::load(&manifest, runtime, metrics).await?);
-        for route in gateway.routes().routes() {
+        let store = DeployStore::open(manifest.data.dir.join("deploy"))
+            .context("cannot open the deploy store")?;
+        let runtime = super::runtime_for(&manifest, &metrics, Some(&store)).await?;
+        let token = AdminToken::resolve(manifest.server.admin_token.as_deref());
+        let manifest_path = manifest.path.clone();
+        let deployer = Arc::new(Deployer::start(manifest, store, runtime, metrics).await?);
+        let gateway = Arc::clone(deployer.gateway());
+        for route in gateway.served().routes.routes() {
             tracing::info!(route = %route.text, function = route.value.name(), version = route.value.version(), "route");
+        }
+        if token.is_none() {
+            tracing::info!(
+                "admin API: no token configured ({}), so deploys and rollbacks through it are off",
+                crate::admin::ADMIN_TOKEN_ENV
+            );
         }
         let listener = bind(addr, "listen").await?;
         let admin_listener = bind(admin_addr, "admin-listen").await?;
@@ -49,8 +63,12 @@ pub fn run(
         let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        let public = server::serve(gateway.clone(), listener, until_stopped(stopped.clone()));
-        let admin = crate::admin::serve(gateway, admin_listener, until_stopped(stopped));
+        if watch {
+            super::watch::spawn(Arc::clone(&deployer), manifest_path, stopped.clone())?;
+        }
+        let public = server::serve(gateway, listener, until_stopped(stopped.clone()));
+        let admin = Arc::new(Admin::new(deployer, token));
+        let admin = crate::admin::serve(admin, admin_listener, until_stopped(stopped));
         let signal = async move {
             shutdown_signal().await;
             let _ = stop.send(true);

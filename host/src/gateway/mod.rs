@@ -22,9 +22,10 @@ use crate::manifest::{Manifest, StageConfig};
 use crate::metrics::{Metrics, NO_ROUTE};
 use crate::runtime::{Function, InvokeError, Runtime, Timings};
 use anyhow::Context as _;
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use tracing::Instrument as _;
@@ -64,16 +65,76 @@ pub struct GatewayResponse {
     pub body: Bytes,
 }
 
+/// What the gateway serves at one moment: the routes, the functions behind them and the
+/// stage. A deploy or a manifest reload builds a new one and swaps it in whole, so a
+/// function's code, limits and routes change together.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// Routes to functions.
+    pub routes: Router<Arc<Function>>,
+    /// Every served function by name (including functions no route leads to).
+    pub functions: BTreeMap<String, Arc<Function>>,
+    /// Stage name and variables.
+    pub stage: StageConfig,
+}
+
+impl Served {
+    /// Builds the route table for `functions`: `routes` lists (route key, function name).
+    /// Fails on a route to an unknown function or two routes that conflict.
+    pub fn new(
+        functions: BTreeMap<String, Arc<Function>>,
+        routes: &[(RouteKey, String)],
+        stage: StageConfig,
+    ) -> anyhow::Result<Served> {
+        let mut router = Router::new();
+        for (key, name) in routes {
+            let function = functions
+                .get(name)
+                .with_context(|| format!("route `{key}` leads to unknown function `{name}`"))?;
+            router.insert(key.clone(), Arc::clone(function))?;
+        }
+        Ok(Served {
+            routes: router,
+            functions,
+            stage,
+        })
+    }
+
+    /// The route keys leading to each function, in route order.
+    pub fn route_list(&self) -> Vec<(RouteKey, String)> {
+        self.routes
+            .routes()
+            .iter()
+            .map(|r| (r.key.clone(), r.value.name().to_string()))
+            .collect()
+    }
+}
+
 /// The routes, the functions behind them, and the runtime that runs them.
 pub struct Gateway {
     runtime: Arc<Runtime>,
     metrics: Arc<Metrics>,
-    routes: Router<Arc<Function>>,
-    stage: StageConfig,
+    /// Swapped whole by deploys; read without a lock on every request.
+    served: ArcSwap<Served>,
     max_body_bytes: u64,
 }
 
 impl Gateway {
+    /// A gateway serving `served`, with requests bodies up to `max_body_bytes`.
+    pub fn new(
+        runtime: Arc<Runtime>,
+        metrics: Arc<Metrics>,
+        served: Served,
+        max_body_bytes: u64,
+    ) -> Gateway {
+        Gateway {
+            runtime,
+            metrics,
+            served: ArcSwap::from_pointee(served),
+            max_body_bytes,
+        }
+    }
+
     /// Loads every function of `manifest` (compiling each distinct module once and
     /// starting one instance of each function to prove it can start) and builds the
     /// routes. CPU-heavy: run it before serving or off the request path.
@@ -82,7 +143,7 @@ impl Gateway {
         runtime: Arc<Runtime>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Gateway> {
-        let mut functions = HashMap::new();
+        let mut functions = BTreeMap::new();
         for (name, config) in &manifest.functions {
             let wasm = std::fs::read(&config.module).with_context(|| {
                 format!(
@@ -109,19 +170,13 @@ impl Gateway {
             );
             functions.insert(name.clone(), Arc::new(function));
         }
-        let routes = manifest.routes.map_values(|name| {
-            functions
-                .get(name)
-                .cloned()
-                .with_context(|| format!("route to unknown function `{name}`"))
-        })?;
-        Ok(Gateway {
+        let served = Served::new(functions, &manifest.route_list(), manifest.stage.clone())?;
+        Ok(Gateway::new(
             runtime,
             metrics,
-            routes,
-            stage: manifest.stage.clone(),
-            max_body_bytes: manifest.server.max_body_bytes,
-        })
+            served,
+            manifest.server.max_body_bytes,
+        ))
     }
 
     /// The largest request body accepted.
@@ -139,9 +194,20 @@ impl Gateway {
         self.runtime.queue_depth()
     }
 
-    /// The routes being served.
-    pub fn routes(&self) -> &Router<Arc<Function>> {
-        &self.routes
+    /// The runtime functions run in.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// What is being served right now.
+    pub fn served(&self) -> Arc<Served> {
+        self.served.load_full()
+    }
+
+    /// Serves `served` from the next request on; requests already routed finish on what
+    /// they were routed to. Returns what was served before.
+    pub fn swap(&self, served: Served) -> Arc<Served> {
+        self.served.swap(Arc::new(served))
     }
 
     /// Routes, invokes and maps one request. Never fails: every problem becomes one of
@@ -149,27 +215,36 @@ impl Gateway {
     pub async fn dispatch(&self, mut req: GatewayRequest) -> GatewayResponse {
         let started = Instant::now();
         let time = SystemTime::now();
-        let Some(matched) = self.routes.at(&req.method, &req.path) else {
-            return self.reject(&req, GatewayError::NotFound, started);
+        // One lock-free read of what is served: the route, its function and the stage
+        // all come from the same deploy.
+        let (function, route, event) = {
+            let served = self.served.load();
+            let Some(matched) = served.routes.at(&req.method, &req.path) else {
+                return self.reject(&req, GatewayError::NotFound, started);
+            };
+            if req.body.len() as u64 > self.max_body_bytes {
+                return self.reject(&req, GatewayError::PayloadTooLarge, started);
+            }
+            let function = Arc::clone(&matched.route.value);
+            let route = matched.route.text.clone();
+            // Move the body into the event (no copy when the buffer is not shared).
+            let body = std::mem::take(&mut req.body);
+            let event = event::build_event(
+                &req,
+                Vec::from(body),
+                event::EventContext {
+                    route_key: route.clone(),
+                    path_parameters: matched.params,
+                    stage: &served.stage,
+                    time,
+                },
+            );
+            (function, route, event)
         };
-        if req.body.len() as u64 > self.max_body_bytes {
-            return self.reject(&req, GatewayError::PayloadTooLarge, started);
-        }
-        let function = &matched.route.value;
-        let route = &matched.route.text;
-        // Move the body into the event (no copy when the buffer is not shared).
-        let body = std::mem::take(&mut req.body);
-        let bytes_in = body.len();
-        let event = event::build_event(
-            &req,
-            Vec::from(body),
-            event::EventContext {
-                route_key: route.clone(),
-                path_parameters: matched.params,
-                stage: &self.stage,
-                time,
-            },
-        );
+        let function = &function;
+        let route = &route;
+        let bytes_in = event.body.len();
+        function.count_request();
         // Everything the invocation logs (guest lines, data calls, stage spans at debug
         // level) nests under this span.
         let span = tracing::info_span!(
@@ -258,12 +333,13 @@ impl Gateway {
         let elapsed = started.elapsed();
         let route = target.map_or(NO_ROUTE, |(route, _)| route);
         let function = target.map(|(_, f)| f);
+        let served = self.served.load();
         self.metrics
             .request(route, response.status.as_u16(), elapsed);
         tracing::info!(
             target: "portico::access",
             request_id = %req.request_id,
-            stage = %self.stage.name,
+            stage = %served.stage.name,
             method = %req.method,
             path = %req.path,
             route,

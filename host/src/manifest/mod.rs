@@ -62,6 +62,26 @@ pub const DEFAULT_MAX_QUEUE: u32 = 1024;
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest memory limit a function may ask for (the 32-bit address space).
 pub const MAX_MEMORY: u64 = 4 << 30;
+/// Smallest memory limit a function may ask for (one WebAssembly page).
+pub const MIN_MEMORY: u64 = 64 << 10;
+/// Default number of deployed versions kept per function (the live one is always kept).
+pub const DEFAULT_KEEP_VERSIONS: usize = 10;
+
+/// Checks a function's `timeout`.
+pub fn check_timeout(timeout: Duration) -> Result<Duration, String> {
+    if timeout.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(timeout)
+}
+
+/// Checks a function's `memory`.
+pub fn check_memory(bytes: u64) -> Result<u64, String> {
+    if !(MIN_MEMORY..=MAX_MEMORY).contains(&bytes) {
+        return Err(format!("must be between 64KiB and 4GiB, got {bytes} bytes"));
+    }
+    Ok(bytes)
+}
 
 /// A loaded, validated manifest.
 #[derive(Debug, Clone)]
@@ -97,6 +117,10 @@ pub struct ServerConfig {
     pub max_queue: u32,
     /// How long a request may wait for an instance before 503.
     pub queue_timeout: Duration,
+    /// Bearer token of the admin API (`PORTICO_ADMIN_TOKEN` wins over it).
+    pub admin_token: Option<String>,
+    /// Deployed versions kept per function for rollback.
+    pub keep_versions: usize,
 }
 
 /// `[stage]`.
@@ -123,6 +147,8 @@ pub struct FunctionConfig {
     pub environment: Vec<(String, String)>,
     /// The tables the function may use through the data interface (and no others).
     pub tables: Vec<String>,
+    /// Source files and directories whose changes make `up --watch` rebuild the function.
+    pub watch: Vec<PathBuf>,
 }
 
 /// Per-function resource limits.
@@ -174,6 +200,8 @@ struct RawServer {
     max_instances: Option<Spanned<u32>>,
     max_queue: Option<u32>,
     queue_timeout: Option<Spanned<HumanDuration>>,
+    admin_token: Option<Spanned<String>>,
+    keep_versions: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -196,6 +224,8 @@ struct RawFunction {
     environment: BTreeMap<String, String>,
     #[serde(default)]
     tables: Vec<Spanned<String>>,
+    #[serde(default)]
+    watch: Vec<PathBuf>,
 }
 
 impl Manifest {
@@ -243,6 +273,27 @@ impl Manifest {
                 .server
                 .queue_timeout
                 .map_or(DEFAULT_QUEUE_TIMEOUT, |d| d.get_ref().0),
+            admin_token: match raw.server.admin_token {
+                Some(t) if t.get_ref().trim().is_empty() => {
+                    return Err(at(
+                        t.span(),
+                        "server.admin_token",
+                        "must not be empty (leave it out to disable the admin API's changes)"
+                            .into(),
+                    ));
+                }
+                t => t.map(Spanned::into_inner),
+            },
+            keep_versions: match raw.server.keep_versions {
+                Some(n) if *n.get_ref() == 0 => {
+                    return Err(at(
+                        n.span(),
+                        "server.keep_versions",
+                        "must be at least 1".into(),
+                    ));
+                }
+                n => n.map_or(DEFAULT_KEEP_VERSIONS, Spanned::into_inner),
+            },
         };
 
         let stage = StageConfig {
@@ -258,25 +309,12 @@ impl Manifest {
             let key = |field: &str| format!("functions.{name}.{field}");
             let mut limits = Limits::default();
             if let Some(t) = f.timeout {
-                if t.get_ref().0.is_zero() {
-                    return Err(at(
-                        t.span(),
-                        &key("timeout"),
-                        "must be longer than zero".into(),
-                    ));
-                }
-                limits.timeout = t.get_ref().0;
+                limits.timeout =
+                    check_timeout(t.get_ref().0).map_err(|e| at(t.span(), &key("timeout"), e))?;
             }
             if let Some(m) = f.memory {
-                let bytes = m.get_ref().0;
-                if !(64 << 10..=MAX_MEMORY).contains(&bytes) {
-                    return Err(at(
-                        m.span(),
-                        &key("memory"),
-                        format!("must be between 64KiB and 4GiB, got {bytes} bytes"),
-                    ));
-                }
-                limits.memory_bytes = bytes;
+                limits.memory_bytes =
+                    check_memory(m.get_ref().0).map_err(|e| at(m.span(), &key("memory"), e))?;
             }
             if let Some(r) = f.max_response {
                 limits.max_response_bytes = r.get_ref().0;
@@ -316,6 +354,7 @@ impl Manifest {
                     limits,
                     environment: f.environment.into_iter().collect(),
                     tables,
+                    watch: f.watch.into_iter().map(|p| dir.join(p)).collect(),
                     name,
                 },
             );
@@ -358,6 +397,25 @@ impl Manifest {
             routes,
             data,
         })
+    }
+
+    /// The routes leading to function `name`, in route order.
+    pub fn routes_of(&self, name: &str) -> Vec<RouteKey> {
+        self.routes
+            .routes()
+            .iter()
+            .filter(|r| r.value == name)
+            .map(|r| r.key.clone())
+            .collect()
+    }
+
+    /// Every route as (key, function name), in route order.
+    pub fn route_list(&self) -> Vec<(RouteKey, String)> {
+        self.routes
+            .routes()
+            .iter()
+            .map(|r| (r.key.clone(), r.value.clone()))
+            .collect()
     }
 
     /// The largest memory limit of any function (sizes the instance pool's memory slots).

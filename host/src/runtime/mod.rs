@@ -8,11 +8,13 @@
 //! - request time: [`Runtime::invoke`] builds a small [`InstanceState`] inside a new store.
 
 mod admission;
+mod artifacts;
 pub mod bindings;
 mod output;
 mod state;
 
 pub use admission::{Admission, Rejected};
+pub use artifacts::{Artifacts, hex};
 pub use state::{InstanceState, PeakLimiter};
 
 use crate::data::{DataContext, DataStore};
@@ -20,6 +22,8 @@ use crate::manifest::{Limits, Manifest};
 use bindings::{HttpRequestEvent, HttpResponse};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
@@ -45,6 +49,8 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: u64,
     /// Use the pooling instance allocator (the default); off only for comparisons.
     pub pooling: bool,
+    /// Where precompiled components are kept between runs (none: compile every time).
+    pub artifacts: Option<PathBuf>,
 }
 
 impl RuntimeConfig {
@@ -56,6 +62,7 @@ impl RuntimeConfig {
             queue_timeout: manifest.server.queue_timeout,
             max_memory_bytes: manifest.largest_memory(),
             pooling: true,
+            artifacts: None,
         }
     }
 }
@@ -137,14 +144,39 @@ pub struct Timings {
     pub cache_misses: u32,
 }
 
+/// Where a function's compiled code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeOrigin {
+    /// Another live function already used the same module.
+    Shared,
+    /// A precompiled artifact from disk.
+    Artifact,
+    /// Compiled now.
+    Compiled,
+}
+
+impl CodeOrigin {
+    /// `shared`, `artifact` or `compiled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeOrigin::Shared => "shared",
+            CodeOrigin::Artifact => "artifact",
+            CodeOrigin::Compiled => "compiled",
+        }
+    }
+}
+
 /// A compiled, linked function, ready to instantiate.
 pub struct Function {
     name: Arc<str>,
     version: String,
+    digest: [u8; 32],
+    origin: CodeOrigin,
     pre: Arc<bindings::FunctionPre<InstanceState>>,
     limits: Limits,
     environment: Vec<(String, String)>,
     tables: Arc<[String]>,
+    requests: Arc<AtomicU64>,
 }
 
 impl Function {
@@ -158,9 +190,46 @@ impl Function {
         &self.version
     }
 
+    /// SHA-256 of the module.
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+
+    /// Where the compiled code came from.
+    pub fn origin(&self) -> CodeOrigin {
+        self.origin
+    }
+
     /// The function's limits.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The environment the function sees.
+    pub fn environment(&self) -> &[(String, String)] {
+        &self.environment
+    }
+
+    /// The tables the function may use.
+    pub fn tables(&self) -> &[String] {
+        &self.tables
+    }
+
+    /// Counts requests in `counter` (shared with other loads of the same version)
+    /// instead of a counter of its own.
+    pub fn with_request_counter(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.requests = counter;
+        self
+    }
+
+    /// Requests routed to this function (on its request counter).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Counts one request routed to this function.
+    pub fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -184,6 +253,10 @@ pub struct Runtime {
     /// Modules already compiled and linked, by SHA-256 of their bytes, so functions that
     /// share a module compile it once. Weak: a module no function uses is freed.
     compiled: Mutex<CompiledModules>,
+    /// Precompiled components on disk, if configured.
+    artifacts: Option<Artifacts>,
+    /// The largest linear memory an instance may have (the pool's slot size).
+    max_memory_bytes: u64,
 }
 
 /// Compiled modules by the SHA-256 of their bytes.
@@ -219,11 +292,16 @@ impl Runtime {
         bindings::Function::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         spawn_epoch_ticker(&engine);
         Ok(Runtime {
-            engine,
             linker,
             admission: Admission::new(config.max_instances, config.max_queue, config.queue_timeout),
             data,
             compiled: Mutex::new(HashMap::new()),
+            artifacts: config
+                .artifacts
+                .as_ref()
+                .map(|dir| Artifacts::new(dir.clone(), &engine)),
+            max_memory_bytes: config.max_memory_bytes,
+            engine,
         })
     }
 
@@ -239,23 +317,27 @@ impl Runtime {
         tables: Vec<String>,
     ) -> Result<Function, LoadError> {
         let digest: [u8; 32] = Sha256::digest(wasm).into();
-        let version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let version = version_of(&digest);
         let cached = self.live_modules().get(&digest).and_then(Weak::upgrade);
-        let pre = match cached {
-            Some(pre) => pre,
+        let (pre, origin) = match cached {
+            Some(pre) => (pre, CodeOrigin::Shared),
             None => {
-                let pre = Arc::new(self.compile(name, wasm)?);
+                let (pre, origin) = self.compile(name, wasm, &digest)?;
+                let pre = Arc::new(pre);
                 self.live_modules().insert(digest, Arc::downgrade(&pre));
-                pre
+                (pre, origin)
             }
         };
         Ok(Function {
             name: name.into(),
             version,
+            digest,
+            origin,
             pre,
             limits,
             environment,
             tables: tables.into(),
+            requests: Arc::default(),
         })
     }
 
@@ -295,22 +377,50 @@ impl Runtime {
         store
     }
 
-    /// Compiles and links one module.
+    /// Compiles (or loads the precompiled artifact of) one module and links it.
     fn compile(
         &self,
         name: &str,
         wasm: &[u8],
-    ) -> Result<bindings::FunctionPre<InstanceState>, LoadError> {
-        let component = Component::new(&self.engine, wasm).map_err(|e| LoadError::Compile {
-            function: name.to_string(),
-            reason: format!("{e:#}"),
-        })?;
+        digest: &[u8; 32],
+    ) -> Result<(bindings::FunctionPre<InstanceState>, CodeOrigin), LoadError> {
+        let precompiled = self
+            .artifacts
+            .as_ref()
+            .and_then(|a| a.load(&self.engine, digest));
+        let (component, origin) = match precompiled {
+            Some(component) => (component, CodeOrigin::Artifact),
+            None => {
+                let component =
+                    Component::new(&self.engine, wasm).map_err(|e| LoadError::Compile {
+                        function: name.to_string(),
+                        reason: format!("{e:#}"),
+                    })?;
+                (component, CodeOrigin::Compiled)
+            }
+        };
         let world = |e: wasmtime::Error| LoadError::World {
             function: name.to_string(),
             reason: format!("{e:#}"),
         };
         let pre = self.linker.instantiate_pre(&component).map_err(world)?;
-        bindings::FunctionPre::new(pre).map_err(world)
+        let pre = bindings::FunctionPre::new(pre).map_err(world)?;
+        // Only a component that links is worth keeping.
+        if let (Some(artifacts), CodeOrigin::Compiled) = (&self.artifacts, origin) {
+            artifacts.store(digest, &component);
+        }
+        Ok((pre, origin))
+    }
+
+    /// The precompiled-artifact store, if configured.
+    pub fn artifacts(&self) -> Option<&Artifacts> {
+        self.artifacts.as_ref()
+    }
+
+    /// The largest linear memory a function may be given (the instance pool's slot size,
+    /// fixed when the runtime starts).
+    pub fn max_memory_bytes(&self) -> u64 {
+        self.max_memory_bytes
     }
 
     /// The compiled-module map, with modules no function uses any more removed.
@@ -407,6 +517,11 @@ async fn run(
         });
     }
     Ok(response)
+}
+
+/// A module's version: the first 12 hex digits of its SHA-256.
+pub fn version_of(digest: &[u8; 32]) -> String {
+    hex(&digest[..6])
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.

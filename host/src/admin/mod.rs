@@ -1,0 +1,178 @@
+//! The admin listener (default `127.0.0.1:3001`, never the public port).
+//!
+//! - `GET /healthz`, `GET /metrics`: no token.
+//! - Everything else needs `Authorization: Bearer <token>` ([`auth`]); with no token
+//!   configured it answers 403.
+//!   - `GET /functions`, `GET /functions/{name}`: versions, the live one, request counts;
+//!   - `PUT /functions/{name}`: deploy a component (the body), or a `multipart/form-data`
+//!     body with a `module` part and an optional `config` part (JSON settings);
+//!   - `POST /functions/{name}/rollback[?to=VERSION]`.
+//!
+//! Answers are JSON; errors are `{"message": "..."}`.
+
+mod auth;
+mod upload;
+
+pub use auth::{ADMIN_TOKEN_ENV, AdminToken, Denied};
+
+use crate::deploy::{DeployError, Deployer};
+use crate::http_server::{self, Peers};
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Content type of `/metrics` (OpenMetrics text, which Prometheus scrapes natively).
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Largest body `PUT /functions/{name}` accepts.
+pub const MAX_UPLOAD_BYTES: usize = 128 << 20;
+
+/// The admin API's state.
+pub struct Admin {
+    deployer: Arc<Deployer>,
+    token: Option<AdminToken>,
+}
+
+impl Admin {
+    /// The admin API over `deployer`, guarded by `token` (none: changes are refused).
+    pub fn new(deployer: Arc<Deployer>, token: Option<AdminToken>) -> Admin {
+        Admin { deployer, token }
+    }
+}
+
+/// Serves the admin API until `shutdown` resolves.
+pub async fn serve(
+    admin: Arc<Admin>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let handler = move |req: Request<Incoming>, _: Peers| {
+        let admin = Arc::clone(&admin);
+        async move { handle(&admin, req).await }
+    };
+    http_server::serve(listener, handler, shutdown).await
+}
+
+/// Answers one admin request.
+pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let method = &parts.method;
+    let path = parts.uri.path();
+    match (method, path) {
+        (&Method::GET, "/healthz") => {
+            return respond(
+                StatusCode::OK,
+                "application/json",
+                r#"{"status":"ok"}"#.into(),
+            );
+        }
+        (&Method::GET, "/metrics") => {
+            let gateway = admin.deployer.gateway();
+            let metrics = gateway.metrics();
+            metrics.set_queue_depth(gateway.queue_depth());
+            return respond(StatusCode::OK, METRICS_CONTENT_TYPE, metrics.render());
+        }
+        (_, "/healthz" | "/metrics") => return method_not_allowed(),
+        _ => {}
+    }
+    let actor = match AdminToken::check(admin.token.as_ref(), &parts.headers) {
+        Ok(actor) => actor,
+        Err(Denied::NotConfigured) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "admin token not configured (set {ADMIN_TOKEN_ENV} or `admin_token` in the manifest's [server] section)"
+                ),
+            );
+        }
+        Err(Denied::BadToken) => {
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token".into(),
+            );
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return response;
+        }
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let deployer = &admin.deployer;
+    match (method, segments.as_slice()) {
+        (&Method::GET, ["functions"]) => json(StatusCode::OK, &deployer.list().await),
+        (&Method::GET, ["functions", name]) => match deployer.describe(name).await {
+            Some(info) => json(StatusCode::OK, &info),
+            None => error(StatusCode::NOT_FOUND, format!("no function named `{name}`")),
+        },
+        (&Method::PUT, ["functions", name]) => {
+            let upload = match upload::read(&parts.headers, body, MAX_UPLOAD_BYTES).await {
+                Ok(upload) => upload,
+                Err((status, message)) => return error(status, message),
+            };
+            outcome(
+                deployer
+                    .deploy(name, upload.module, upload.settings, &actor)
+                    .await,
+            )
+        }
+        (&Method::POST, ["functions", name, "rollback"]) => {
+            let to = parts.uri.query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "to")
+                    .map(|(_, v)| v.into_owned())
+            });
+            outcome(deployer.rollback(name, to.as_deref(), &actor).await)
+        }
+        (_, ["functions"] | ["functions", _] | ["functions", _, "rollback"]) => {
+            method_not_allowed()
+        }
+        _ => error(StatusCode::NOT_FOUND, "Not Found".into()),
+    }
+}
+
+fn outcome(result: Result<crate::deploy::Deployed, DeployError>) -> Response<Full<Bytes>> {
+    match result {
+        Ok(deployed) => json(StatusCode::OK, &deployed),
+        Err(e) => {
+            let status = match &e {
+                DeployError::UnknownFunction(_) | DeployError::UnknownVersion(_) => {
+                    StatusCode::NOT_FOUND
+                }
+                DeployError::BadModule(_) | DeployError::BadSettings(_) => StatusCode::BAD_REQUEST,
+                DeployError::NothingToRollBack(_) => StatusCode::CONFLICT,
+                DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            error(status, e.to_string())
+        }
+    }
+}
+
+fn json(status: StatusCode, value: &impl Serialize) -> Response<Full<Bytes>> {
+    match serde_json::to_string_pretty(value) {
+        Ok(body) => respond(status, "application/json", body),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn error(status: StatusCode, message: String) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    respond(status, "application/json", body)
+}
+
+fn method_not_allowed() -> Response<Full<Bytes>> {
+    error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed".into())
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

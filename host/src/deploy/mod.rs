@@ -1,0 +1,850 @@
+//! Hot swap and deploy: which version of each function is live, and changing it while
+//! traffic flows.
+//!
+//! Every change (a deploy, a rollback, a reload of the manifest) follows one path:
+//! 1. compile and link the module off the request path (`spawn_blocking`), and start one
+//!    instance of it to prove it can start; a bad module stops here and nothing changes;
+//! 2. build the new [`Served`] (routes, functions, stage) beside the live one; a route
+//!    conflict stops here;
+//! 3. store the module and the function's record durably ([`store`]);
+//! 4. swap the new [`Served`] in with one atomic pointer store ([`Gateway::swap`]):
+//!    requests already routed finish on the old version, every later one runs the new;
+//! 5. append to the audit log, then acknowledge.
+//!
+//! Changes are serialised by one async mutex; the request path takes no lock.
+
+mod audit;
+mod settings;
+mod store;
+
+pub use audit::{Actor, AuditLog};
+pub use settings::{Settings, SettingsPatch, StoredSettings};
+pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError};
+
+use crate::gateway::{Gateway, RouteKey, Served};
+use crate::manifest::{FunctionConfig, Manifest};
+use crate::metrics::Metrics;
+use crate::runtime::{CodeOrigin, Function, LoadError, Runtime, hex};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+/// Why a deploy or rollback was refused. Nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The manifest has no function by that name.
+    #[error("no function named `{0}` in the manifest")]
+    UnknownFunction(String),
+    /// The module cannot be compiled, does not match Portico's world, or cannot start.
+    #[error(transparent)]
+    BadModule(#[from] LoadError),
+    /// The settings are invalid or their routes conflict with other routes.
+    #[error("{0}")]
+    BadSettings(String),
+    /// No kept deployment has that version.
+    #[error("{0}")]
+    UnknownVersion(String),
+    /// Rollback with nothing to roll back to, or to the live version.
+    #[error("{0}")]
+    NothingToRollBack(String),
+    /// The store or the audit log could not be written; the live version is unchanged.
+    #[error("cannot record the change, so it was not made: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for DeployError {
+    fn from(e: StoreError) -> Self {
+        DeployError::Store(e.to_string())
+    }
+}
+
+/// The answer to a successful deploy or rollback.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployed {
+    /// The function.
+    pub function: String,
+    /// The version now live.
+    pub version: String,
+    /// The version live before.
+    pub previous: Option<String>,
+    /// Deployment number of the live version.
+    pub deployment: u64,
+    /// Time to compile (or load the precompiled artifact of) and link the module, and
+    /// start one instance, in milliseconds.
+    pub compile_ms: f64,
+    /// `compiled`, `artifact` (precompiled, from disk) or `shared` (already in memory).
+    pub code: &'static str,
+    /// The function's routes now.
+    pub routes: Vec<String>,
+}
+
+/// A function's deployments, for `GET /functions/{name}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionInfo {
+    /// The function.
+    pub name: String,
+    /// The live version.
+    pub live: Option<String>,
+    /// Deployment number of the live version.
+    pub live_deployment: Option<u64>,
+    /// Since when it is live (RFC 3339).
+    pub live_since: Option<String>,
+    /// Routes leading to it.
+    pub routes: Vec<String>,
+    /// Its limits and environment.
+    pub limits: LimitsInfo,
+    /// Kept deployments, newest first.
+    pub versions: Vec<VersionInfo>,
+}
+
+/// Limits as shown by the admin API.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsInfo {
+    /// Timeout in milliseconds.
+    pub timeout_ms: u64,
+    /// Memory limit in bytes.
+    pub memory_bytes: u64,
+    /// Response-body limit in bytes.
+    pub max_response_bytes: u64,
+}
+
+/// One kept deployment.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    /// Deployment number.
+    pub deployment: u64,
+    /// Module version.
+    pub version: String,
+    /// When it was deployed (RFC 3339).
+    pub deployed_at: String,
+    /// `manifest` or `admin`.
+    pub source: &'static str,
+    /// Whether it carries its own settings (otherwise the manifest's apply).
+    pub own_settings: bool,
+    /// Whether it is the live deployment.
+    pub live: bool,
+    /// Requests routed to this version since the host started.
+    pub requests: u64,
+}
+
+/// Deploys, rollbacks and reloads for one gateway.
+pub struct Deployer {
+    gateway: Arc<Gateway>,
+    store: DeployStore,
+    audit: AuditLog,
+    metrics: Arc<Metrics>,
+    keep: usize,
+    state: tokio::sync::Mutex<State>,
+}
+
+/// What changes hold the lock over.
+struct State {
+    manifest: Manifest,
+    records: BTreeMap<String, FunctionRecord>,
+    /// Request counters by (function, version), shared by every load of a version.
+    counters: HashMap<(String, String), Arc<AtomicU64>>,
+}
+
+impl State {
+    fn counter(&mut self, function: &str, version: &str) -> Arc<AtomicU64> {
+        Arc::clone(
+            self.counters
+                .entry((function.to_string(), version.to_string()))
+                .or_default(),
+        )
+    }
+}
+
+impl Deployer {
+    /// Chooses the live version of every function of `manifest` (see [`Deployer::reload`]
+    /// for the rule), loads them, and returns the deployer with its gateway.
+    pub async fn start(
+        manifest: Manifest,
+        store: DeployStore,
+        runtime: Arc<Runtime>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Deployer> {
+        let mut state = State {
+            records: BTreeMap::new(),
+            counters: HashMap::new(),
+            manifest,
+        };
+        for name in state.manifest.functions.keys() {
+            state.records.insert(name.clone(), store.read_record(name)?);
+        }
+        let keep = state.manifest.server.keep_versions;
+        let manifest = state.manifest.clone();
+        let (served, changes) =
+            reconcile(&runtime, &store, &mut state, &manifest, None, keep).await?;
+        let gateway = Arc::new(Gateway::new(
+            runtime,
+            Arc::clone(&metrics),
+            served,
+            manifest.server.max_body_bytes,
+        ));
+        let audit = AuditLog::new(store.audit_path());
+        let deployer = Deployer {
+            gateway,
+            store,
+            audit,
+            metrics,
+            keep,
+            state: tokio::sync::Mutex::new(state),
+        };
+        deployer.record_changes(&changes, &Actor::Startup)?;
+        Ok(deployer)
+    }
+
+    /// The gateway whose functions this deployer changes.
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.gateway
+    }
+
+    /// The manifest currently applied.
+    pub async fn manifest(&self) -> Manifest {
+        self.state.lock().await.manifest.clone()
+    }
+
+    /// Deploys `wasm` as function `name`, with its settings changed by `patch` if given,
+    /// and makes it live.
+    pub async fn deploy(
+        &self,
+        name: &str,
+        wasm: Vec<u8>,
+        patch: Option<SettingsPatch>,
+        actor: &Actor,
+    ) -> Result<Deployed, DeployError> {
+        let result = self.try_deploy(name, wasm, patch).await;
+        self.finish("deploy", name, actor, result)
+    }
+
+    async fn try_deploy(
+        &self,
+        name: &str,
+        wasm: Vec<u8>,
+        patch: Option<SettingsPatch>,
+    ) -> Result<(Deployed, Option<String>), DeployError> {
+        let mut state = self.state.lock().await;
+        let config = state
+            .manifest
+            .functions
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DeployError::UnknownFunction(name.to_string()))?;
+        let served = self.gateway.served();
+        let live_settings = served_settings(&served, name)
+            .ok_or_else(|| DeployError::UnknownFunction(name.to_string()))?;
+        let record = state.records.get(name).cloned().unwrap_or_default();
+        let (settings, stored) = match &patch {
+            Some(patch) => {
+                let settings = patch
+                    .apply(&live_settings, self.gateway.runtime().max_memory_bytes())
+                    .map_err(DeployError::BadSettings)?;
+                let stored = settings.to_stored();
+                (settings, Some(stored))
+            }
+            // Code only: the live settings stay, whether the manifest's or deployed ones.
+            None => (
+                live_settings,
+                record.live_deployment().and_then(|d| d.settings.clone()),
+            ),
+        };
+        let sha = hex(&Sha256::digest(&wasm));
+        let version = version_of_hex(&sha);
+        let counter = state.counter(name, &version);
+        let started = Instant::now();
+        let function = load(
+            self.gateway.runtime(),
+            &config,
+            wasm.clone(),
+            &settings,
+            counter,
+        )
+        .await?;
+        let compile = started.elapsed();
+        let next = replace_function(&served, function, &settings.routes)?;
+
+        let mut record = record;
+        let previous = record.live_deployment().map(|d| d.version.clone());
+        self.store.put_module(&sha, &wasm)?;
+        let id = record.push(version.clone(), sha, Source::Admin, stored);
+        record.prune(self.keep);
+        self.store.write_record(name, &record)?;
+        state.records.insert(name.to_string(), record);
+        self.gateway.swap(next);
+        self.store.collect_garbage(state.records.values());
+        let origin = self
+            .gateway
+            .served()
+            .functions
+            .get(name)
+            .map_or(CodeOrigin::Compiled, |f| f.origin());
+        Ok((
+            Deployed {
+                function: name.to_string(),
+                version,
+                previous: previous.clone(),
+                deployment: id,
+                compile_ms: compile.as_secs_f64() * 1e3,
+                code: origin.as_str(),
+                routes: settings.routes.iter().map(ToString::to_string).collect(),
+            },
+            previous,
+        ))
+    }
+
+    /// Makes an earlier deployment of `name` live again: the one before the live one, or
+    /// the newest kept deployment of version `to`.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        to: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Deployed, DeployError> {
+        let result = self.try_rollback(name, to).await;
+        self.finish("rollback", name, actor, result)
+    }
+
+    async fn try_rollback(
+        &self,
+        name: &str,
+        to: Option<&str>,
+    ) -> Result<(Deployed, Option<String>), DeployError> {
+        let mut state = self.state.lock().await;
+        let config = state
+            .manifest
+            .functions
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DeployError::UnknownFunction(name.to_string()))?;
+        let mut record = state.records.get(name).cloned().unwrap_or_default();
+        let live = record.live_deployment().cloned();
+        let target = match to {
+            Some(version) => record
+                .history
+                .iter()
+                .rev()
+                .find(|d| d.version == version || d.sha256 == version)
+                .cloned()
+                .ok_or_else(|| {
+                    DeployError::UnknownVersion(format!(
+                        "function `{name}` has no kept version `{version}` (kept: {})",
+                        kept_versions(&record)
+                    ))
+                })?,
+            None => {
+                let live_id = live.as_ref().map_or(u64::MAX, |d| d.id);
+                record
+                    .history
+                    .iter()
+                    .rev()
+                    .find(|d| d.id < live_id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        DeployError::NothingToRollBack(format!(
+                            "function `{name}` has no version before the live one to roll back to"
+                        ))
+                    })?
+            }
+        };
+        if live.as_ref().is_some_and(|l| l.id == target.id) {
+            return Err(DeployError::NothingToRollBack(format!(
+                "version `{}` of function `{name}` is already live",
+                target.version
+            )));
+        }
+        let settings = match &target.settings {
+            Some(stored) => stored.to_settings().map_err(DeployError::BadSettings)?,
+            None => Settings::from_manifest(&state.manifest, &config),
+        };
+        let wasm = self.store.read_module(&target.sha256)?;
+        let counter = state.counter(name, &target.version);
+        let started = Instant::now();
+        let function = load(self.gateway.runtime(), &config, wasm, &settings, counter).await?;
+        let compile = started.elapsed();
+        let origin = function.origin();
+        let served = self.gateway.served();
+        let next = replace_function(&served, function, &settings.routes)?;
+        let previous = live.map(|d| d.version);
+        record.set_live(target.id);
+        self.store.write_record(name, &record)?;
+        state.records.insert(name.to_string(), record);
+        self.gateway.swap(next);
+        Ok((
+            Deployed {
+                function: name.to_string(),
+                version: target.version,
+                previous: previous.clone(),
+                deployment: target.id,
+                compile_ms: compile.as_secs_f64() * 1e3,
+                code: origin.as_str(),
+                routes: settings.routes.iter().map(ToString::to_string).collect(),
+            },
+            previous,
+        ))
+    }
+
+    /// Applies `manifest` (re-read from disk) to what is served. For each function the
+    /// live version is the newer of the last deployed version and the manifest's module
+    /// file, if that file changed since it was last loaded. Functions whose version and
+    /// settings did not change keep their loaded code. All or nothing: on any error the
+    /// old configuration keeps serving. Returns (function, old version, new version) of
+    /// each change.
+    pub async fn reload(
+        &self,
+        manifest: Manifest,
+        actor: &Actor,
+    ) -> anyhow::Result<Vec<(String, Option<String>, String)>> {
+        let mut state = self.state.lock().await;
+        warn_about_restart_only_changes(&state.manifest, &manifest);
+        let served = self.gateway.served();
+        // Work on a copy: an error leaves the state as it was.
+        let mut next_state = State {
+            manifest: state.manifest.clone(),
+            records: state.records.clone(),
+            counters: state.counters.clone(),
+        };
+        for name in manifest.functions.keys() {
+            if !next_state.records.contains_key(name) {
+                next_state
+                    .records
+                    .insert(name.clone(), self.store.read_record(name)?);
+            }
+        }
+        let (next, changes) = reconcile(
+            self.gateway.runtime(),
+            &self.store,
+            &mut next_state,
+            &manifest,
+            Some(&served),
+            self.keep,
+        )
+        .await?;
+        next_state.manifest = manifest;
+        *state = next_state;
+        self.gateway.swap(next);
+        self.store.collect_garbage(state.records.values());
+        drop(state);
+        self.record_changes(&changes, actor)?;
+        Ok(changes)
+    }
+
+    /// Every function, for `GET /functions`.
+    pub async fn list(&self) -> Vec<FunctionInfo> {
+        let state = self.state.lock().await;
+        let served = self.gateway.served();
+        served
+            .functions
+            .keys()
+            .filter_map(|name| info(&state, &served, name))
+            .collect()
+    }
+
+    /// One function, for `GET /functions/{name}`.
+    pub async fn describe(&self, name: &str) -> Option<FunctionInfo> {
+        let state = self.state.lock().await;
+        info(&state, &self.gateway.served(), name)
+    }
+
+    /// Audits and counts the outcome of a deploy or rollback.
+    fn finish(
+        &self,
+        action: &'static str,
+        function: &str,
+        actor: &Actor,
+        result: Result<(Deployed, Option<String>), DeployError>,
+    ) -> Result<Deployed, DeployError> {
+        let (outcome, to, from, reason) = match &result {
+            Ok((d, previous)) => ("ok", Some(d.version.clone()), previous.clone(), None),
+            Err(e) => ("refused", None, None, Some(e.to_string())),
+        };
+        self.metrics.deploy(function, action, outcome);
+        let entry = audit::Entry {
+            time: store::rfc3339(store::now_ms()),
+            who: actor.label(),
+            action,
+            function,
+            from: from.as_deref(),
+            to: to.as_deref(),
+            outcome,
+            reason: reason.as_deref(),
+        };
+        if let Err(e) = self.audit.record(&entry) {
+            tracing::error!("cannot write the audit log: {e}");
+            if result.is_ok() {
+                // The change is made and durable; say so rather than pretend it failed.
+                tracing::error!(
+                    function,
+                    "the change above is live but missing from the audit log"
+                );
+            }
+        }
+        result.map(|(d, _)| d)
+    }
+
+    fn record_changes(
+        &self,
+        changes: &[(String, Option<String>, String)],
+        actor: &Actor,
+    ) -> anyhow::Result<()> {
+        for (function, from, to) in changes {
+            self.metrics.deploy(function, "load", "ok");
+            self.audit.record(&audit::Entry {
+                time: store::rfc3339(store::now_ms()),
+                who: actor.label(),
+                action: "load",
+                function,
+                from: from.as_deref(),
+                to: Some(to),
+                outcome: "ok",
+                reason: None,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The first 12 hex digits of a SHA-256 in hex.
+fn version_of_hex(sha: &str) -> String {
+    sha.get(..12).unwrap_or(sha).to_string()
+}
+
+fn kept_versions(record: &FunctionRecord) -> String {
+    let versions: Vec<&str> = record.history.iter().map(|d| d.version.as_str()).collect();
+    if versions.is_empty() {
+        "none".into()
+    } else {
+        versions.join(", ")
+    }
+}
+
+/// The settings function `name` is served with now.
+fn served_settings(served: &Served, name: &str) -> Option<Settings> {
+    let function = served.functions.get(name)?;
+    Some(Settings {
+        limits: *function.limits(),
+        environment: function.environment().iter().cloned().collect(),
+        routes: served
+            .routes
+            .routes()
+            .iter()
+            .filter(|r| r.value.name() == name)
+            .map(|r| r.key.clone())
+            .collect(),
+    })
+}
+
+/// `served` with `function` in place of its namesake, leading from `routes`.
+fn replace_function(
+    served: &Served,
+    function: Arc<Function>,
+    routes: &[RouteKey],
+) -> Result<Served, DeployError> {
+    let name = function.name().to_string();
+    let mut list = served.route_list();
+    let current: Vec<&RouteKey> = list
+        .iter()
+        .filter(|(_, f)| *f == name)
+        .map(|(k, _)| k)
+        .collect();
+    if current.len() != routes.len() || current.iter().zip(routes).any(|(a, b)| *a != b) {
+        list.retain(|(_, f)| *f != name);
+        list.extend(routes.iter().map(|k| (k.clone(), name.clone())));
+    }
+    let mut functions = served.functions.clone();
+    functions.insert(name, function);
+    Served::new(functions, &list, served.stage.clone())
+        .map_err(|e| DeployError::BadSettings(format!("{e:#}")))
+}
+
+/// Compiles (off the async threads) and starts one instance of a function.
+async fn load(
+    runtime: &Arc<Runtime>,
+    config: &FunctionConfig,
+    wasm: Vec<u8>,
+    settings: &Settings,
+    counter: Arc<AtomicU64>,
+) -> Result<Arc<Function>, LoadError> {
+    if settings.limits.memory_bytes > runtime.max_memory_bytes() {
+        return Err(LoadError::Start {
+            function: config.name.clone(),
+            reason: format!(
+                "its memory limit of {} bytes is over the instance pool's slot size of {} bytes, fixed at start; restart to apply it",
+                settings.limits.memory_bytes,
+                runtime.max_memory_bytes()
+            ),
+        });
+    }
+    let compiler = Arc::clone(runtime);
+    let name = config.name.clone();
+    let limits = settings.limits;
+    let environment = settings.environment_list();
+    let tables = config.tables.clone();
+    let function = tokio::task::spawn_blocking(move || {
+        compiler.load(&name, &wasm, limits, environment, tables)
+    })
+    .await
+    .map_err(|e| LoadError::Compile {
+        function: config.name.clone(),
+        reason: format!("the compiler thread failed: {e}"),
+    })??;
+    let function = function.with_request_counter(counter);
+    runtime.probe(&function).await?;
+    Ok(Arc::new(function))
+}
+
+/// How a function's live deployment was chosen.
+struct Choice {
+    deployment: Deployment,
+    /// The module, if it was read from the manifest's file.
+    wasm: Option<Vec<u8>>,
+    reason: String,
+}
+
+/// Chooses function `config`'s live deployment against its record (updated in place).
+fn choose(
+    config: &FunctionConfig,
+    manifest: &Manifest,
+    record: &mut FunctionRecord,
+    keep: usize,
+) -> anyhow::Result<Choice> {
+    let file = std::fs::read(&config.module);
+    let file_sha = file.as_ref().ok().map(|w| hex(&Sha256::digest(w)));
+    let live = record.live_deployment().cloned();
+    let unreadable = |e: &std::io::Error| {
+        format!(
+            "function `{}`: cannot read module {}: {e} (build it with `portico build --manifest {}`, or start with `portico up --build`)",
+            config.name,
+            config.module.display(),
+            manifest.path.display()
+        )
+    };
+    let changed = file_sha.is_some() && file_sha != record.manifest_sha256;
+    match (live, file, file_sha.clone()) {
+        (None, Err(e), _) => anyhow::bail!(unreadable(&e)),
+        (Some(live), Ok(wasm), Some(sha)) if changed => {
+            record.manifest_sha256 = Some(sha.clone());
+            if live.sha256 == sha && live.settings.is_none() {
+                return Ok(Choice {
+                    deployment: live,
+                    wasm: Some(wasm),
+                    reason: "the manifest's module is the live version".into(),
+                });
+            }
+            let id = record.push(version_of_hex(&sha), sha, Source::Manifest, None);
+            record.prune(keep);
+            Ok(Choice {
+                deployment: record
+                    .history
+                    .iter()
+                    .find(|d| d.id == id)
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("deployment {id} vanished"))?,
+                wasm: Some(wasm),
+                reason: format!(
+                    "the manifest's module changed since it was last loaded, so it is newer than the deployed version {}",
+                    live.version
+                ),
+            })
+        }
+        (None, Ok(wasm), Some(sha)) => {
+            record.manifest_sha256 = Some(sha.clone());
+            let id = record.push(version_of_hex(&sha), sha, Source::Manifest, None);
+            Ok(Choice {
+                deployment: record
+                    .history
+                    .iter()
+                    .find(|d| d.id == id)
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("deployment {id} vanished"))?,
+                wasm: Some(wasm),
+                reason: "first load of the manifest's module".into(),
+            })
+        }
+        (Some(live), file, _) => {
+            let reason = match (&file, live.source) {
+                (Err(e), _) => format!("{}; serving the last deployed version", unreadable(e)),
+                (Ok(_), Source::Admin) => format!(
+                    "deployed through the admin API at {}; the manifest's module is unchanged since it was last loaded",
+                    store::rfc3339(live.deployed_at_ms)
+                ),
+                (Ok(_), Source::Manifest) => "the manifest's module, unchanged".into(),
+            };
+            let wasm = file
+                .ok()
+                .filter(|_| file_sha.as_deref() == Some(live.sha256.as_str()));
+            Ok(Choice {
+                deployment: live,
+                wasm,
+                reason,
+            })
+        }
+        (None, Ok(_), None) => {
+            anyhow::bail!("function `{}`: module read but not hashed", config.name)
+        }
+    }
+}
+
+/// Chooses and loads every function of `manifest` into a new [`Served`], reusing the
+/// loaded code of functions in `current` whose version and settings are unchanged.
+/// Records are updated in `state` and written to the store before returning.
+async fn reconcile(
+    runtime: &Arc<Runtime>,
+    store: &DeployStore,
+    state: &mut State,
+    manifest: &Manifest,
+    current: Option<&Served>,
+    keep: usize,
+) -> anyhow::Result<(Served, Vec<(String, Option<String>, String)>)> {
+    let mut functions = BTreeMap::new();
+    let mut own_routes: Vec<(RouteKey, String)> = Vec::new();
+    let mut changes = Vec::new();
+    let mut dirty = Vec::new();
+    for (name, config) in &manifest.functions {
+        let mut record = state.records.get(name).cloned().unwrap_or_default();
+        let before = record.clone();
+        let choice = choose(config, manifest, &mut record, keep)?;
+        let deployment = &choice.deployment;
+        let settings = match &deployment.settings {
+            Some(stored) => {
+                let settings = stored.to_settings().map_err(|e| {
+                    anyhow::anyhow!(
+                        "function `{name}`: stored settings of deployment {}: {e}",
+                        deployment.id
+                    )
+                })?;
+                own_routes.extend(settings.routes.iter().map(|k| (k.clone(), name.clone())));
+                settings
+            }
+            None => Settings::from_manifest(manifest, config),
+        };
+        let old = current.and_then(|s| s.functions.get(name));
+        let unchanged = old.is_some_and(|f| {
+            hex(f.digest()) == deployment.sha256
+                && *f.limits() == settings.limits
+                && f.environment() == settings.environment_list().as_slice()
+                && f.tables() == config.tables.as_slice()
+        });
+        let function = match old {
+            Some(f) if unchanged => Arc::clone(f),
+            _ => {
+                let wasm = match choice.wasm {
+                    Some(wasm) => wasm,
+                    None => store.read_module(&deployment.sha256)?,
+                };
+                if deployment.source == Source::Manifest {
+                    store.put_module(&deployment.sha256, &wasm)?;
+                }
+                let counter = state.counter(name, &deployment.version);
+                let started = Instant::now();
+                let function = load(runtime, config, wasm, &settings, counter).await?;
+                tracing::info!(
+                    function = %name,
+                    version = %deployment.version,
+                    deployment = deployment.id,
+                    source = deployment.source.as_str(),
+                    code = function.origin().as_str(),
+                    load_ms = format_args!("{:.2}", duration_ms(started.elapsed())),
+                    "serving: {}",
+                    choice.reason
+                );
+                function
+            }
+        };
+        // A change is a new live deployment, not a restart serving the same one again.
+        if before.live != record.live {
+            let old_version = before.live_deployment().map(|d| d.version.clone());
+            changes.push((name.clone(), old_version, deployment.version.clone()));
+        }
+        if record != before {
+            dirty.push(name.clone());
+        }
+        state.records.insert(name.clone(), record);
+        functions.insert(name.clone(), function);
+    }
+    // The manifest's routes of functions served with the manifest's settings, then the
+    // routes deployments set.
+    let own: Vec<&String> = own_routes.iter().map(|(_, f)| f).collect();
+    let mut routes: Vec<(RouteKey, String)> = manifest
+        .route_list()
+        .into_iter()
+        .filter(|(_, f)| !own.contains(&f))
+        .collect();
+    routes.extend(own_routes);
+    let served = Served::new(functions, &routes, manifest.stage.clone()).map_err(|e| {
+        anyhow::anyhow!("{e:#} (a deployment's own routes conflict with the manifest's: roll it back, or change the manifest)")
+    })?;
+    for name in dirty {
+        if let Some(record) = state.records.get(&name) {
+            store.write_record(&name, record)?;
+        }
+    }
+    Ok((served, changes))
+}
+
+fn duration_ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn warn_about_restart_only_changes(old: &Manifest, new: &Manifest) {
+    let tables =
+        |m: &Manifest| -> Vec<String> { m.data.tables.iter().map(|t| format!("{t:?}")).collect() };
+    if tables(old) != tables(new)
+        || old.data.backend != new.data.backend
+        || old.data.dir != new.data.dir
+    {
+        tracing::warn!("the manifest's [data] and [tables] changed: restart to apply them");
+    }
+    let (a, b) = (&old.server, &new.server);
+    if a.listen != b.listen
+        || a.admin_listen != b.admin_listen
+        || a.max_instances != b.max_instances
+        || a.max_queue != b.max_queue
+        || a.queue_timeout != b.queue_timeout
+        || a.max_body_bytes != b.max_body_bytes
+        || a.admin_token != b.admin_token
+        || a.keep_versions != b.keep_versions
+    {
+        tracing::warn!("the manifest's [server] section changed: restart to apply it");
+    }
+}
+
+fn info(state: &State, served: &Served, name: &str) -> Option<FunctionInfo> {
+    let function = served.functions.get(name)?;
+    let record = state.records.get(name)?;
+    let live = record.live_deployment();
+    let settings = served_settings(served, name)?;
+    let versions = record
+        .history
+        .iter()
+        .rev()
+        .map(|d| VersionInfo {
+            deployment: d.id,
+            version: d.version.clone(),
+            deployed_at: store::rfc3339(d.deployed_at_ms),
+            source: d.source.as_str(),
+            own_settings: d.settings.is_some(),
+            live: Some(d.id) == record.live,
+            requests: state
+                .counters
+                .get(&(name.to_string(), d.version.clone()))
+                .map_or(0, |c| c.load(std::sync::atomic::Ordering::Relaxed)),
+        })
+        .collect();
+    Some(FunctionInfo {
+        name: name.to_string(),
+        live: Some(function.version().to_string()),
+        live_deployment: live.map(|d| d.id),
+        live_since: live.map(|_| store::rfc3339(record.live_since_ms)),
+        routes: settings.routes.iter().map(ToString::to_string).collect(),
+        limits: LimitsInfo {
+            timeout_ms: u64::try_from(settings.limits.timeout.as_millis()).unwrap_or(u64::MAX),
+            memory_bytes: settings.limits.memory_bytes,
+            max_response_bytes: settings.limits.max_response_bytes,
+        },
+        versions,
+    })
+}

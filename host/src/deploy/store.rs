@@ -1,0 +1,324 @@
+//! Deployed versions on disk, under `<data dir>/deploy/`:
+//!
+//! ```text
+//! modules/<sha256>.wasm      every deployed module, content-addressed
+//! artifacts/<sha256>-<engine>.cwasm   precompiled components (see runtime::Artifacts)
+//! functions/<name>.json      each function's history and live pointer
+//! audit.log                  one JSON line per admin change
+//! ```
+//!
+//! Every file is replaced atomically (temporary file, fsync, rename, fsync of the
+//! directory), and a module is written before any record points at it: after a crash
+//! the live pointer names the old version or the new one, and its module is there.
+
+use crate::runtime::hex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::settings::StoredSettings;
+
+/// Why the store could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A record file is not valid JSON of the expected shape.
+    #[error(
+        "{path}: not a valid deployment record ({reason}); move it away to start this function's history afresh"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The parser's explanation.
+        reason: String,
+    },
+    /// A stored module's content does not match its name.
+    #[error("{path}: stored module does not match its SHA-256 (damaged on disk)")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Where a deployment came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The manifest's module file (at start, or after a rebuild under `up --watch`).
+    Manifest,
+    /// `PUT /functions/{name}` on the admin API.
+    Admin,
+}
+
+impl Source {
+    /// `manifest` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Manifest => "manifest",
+            Source::Admin => "admin",
+        }
+    }
+}
+
+/// One deployment of a function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Deployment number, increasing per function.
+    pub id: u64,
+    /// The module's version (first 12 hex digits of its SHA-256).
+    pub version: String,
+    /// The module's full SHA-256, in hex: the name of its file under `modules/`.
+    pub sha256: String,
+    /// When it was deployed, in milliseconds since the Unix epoch.
+    pub deployed_at_ms: u64,
+    /// Where it came from.
+    pub source: Source,
+    /// Settings it was deployed with; `None` means the manifest's (as they are now).
+    pub settings: Option<StoredSettings>,
+}
+
+/// A function's deployments and which one is live.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionRecord {
+    /// Id of the live deployment.
+    pub live: Option<u64>,
+    /// Since when it is live, in milliseconds since the Unix epoch.
+    pub live_since_ms: u64,
+    /// SHA-256 (hex) of the manifest's module file when it was last loaded.
+    pub manifest_sha256: Option<String>,
+    /// Deployments kept, oldest first.
+    pub history: Vec<Deployment>,
+}
+
+impl FunctionRecord {
+    /// The live deployment.
+    pub fn live_deployment(&self) -> Option<&Deployment> {
+        let live = self.live?;
+        self.history.iter().find(|d| d.id == live)
+    }
+
+    /// Appends a deployment and makes it live; returns its id.
+    pub fn push(
+        &mut self,
+        version: String,
+        sha256: String,
+        source: Source,
+        settings: Option<StoredSettings>,
+    ) -> u64 {
+        let id = self.history.last().map_or(1, |d| d.id + 1);
+        let now = now_ms();
+        self.history.push(Deployment {
+            id,
+            version,
+            sha256,
+            deployed_at_ms: now,
+            source,
+            settings,
+        });
+        self.live = Some(id);
+        self.live_since_ms = now;
+        id
+    }
+
+    /// Makes deployment `id` live.
+    pub fn set_live(&mut self, id: u64) {
+        self.live = Some(id);
+        self.live_since_ms = now_ms();
+    }
+
+    /// Drops the oldest deployments beyond `keep`, never the live one.
+    pub fn prune(&mut self, keep: usize) {
+        while self.history.len() > keep {
+            let Some(oldest) = self.history.iter().position(|d| Some(d.id) != self.live) else {
+                break;
+            };
+            self.history.remove(oldest);
+        }
+    }
+}
+
+/// The deploy store of one Portico host.
+#[derive(Debug, Clone)]
+pub struct DeployStore {
+    root: PathBuf,
+}
+
+impl DeployStore {
+    /// The store under `root` (created as needed).
+    pub fn open(root: PathBuf) -> Result<DeployStore, StoreError> {
+        for dir in ["modules", "functions", "artifacts"] {
+            let path = root.join(dir);
+            std::fs::create_dir_all(&path).map_err(|source| StoreError::Io { path, source })?;
+        }
+        Ok(DeployStore { root })
+    }
+
+    /// Where precompiled artifacts go.
+    pub fn artifacts_dir(&self) -> PathBuf {
+        self.root.join("artifacts")
+    }
+
+    /// The audit log file.
+    pub fn audit_path(&self) -> PathBuf {
+        self.root.join("audit.log")
+    }
+
+    fn record_path(&self, function: &str) -> PathBuf {
+        self.root.join("functions").join(format!("{function}.json"))
+    }
+
+    fn module_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("modules").join(format!("{sha256}.wasm"))
+    }
+
+    /// Function `function`'s record (empty if it was never deployed).
+    pub fn read_record(&self, function: &str) -> Result<FunctionRecord, StoreError> {
+        let path = self.record_path(function);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                path,
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FunctionRecord::default()),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
+    }
+
+    /// Replaces function `function`'s record, durably.
+    pub fn write_record(&self, function: &str, record: &FunctionRecord) -> Result<(), StoreError> {
+        let path = self.record_path(function);
+        let json = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        crate::fs_atomic::write(&path, &json).map_err(|source| StoreError::Io { path, source })
+    }
+
+    /// Stores a module under its SHA-256 (hex), durably; a module already there is kept.
+    pub fn put_module(&self, sha256: &str, wasm: &[u8]) -> Result<(), StoreError> {
+        let path = self.module_path(sha256);
+        if path.exists() {
+            return Ok(());
+        }
+        crate::fs_atomic::write(&path, wasm).map_err(|source| StoreError::Io { path, source })
+    }
+
+    /// Reads a stored module and checks it against its name.
+    pub fn read_module(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.module_path(sha256);
+        let wasm = std::fs::read(&path).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if hex(&Sha256::digest(&wasm)) != sha256 {
+            return Err(StoreError::Damaged { path });
+        }
+        Ok(wasm)
+    }
+
+    /// Deletes stored modules (and their artifacts) that no record in `records`
+    /// mentions. Best effort: failures are logged.
+    pub fn collect_garbage<'r>(&self, records: impl IntoIterator<Item = &'r FunctionRecord>) {
+        let keep: Vec<&str> = records
+            .into_iter()
+            .flat_map(|r| r.history.iter().map(|d| d.sha256.as_str()))
+            .collect();
+        let modules = self.root.join("modules");
+        if let Ok(entries) = std::fs::read_dir(&modules) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let Some(sha) = name.strip_suffix(".wasm") else {
+                    continue;
+                };
+                if !keep.contains(&sha)
+                    && let Err(e) = std::fs::remove_file(entry.path())
+                {
+                    tracing::warn!(path = %entry.path().display(), "cannot remove an old module: {e}");
+                }
+            }
+        }
+        let artifacts = self.artifacts_dir();
+        if let Ok(entries) = std::fs::read_dir(&artifacts) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let sha = name.split('-').next().unwrap_or_default();
+                if name.ends_with(".cwasm") && !keep.contains(&sha) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// RFC 3339 text of a time in milliseconds since the Unix epoch.
+pub fn rfc3339(ms: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_prune_keeps_the_live_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DeployStore::open(dir.path().to_path_buf()).expect("open");
+        assert_eq!(
+            store.read_record("f").expect("empty"),
+            FunctionRecord::default()
+        );
+        let mut record = FunctionRecord::default();
+        for n in 0..5 {
+            record.push(format!("v{n}"), format!("{n:064}"), Source::Admin, None);
+        }
+        record.set_live(1);
+        record.prune(2);
+        let ids: Vec<u64> = record.history.iter().map(|d| d.id).collect();
+        assert_eq!(ids, [1, 5], "the live deployment survives pruning");
+        store.write_record("f", &record).expect("write");
+        assert_eq!(store.read_record("f").expect("read"), record);
+        // The next id keeps increasing after pruning.
+        assert_eq!(record.push("v".into(), "x".into(), Source::Admin, None), 6);
+    }
+
+    #[test]
+    fn modules_are_checked_against_their_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DeployStore::open(dir.path().to_path_buf()).expect("open");
+        let sha = hex(&Sha256::digest(b"module"));
+        store.put_module(&sha, b"module").expect("put");
+        assert_eq!(store.read_module(&sha).expect("read"), b"module");
+        std::fs::write(dir.path().join(format!("modules/{sha}.wasm")), b"damaged").expect("damage");
+        assert!(matches!(
+            store.read_module(&sha),
+            Err(StoreError::Damaged { .. })
+        ));
+        std::fs::write(dir.path().join("functions/g.json"), b"{").expect("corrupt");
+        assert!(matches!(
+            store.read_record("g"),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}
