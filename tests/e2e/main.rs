@@ -3,6 +3,7 @@
 
 mod cli;
 mod data;
+mod deploy;
 mod errors;
 mod events;
 mod observability;

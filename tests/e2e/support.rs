@@ -84,15 +84,27 @@ impl Server {
     /// Like [`Server::start_with`], with extra environment variables.
     pub fn start_env(manifest: TempManifest, global_args: &[&str], env: &[(&str, &str)]) -> Server {
         let log = manifest.dir.path().join("portico.log");
-        let mut server = Server::spawn(&manifest.path, &log, global_args, env);
+        let mut server = Server::spawn(&manifest.path, &log, global_args, &[], env);
         server._manifest = Some(manifest);
         server
+    }
+
+    /// Starts `portico [global_args] up [up_args]` on a manifest that outlives it (e.g.
+    /// to restart after a kill), with `env`, logging to `log`.
+    pub fn start_on(
+        path: &Path,
+        log: &Path,
+        global_args: &[&str],
+        up_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        Server::spawn(path, log, global_args, up_args, env)
     }
 
     /// Starts `portico` again on a manifest that outlives it (e.g. after a kill), with
     /// the log in `log`.
     pub fn restart(path: &Path, log: &Path) -> Server {
-        Server::spawn(path, log, &[], &[])
+        Server::spawn(path, log, &[], &[], &[])
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.
@@ -102,7 +114,13 @@ impl Server {
     }
 
     /// Starts `portico [global_args] up --manifest path` on free ports, logging to `log`.
-    fn spawn(path: &Path, log: &Path, global_args: &[&str], env: &[(&str, &str)]) -> Server {
+    fn spawn(
+        path: &Path,
+        log: &Path,
+        global_args: &[&str],
+        up_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let log_file = std::fs::File::create(log).expect("log file");
         let mut child = portico()
             .envs(env.iter().copied())
@@ -114,6 +132,7 @@ impl Server {
                 "--admin-listen",
                 "127.0.0.1:0",
             ])
+            .args(up_args)
             .arg("--manifest")
             .arg(path)
             .stdout(Stdio::piped())

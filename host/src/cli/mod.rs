@@ -1,6 +1,8 @@
-//! The `portico` command line: `up`, `build`, `invoke`, `data`.
+//! The `portico` command line: `up`, `build`, `invoke`, `data`, and the admin API's
+//! clients `deploy`, `versions`, `rollback`.
 
 mod build;
+mod client;
 mod data;
 mod invoke;
 mod up;
@@ -74,6 +76,38 @@ pub enum Command {
         #[arg(long)]
         event: PathBuf,
     },
+    /// Deploy a component to a running host's function (hot swap, through the admin API).
+    Deploy {
+        /// The function.
+        function: String,
+        /// The component (`.wasm`).
+        module: PathBuf,
+        /// A JSON file of settings to change with it: `limits`, `environment`, `routes`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The admin API and its token.
+        #[command(flatten)]
+        admin: client::AdminArgs,
+    },
+    /// List a function's kept versions on a running host.
+    Versions {
+        /// The function.
+        function: String,
+        /// The admin API and its token.
+        #[command(flatten)]
+        admin: client::AdminArgs,
+    },
+    /// Make an earlier version of a function live again on a running host.
+    Rollback {
+        /// The function.
+        function: String,
+        /// The version to go back to (default: the one before the live one).
+        #[arg(long)]
+        to: Option<String>,
+        /// The admin API and its token.
+        #[command(flatten)]
+        admin: client::AdminArgs,
+    },
     /// Read and write the data store directly: get, put, delete, query, scan, export,
     /// import. Uses the manifest's `[data]` backend (or PORTICO_DATA_BACKEND).
     Data {
@@ -111,6 +145,27 @@ pub fn main() -> ExitCode {
             json,
             command,
         } => load(&manifest).and_then(|m| data::run(&m, command, json)),
+        Command::Deploy {
+            function,
+            module,
+            config,
+            admin,
+        } => client::run(
+            &admin,
+            client::Request::Deploy {
+                function,
+                module,
+                config,
+            },
+        ),
+        Command::Versions { function, admin } => {
+            client::run(&admin, client::Request::Versions { function })
+        }
+        Command::Rollback {
+            function,
+            to,
+            admin,
+        } => client::run(&admin, client::Request::Rollback { function, to }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

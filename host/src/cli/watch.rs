@@ -26,6 +26,7 @@ pub fn spawn(
     let mut watcher =
         notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
             Ok(event) if !event.kind.is_access() => {
+                tracing::debug!(kind = ?event.kind, paths = ?event.paths, "file event");
                 for path in event.paths {
                     let _ = tx.send(path);
                 }
@@ -33,25 +34,38 @@ pub fn spawn(
             Ok(_) => {}
             Err(e) => tracing::warn!("file watcher: {e}"),
         })?;
-    let manifest_path = std::path::absolute(&manifest_path)?;
+    // Loaded as given (so relative paths resolve as they did at start), matched absolute.
+    let manifest_abs = std::path::absolute(&manifest_path)?;
     tokio::spawn(async move {
         let mut watched = BTreeSet::new();
         let manifest = deployer.manifest().await;
-        watch_paths(&mut watcher, &mut watched, &manifest_path, &manifest);
+        watch_paths(&mut watcher, &mut watched, &manifest_abs, &manifest);
         tracing::info!(paths = watched.len(), "watching for changes");
         loop {
-            let first = tokio::select! {
-                path = rx.recv() => path,
-                _ = stopped.wait_for(|s| *s) => None,
-            };
-            let Some(first) = first else { break };
-            let mut changed = vec![first];
-            // Debounce: wait until nothing changed for DEBOUNCE.
-            while let Ok(Some(path)) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                changed.push(path);
-            }
             let manifest = deployer.manifest().await;
-            let (next, rebuild) = plan(&manifest_path, &manifest, &changed);
+            let relevant = |p: &PathBuf| is_relevant(p, &manifest_abs, &manifest);
+            // Wait for a relevant change (other files in watched directories, such as a
+            // log, are ignored), then until none came for DEBOUNCE.
+            let mut changed = Vec::new();
+            while changed.is_empty() {
+                let path = tokio::select! {
+                    path = rx.recv() => path,
+                    _ = stopped.wait_for(|s| *s) => None,
+                };
+                let Some(path) = path else { return };
+                if relevant(&path) {
+                    changed.push(path);
+                }
+            }
+            let mut quiet_at = tokio::time::Instant::now() + DEBOUNCE;
+            while let Ok(Some(path)) = tokio::time::timeout_at(quiet_at, rx.recv()).await {
+                if relevant(&path) {
+                    changed.push(path);
+                    quiet_at = tokio::time::Instant::now() + DEBOUNCE;
+                }
+            }
+            tracing::debug!(?changed, "changes");
+            let (next, rebuild) = plan(&manifest_path, &manifest_abs, &manifest, &changed);
             let next = match next {
                 Some(Ok(next)) => next,
                 Some(Err(e)) => {
@@ -71,8 +85,8 @@ pub fn spawn(
                     Err(e) => tracing::error!(function, "build task failed: {e}"),
                 }
             }
-            // The build wrote module files: their own events are already covered.
-            while rx.try_recv().is_ok() {}
+            // Events that arrived meanwhile (the build's own output among them) are not
+            // dropped: the next round reloads again, which swaps only what changed.
             match deployer.reload(next.clone(), &Actor::Watch).await {
                 Ok(changes) if changes.is_empty() => tracing::info!("reloaded: nothing to swap"),
                 Ok(changes) => {
@@ -84,21 +98,30 @@ pub fn spawn(
                     tracing::error!("reload refused; the old configuration keeps serving: {e:#}")
                 }
             }
-            watch_paths(&mut watcher, &mut watched, &manifest_path, &next);
+            watch_paths(&mut watcher, &mut watched, &manifest_abs, &next);
         }
     });
     Ok(())
 }
 
+/// Whether a change at `path` matters: the manifest, a module file, or a `watch` source.
+fn is_relevant(path: &Path, manifest_abs: &Path, manifest: &Manifest) -> bool {
+    path == manifest_abs
+        || manifest.functions.values().any(|f| {
+            path == absolute(&f.module) || f.watch.iter().any(|w| path.starts_with(absolute(w)))
+        })
+}
+
 /// The manifest to apply (if the manifest file changed) and the functions to rebuild.
 fn plan(
     manifest_path: &Path,
+    manifest_abs: &Path,
     manifest: &Manifest,
     changed: &[PathBuf],
 ) -> (Option<anyhow::Result<Manifest>>, Vec<String>) {
     let next = changed
         .iter()
-        .any(|p| p == manifest_path)
+        .any(|p| p == manifest_abs)
         .then(|| super::load(manifest_path));
     let sources = next
         .as_ref()

@@ -153,10 +153,15 @@ pub struct DeployStore {
 
 impl DeployStore {
     /// The store under `root` (created as needed).
+    /// Temporary files a crash left behind are removed.
     pub fn open(root: PathBuf) -> Result<DeployStore, StoreError> {
         for dir in ["modules", "functions", "artifacts"] {
             let path = root.join(dir);
-            std::fs::create_dir_all(&path).map_err(|source| StoreError::Io { path, source })?;
+            std::fs::create_dir_all(&path).map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            crate::fs_atomic::remove_leftovers(&path);
         }
         Ok(DeployStore { root })
     }

@@ -394,7 +394,13 @@ impl Runtime {
                 let component =
                     Component::new(&self.engine, wasm).map_err(|e| LoadError::Compile {
                         function: name.to_string(),
-                        reason: format!("{e:#}"),
+                        reason: if wasm.starts_with(b"\0asm") {
+                            format!("{e:#}")
+                        } else {
+                            format!(
+                                "not a WebAssembly binary (no `\\0asm` header), and not valid WebAssembly text either: {e:#}"
+                            )
+                        },
                     })?;
                 (component, CodeOrigin::Compiled)
             }

@@ -1,0 +1,173 @@
+//! `portico deploy`, `portico versions`, `portico rollback`: clients of a running host's
+//! admin API.
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Default address of the admin API.
+pub const DEFAULT_ADMIN_URL: &str = "http://127.0.0.1:3001";
+
+/// Where the admin API is and how to get in.
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// The admin API's base URL.
+    #[arg(long = "admin", env = "PORTICO_ADMIN_URL", default_value = DEFAULT_ADMIN_URL)]
+    pub url: String,
+    /// The admin token.
+    #[arg(long, env = "PORTICO_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// What to ask the admin API.
+#[derive(Debug)]
+pub enum Request {
+    /// Deploy a module (with settings from a JSON file, if given).
+    Deploy {
+        /// The function.
+        function: String,
+        /// The component file.
+        module: PathBuf,
+        /// A JSON settings file (`limits`, `environment`, `routes`).
+        config: Option<PathBuf>,
+    },
+    /// Show a function's versions.
+    Versions {
+        /// The function.
+        function: String,
+    },
+    /// Roll back.
+    Rollback {
+        /// The function.
+        function: String,
+        /// The version to go back to (default: the one before the live one).
+        to: Option<String>,
+    },
+}
+
+/// Sends the request and prints the answer.
+pub fn run(admin: &AdminArgs, request: Request) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(send(admin, request))
+}
+
+async fn send(admin: &AdminArgs, request: Request) -> anyhow::Result<()> {
+    let base = admin.url.trim_end_matches('/');
+    let client = reqwest::Client::new();
+    let with_token = |builder: reqwest::RequestBuilder| match &admin.token {
+        Some(token) => builder.bearer_auth(token),
+        None => builder,
+    };
+    match request {
+        Request::Deploy {
+            function,
+            module,
+            config,
+        } => {
+            let wasm = std::fs::read(&module)
+                .with_context(|| format!("cannot read {}", module.display()))?;
+            let url = format!("{base}/functions/{function}");
+            let builder = match config {
+                None => client.put(&url).body(wasm),
+                Some(config) => {
+                    let json = std::fs::read(&config)
+                        .with_context(|| format!("cannot read {}", config.display()))?;
+                    let form = reqwest::multipart::Form::new()
+                        .part(
+                            "module",
+                            reqwest::multipart::Part::bytes(wasm).mime_str("application/wasm")?,
+                        )
+                        .part(
+                            "config",
+                            reqwest::multipart::Part::bytes(json).mime_str("application/json")?,
+                        );
+                    client.put(&url).multipart(form)
+                }
+            };
+            let answer = call(with_token(builder), &url).await?;
+            println!(
+                "deployed {function}: {} -> {} (deployment {}, {} in {:.1} ms)",
+                text(&answer["previous"]),
+                text(&answer["version"]),
+                answer["deployment"],
+                text(&answer["code"]),
+                answer["compile_ms"].as_f64().unwrap_or_default(),
+            );
+        }
+        Request::Versions { function } => {
+            let url = format!("{base}/functions/{function}");
+            let answer = call(with_token(client.get(&url)), &url).await?;
+            println!(
+                "{function}: live {} since {}",
+                text(&answer["live"]),
+                text(&answer["live_since"])
+            );
+            if let Some(routes) = answer["routes"].as_array() {
+                let routes: Vec<String> = routes.iter().map(text).collect();
+                println!("routes: {}", routes.join(", "));
+            }
+            println!(
+                "{:>4}  {:<12}  {:<24}  {:<8}  {:>10}",
+                "#", "version", "deployed at", "source", "requests"
+            );
+            for v in answer["versions"].as_array().into_iter().flatten() {
+                println!(
+                    "{:>4}  {:<12}  {:<24}  {:<8}  {:>10}{}",
+                    v["deployment"].as_u64().unwrap_or_default(),
+                    text(&v["version"]),
+                    text(&v["deployed_at"]),
+                    text(&v["source"]),
+                    v["requests"].as_u64().unwrap_or_default(),
+                    if v["live"] == Value::Bool(true) {
+                        "  (live)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        Request::Rollback { function, to } => {
+            let mut url = format!("{base}/functions/{function}/rollback");
+            if let Some(to) = &to {
+                url.push_str("?to=");
+                url.extend(form_urlencoded::byte_serialize(to.as_bytes()));
+            }
+            let answer = call(with_token(client.post(&url)), &url).await?;
+            println!(
+                "rolled back {function}: {} -> {} (deployment {})",
+                text(&answer["previous"]),
+                text(&answer["version"]),
+                answer["deployment"]
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Sends a request and returns its JSON answer; an error status becomes an error with
+/// the admin API's message.
+async fn call(builder: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value> {
+    let response = builder.send().await.with_context(|| {
+        format!("cannot reach the admin API at {url} (is `portico up` running? set --admin)")
+    })?;
+    let status = response.status();
+    let body = response.bytes().await.context("cannot read the answer")?;
+    let json: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::json!({ "message": String::from_utf8_lossy(&body) }));
+    if !status.is_success() {
+        bail!("{status}: {}", text(&json["message"]));
+    }
+    Ok(json)
+}
+
+/// A JSON value as plain text (`-` for null).
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
