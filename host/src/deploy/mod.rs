@@ -24,7 +24,7 @@ pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError};
 use crate::gateway::{Gateway, RouteKey, Served};
 use crate::manifest::{FunctionConfig, Manifest};
 use crate::metrics::Metrics;
-use crate::runtime::{CodeOrigin, Function, LoadError, Runtime, hex};
+use crate::runtime::{Function, LoadError, Runtime, hex};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -265,6 +265,7 @@ impl Deployer {
         )
         .await?;
         let compile = started.elapsed();
+        let origin = function.origin();
         let next = replace_function(&served, function, &settings.routes)?;
 
         let mut record = record;
@@ -275,13 +276,7 @@ impl Deployer {
         self.store.write_record(name, &record)?;
         state.records.insert(name.to_string(), record);
         self.gateway.swap(next);
-        self.store.collect_garbage(state.records.values());
-        let origin = self
-            .gateway
-            .served()
-            .functions
-            .get(name)
-            .map_or(CodeOrigin::Compiled, |f| f.origin());
+        self.store.collect_garbage();
         Ok((
             Deployed {
                 function: name.to_string(),
@@ -426,7 +421,7 @@ impl Deployer {
         next_state.manifest = manifest;
         *state = next_state;
         self.gateway.swap(next);
-        self.store.collect_garbage(state.records.values());
+        self.store.collect_garbage();
         drop(state);
         self.record_changes(&changes, actor)?;
         Ok(changes)

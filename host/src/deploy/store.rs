@@ -229,13 +229,33 @@ impl DeployStore {
         Ok(wasm)
     }
 
-    /// Deletes stored modules (and their artifacts) that no record in `records`
-    /// mentions. Best effort: failures are logged.
-    pub fn collect_garbage<'r>(&self, records: impl IntoIterator<Item = &'r FunctionRecord>) {
-        let keep: Vec<&str> = records
-            .into_iter()
-            .flat_map(|r| r.history.iter().map(|d| d.sha256.as_str()))
-            .collect();
+    /// Deletes stored modules (and their artifacts) that no record on disk mentions,
+    /// including records of functions no longer in the manifest (they may come back).
+    /// Best effort: failures are logged, and an unreadable record stops the sweep.
+    pub fn collect_garbage(&self) {
+        let functions = self.root.join("functions");
+        let Ok(entries) = std::fs::read_dir(&functions) else {
+            return;
+        };
+        let mut keep: Vec<String> = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(function) = name
+                .to_string_lossy()
+                .strip_suffix(".json")
+                .map(String::from)
+            else {
+                continue;
+            };
+            match self.read_record(&function) {
+                Ok(record) => keep.extend(record.history.into_iter().map(|d| d.sha256)),
+                Err(e) => {
+                    tracing::warn!("not removing old modules: {e}");
+                    return;
+                }
+            }
+        }
+        let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
         let modules = self.root.join("modules");
         if let Ok(entries) = std::fs::read_dir(&modules) {
             for entry in entries.flatten() {
@@ -306,6 +326,25 @@ mod tests {
         assert_eq!(store.read_record("f").expect("read"), record);
         // The next id keeps increasing after pruning.
         assert_eq!(record.push("v".into(), "x".into(), Source::Admin, None), 6);
+    }
+
+    #[test]
+    fn garbage_is_what_no_record_mentions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DeployStore::open(dir.path().to_path_buf()).expect("open");
+        let sha = |m: &[u8]| hex(&Sha256::digest(m));
+        for m in [&b"kept by f"[..], b"kept by g", b"orphan"] {
+            store.put_module(&sha(m), m).expect("put");
+        }
+        for (f, m) in [("f", &b"kept by f"[..]), ("g", b"kept by g")] {
+            let mut record = FunctionRecord::default();
+            record.push("v".into(), sha(m), Source::Admin, None);
+            store.write_record(f, &record).expect("write");
+        }
+        store.collect_garbage();
+        assert!(store.read_module(&sha(b"kept by f")).is_ok());
+        assert!(store.read_module(&sha(b"kept by g")).is_ok());
+        assert!(store.read_module(&sha(b"orphan")).is_err());
     }
 
     #[test]

@@ -1,0 +1,78 @@
+# Shared by scripts/bench.sh and scripts/bench-deploy.sh: settings, cleanup of what was
+# started, wrk (installed from Debian's packages if missing), release builds, a server
+# starter and a wrk runner. Source it from the repository root.
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+WARMUP=${WARMUP:-2s}
+TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    # Servers started inside $(...) run in a subshell: their pids are in $work/pids.
+    if [ -f "$work/pids" ]; then
+        while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$work/pids"
+    fi
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk (Debian package)" >&2
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null
+    fi
+fi
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
+
+echo "building (release)..." >&2
+cargo build --quiet --locked --release -p portico --bin portico --example native_hello
+cargo build --quiet --locked --release --target wasm32-wasip2 \
+    --manifest-path examples/Cargo.toml --target-dir examples/target
+
+# Starts a server in the background; prints the URL it announced.
+start() {
+    local name=$1; shift
+    "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    pids+=($!)
+    echo $! >>"$work/pids"
+    for _ in $(seq 1 200); do
+        if grep -qo 'http://[0-9.:]*' "$work/$name.out" 2>/dev/null; then
+            grep -o 'http://[0-9.:]*' "$work/$name.out" | head -n1
+            return
+        fi
+        sleep 0.05
+    done
+    echo "$name did not start:" >&2
+    cat "$work/$name.err" >&2
+    exit 1
+}
+
+# Pin the load generator to the last core when there is more than one.
+pin=()
+if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
+    pin=(taskset -c "$(($(nproc) - 1))")
+fi
+
+# run URL [SCRIPT [SCRIPT ARGS...]]
+run() {
+    local url=$1 script=${2:-scripts/wrk-report.lua}
+    shift $(($# < 2 ? $# : 2))
+    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$script" "$url" -- "$@" >/dev/null
+    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$script" "$url" -- "$@" |
+        awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7}'
+}
+
+
+hello_wasm=$PWD/examples/target/wasm32-wasip2/release/hello.wasm
+
+# Starts `portico up` on manifest $2 (free ports, RUST_LOG=warn unless BENCH_LOG says otherwise); prints its URL.
+portico_up() {
+    local name=$1 manifest=$2
+    RUST_LOG=${BENCH_LOG:-warn} start "$name" "$TARGET_DIR/release/portico" up \
+        --manifest "$manifest" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
+}
