@@ -19,3 +19,4 @@ pub mod http_server;
 pub mod manifest;
 pub mod metrics;
 pub mod runtime;
+pub mod telemetry;

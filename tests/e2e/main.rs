@@ -10,3 +10,4 @@ mod observability;
 mod routing;
 mod scale;
 mod support;
+mod telemetry;

@@ -127,8 +127,13 @@ pub enum Command {
 /// Runs the command line; errors are printed with their causes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
-    let result = match cli.command {
+    let json = matches!(cli.log_format, LogFormat::Json);
+    // `up` reads its manifest first: it may ask for span export.
+    let logging = match &cli.command {
+        Command::Up { .. } => Ok(()),
+        _ => crate::telemetry::init(json, None),
+    };
+    let result = logging.and_then(|()| match cli.command {
         Command::Build { manifest } => load(&manifest).and_then(|m| build_functions(&m)),
         Command::Up {
             manifest,
@@ -136,7 +141,10 @@ pub fn main() -> ExitCode {
             admin_listen,
             build,
             watch,
-        } => load(&manifest).and_then(|m| up::run(m, listen, admin_listen, build, watch)),
+        } => load(&manifest).and_then(|m| {
+            crate::telemetry::init(json, Some(&m.telemetry))?;
+            up::run(m, listen, admin_listen, build, watch)
+        }),
         Command::Invoke { manifest, event } => {
             load(&manifest).and_then(|m| invoke::run(&m, &event))
         }
@@ -166,7 +174,8 @@ pub fn main() -> ExitCode {
             to,
             admin,
         } => client::run(&admin, client::Request::Rollback { function, to }),
-    };
+    });
+    crate::telemetry::shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -239,19 +248,6 @@ async fn runtime_for(
     Ok(std::sync::Arc::new(crate::runtime::Runtime::new(
         &config, data,
     )?))
-}
-
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
 }
 
 /// A multi-threaded tokio runtime for the commands that need one.

@@ -100,6 +100,34 @@ pub struct Manifest {
     pub routes: Router<String>,
     /// The data store and the declared tables.
     pub data: DataConfig,
+    /// Trace export.
+    pub telemetry: TelemetryConfig,
+}
+
+/// `[telemetry]`: OpenTelemetry export of the request spans (OTLP over HTTP).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TelemetryConfig {
+    /// Export spans over OTLP (needs a build with the `otlp` cargo feature).
+    pub otlp: bool,
+    /// The collector's base URL; `/v1/traces` is appended. Default: the
+    /// `OTEL_EXPORTER_OTLP_*` environment, else `http://localhost:4318`.
+    pub endpoint: Option<String>,
+    /// Wire format.
+    pub protocol: OtlpProtocol,
+    /// `service.name` of the exported resource.
+    pub service_name: String,
+}
+
+/// OTLP/HTTP encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum OtlpProtocol {
+    /// Binary protobuf (what collectors expect by default).
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// JSON.
+    #[serde(rename = "http/json")]
+    HttpJson,
 }
 
 /// `[server]`.
@@ -189,6 +217,19 @@ struct RawManifest {
     tables: BTreeMap<String, Spanned<data::RawTable>>,
     #[serde(default)]
     cache: data::RawCache,
+    #[serde(default)]
+    telemetry: RawTelemetry,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    #[serde(default)]
+    otlp: bool,
+    endpoint: Option<Spanned<String>>,
+    #[serde(default)]
+    protocol: OtlpProtocol,
+    service_name: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -388,6 +429,28 @@ impl Manifest {
                 .map_err(|e| at(function.span(), &field, e.to_string()))?;
         }
 
+        let telemetry = TelemetryConfig {
+            otlp: raw.telemetry.otlp,
+            endpoint: match raw.telemetry.endpoint {
+                Some(e)
+                    if !(e.get_ref().starts_with("http://")
+                        || e.get_ref().starts_with("https://")) =>
+                {
+                    return Err(at(
+                        e.span(),
+                        "telemetry.endpoint",
+                        format!("must be an http:// or https:// URL, got {:?}", e.get_ref()),
+                    ));
+                }
+                e => e.map(Spanned::into_inner),
+            },
+            protocol: raw.telemetry.protocol,
+            service_name: raw
+                .telemetry
+                .service_name
+                .unwrap_or_else(|| "portico".to_string()),
+        };
+
         Ok(Manifest {
             path: path.to_path_buf(),
             dir,
@@ -396,6 +459,7 @@ impl Manifest {
             functions,
             routes,
             data,
+            telemetry,
         })
     }
 
