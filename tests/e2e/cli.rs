@@ -1,6 +1,6 @@
 //! The command line: `invoke`, `build`, manifest and module errors, graceful shutdown.
 
-use crate::support::{Server, client, manifest, portico, root};
+use crate::support::{Server, client, manifest, portico, root, up_fails};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -233,24 +233,6 @@ fn build_adds_the_wasm_target_with_rustup_when_missing() {
         err.contains("rustup not found") && err.contains("rustup target add wasm32-wasip2"),
         "{err}"
     );
-}
-
-/// Runs `portico up` on `m` and returns its stderr; it must fail.
-fn up_fails(m: &crate::support::TempManifest) -> String {
-    let out = portico()
-        .args([
-            "up",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--manifest")
-        .arg(&m.path)
-        .output()
-        .expect("portico runs");
-    assert!(!out.status.success());
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

@@ -222,3 +222,21 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// Runs `portico up` on `m` and returns its stderr; it must fail.
+pub fn up_fails(m: &TempManifest) -> String {
+    let out = portico()
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--manifest")
+        .arg(&m.path)
+        .output()
+        .expect("portico runs");
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

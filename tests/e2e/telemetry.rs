@@ -8,20 +8,7 @@ const HELLO: &str =
 #[test]
 fn the_otlp_switch_without_the_feature_says_how_to_get_it() {
     let m = crate::support::manifest(&format!("[telemetry]\notlp = true\n{HELLO}"));
-    let out = crate::support::portico()
-        .args([
-            "up",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--manifest")
-        .arg(&m.path)
-        .output()
-        .expect("portico runs");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = crate::support::up_fails(&m);
     assert!(err.contains("--features otlp"), "{err}");
 }
 

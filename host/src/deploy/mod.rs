@@ -149,6 +149,15 @@ struct State {
 }
 
 impl State {
+    /// Function `name` of the applied manifest.
+    fn function(&self, name: &str) -> Result<FunctionConfig, DeployError> {
+        self.manifest
+            .functions
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DeployError::UnknownFunction(name.to_string()))
+    }
+
     fn counter(&mut self, function: &str, version: &str) -> Arc<AtomicU64> {
         Arc::clone(
             self.counters
@@ -226,14 +235,9 @@ impl Deployer {
         name: &str,
         wasm: Vec<u8>,
         patch: Option<SettingsPatch>,
-    ) -> Result<(Deployed, Option<String>), DeployError> {
+    ) -> Result<Deployed, DeployError> {
         let mut state = self.state.lock().await;
-        let config = state
-            .manifest
-            .functions
-            .get(name)
-            .cloned()
-            .ok_or_else(|| DeployError::UnknownFunction(name.to_string()))?;
+        let config = state.function(name)?;
         let served = self.gateway.served();
         let live_settings = served_settings(&served, name)
             .ok_or_else(|| DeployError::UnknownFunction(name.to_string()))?;
@@ -277,18 +281,15 @@ impl Deployer {
         state.records.insert(name.to_string(), record);
         self.gateway.swap(next);
         self.store.collect_garbage();
-        Ok((
-            Deployed {
-                function: name.to_string(),
-                version,
-                previous: previous.clone(),
-                deployment: id,
-                compile_ms: compile.as_secs_f64() * 1e3,
-                code: origin.as_str(),
-                routes: settings.routes.iter().map(ToString::to_string).collect(),
-            },
+        Ok(Deployed {
+            function: name.to_string(),
+            version,
             previous,
-        ))
+            deployment: id,
+            compile_ms: duration_ms(compile),
+            code: origin.as_str(),
+            routes: settings.routes.iter().map(ToString::to_string).collect(),
+        })
     }
 
     /// Makes an earlier deployment of `name` live again: the one before the live one, or
@@ -303,18 +304,9 @@ impl Deployer {
         self.finish("rollback", name, actor, result)
     }
 
-    async fn try_rollback(
-        &self,
-        name: &str,
-        to: Option<&str>,
-    ) -> Result<(Deployed, Option<String>), DeployError> {
+    async fn try_rollback(&self, name: &str, to: Option<&str>) -> Result<Deployed, DeployError> {
         let mut state = self.state.lock().await;
-        let config = state
-            .manifest
-            .functions
-            .get(name)
-            .cloned()
-            .ok_or_else(|| DeployError::UnknownFunction(name.to_string()))?;
+        let config = state.function(name)?;
         let mut record = state.records.get(name).cloned().unwrap_or_default();
         let live = record.live_deployment().cloned();
         let target = match to {
@@ -368,18 +360,15 @@ impl Deployer {
         self.store.write_record(name, &record)?;
         state.records.insert(name.to_string(), record);
         self.gateway.swap(next);
-        Ok((
-            Deployed {
-                function: name.to_string(),
-                version: target.version,
-                previous: previous.clone(),
-                deployment: target.id,
-                compile_ms: compile.as_secs_f64() * 1e3,
-                code: origin.as_str(),
-                routes: settings.routes.iter().map(ToString::to_string).collect(),
-            },
+        Ok(Deployed {
+            function: name.to_string(),
+            version: target.version,
             previous,
-        ))
+            deployment: target.id,
+            compile_ms: duration_ms(compile),
+            code: origin.as_str(),
+            routes: settings.routes.iter().map(ToString::to_string).collect(),
+        })
     }
 
     /// Applies `manifest` (re-read from disk) to what is served. For each function the
@@ -450,10 +439,10 @@ impl Deployer {
         action: &'static str,
         function: &str,
         actor: &Actor,
-        result: Result<(Deployed, Option<String>), DeployError>,
+        result: Result<Deployed, DeployError>,
     ) -> Result<Deployed, DeployError> {
         let (outcome, to, from, reason) = match &result {
-            Ok((d, previous)) => ("ok", Some(d.version.clone()), previous.clone(), None),
+            Ok(d) => ("ok", Some(d.version.clone()), d.previous.clone(), None),
             Err(e) => ("refused", None, None, Some(e.to_string())),
         };
         self.metrics.deploy(function, action, outcome);
@@ -477,7 +466,7 @@ impl Deployer {
                 );
             }
         }
-        result.map(|(d, _)| d)
+        result
     }
 
     fn record_changes(
