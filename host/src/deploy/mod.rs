@@ -24,7 +24,7 @@ pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError};
 use crate::gateway::{Gateway, RouteKey, Served};
 use crate::manifest::{FunctionConfig, Manifest};
 use crate::metrics::Metrics;
-use crate::runtime::{Function, LoadError, Runtime, hex};
+use crate::runtime::{Function, LoadError, Runtime, hex, version_of};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -256,19 +256,18 @@ impl Deployer {
                 record.live_deployment().and_then(|d| d.settings.clone()),
             ),
         };
-        let sha = hex(&Sha256::digest(&wasm));
-        let version = version_of_hex(&sha);
-        let counter = state.counter(name, &version);
+        let wasm: Arc<[u8]> = wasm.into();
         let started = Instant::now();
         let function = load(
             self.gateway.runtime(),
             &config,
-            wasm.clone(),
+            Arc::clone(&wasm),
             &settings,
-            counter,
+            &mut state,
         )
         .await?;
         let compile = started.elapsed();
+        let (sha, version) = (hex(function.digest()), function.version().to_string());
         let origin = function.origin();
         let next = replace_function(&served, function, &settings.routes)?;
 
@@ -280,7 +279,7 @@ impl Deployer {
         self.store.write_record(name, &record)?;
         state.records.insert(name.to_string(), record);
         self.gateway.swap(next);
-        self.store.collect_garbage();
+        self.collect_garbage();
         Ok(Deployed {
             function: name.to_string(),
             version,
@@ -348,9 +347,15 @@ impl Deployer {
             None => Settings::from_manifest(&state.manifest, &config),
         };
         let wasm = self.store.read_module(&target.sha256)?;
-        let counter = state.counter(name, &target.version);
         let started = Instant::now();
-        let function = load(self.gateway.runtime(), &config, wasm, &settings, counter).await?;
+        let function = load(
+            self.gateway.runtime(),
+            &config,
+            wasm.into(),
+            &settings,
+            &mut state,
+        )
+        .await?;
         let compile = started.elapsed();
         let origin = function.origin();
         let served = self.gateway.served();
@@ -410,7 +415,7 @@ impl Deployer {
         next_state.manifest = manifest;
         *state = next_state;
         self.gateway.swap(next);
-        self.store.collect_garbage();
+        self.collect_garbage();
         drop(state);
         self.record_changes(&changes, actor)?;
         Ok(changes)
@@ -431,6 +436,15 @@ impl Deployer {
     pub async fn describe(&self, name: &str) -> Option<FunctionInfo> {
         let state = self.state.lock().await;
         info(&state, &self.gateway.served(), name)
+    }
+
+    /// Deletes the modules and precompiled artifacts no kept deployment uses.
+    fn collect_garbage(&self) {
+        if let Some(keep) = self.store.collect_garbage()
+            && let Some(artifacts) = self.gateway.runtime().artifacts()
+        {
+            artifacts.retain(&keep);
+        }
     }
 
     /// Audits and counts the outcome of a deploy or rollback.
@@ -491,9 +505,10 @@ impl Deployer {
     }
 }
 
-/// The first 12 hex digits of a SHA-256 in hex.
-fn version_of_hex(sha: &str) -> String {
-    sha.get(..12).unwrap_or(sha).to_string()
+/// A module's SHA-256 in hex and its version, as [`Runtime::load`] names them.
+fn identify(wasm: &[u8]) -> (String, String) {
+    let digest: [u8; 32] = Sha256::digest(wasm).into();
+    (hex(&digest), version_of(&digest))
 }
 
 fn kept_versions(record: &FunctionRecord) -> String {
@@ -544,13 +559,14 @@ fn replace_function(
         .map_err(|e| DeployError::BadSettings(format!("{e:#}")))
 }
 
-/// Compiles (off the async threads) and starts one instance of a function.
+/// Compiles (off the async threads) and starts one instance of a function, counting its
+/// requests in the version's counter in `state`.
 async fn load(
     runtime: &Arc<Runtime>,
     config: &FunctionConfig,
-    wasm: Vec<u8>,
+    wasm: Arc<[u8]>,
     settings: &Settings,
-    counter: Arc<AtomicU64>,
+    state: &mut State,
 ) -> Result<Arc<Function>, LoadError> {
     if settings.limits.memory_bytes > runtime.max_memory_bytes() {
         return Err(LoadError::Start {
@@ -575,6 +591,7 @@ async fn load(
         function: config.name.clone(),
         reason: format!("the compiler thread failed: {e}"),
     })??;
+    let counter = state.counter(&config.name, function.version());
     let function = function.with_request_counter(counter);
     runtime.probe(&function).await?;
     Ok(Arc::new(function))
@@ -596,7 +613,8 @@ fn choose(
     keep: usize,
 ) -> anyhow::Result<Choice> {
     let file = std::fs::read(&config.module);
-    let file_sha = file.as_ref().ok().map(|w| hex(&Sha256::digest(w)));
+    let file_id = file.as_ref().ok().map(|w| identify(w));
+    let file_sha = file_id.as_ref().map(|(sha, _)| sha.clone());
     let live = record.live_deployment().cloned();
     let unreadable = |e: &std::io::Error| {
         format!(
@@ -607,9 +625,9 @@ fn choose(
         )
     };
     let changed = file_sha.is_some() && file_sha != record.manifest_sha256;
-    match (live, file, file_sha.clone()) {
+    match (live, file, file_id) {
         (None, Err(e), _) => anyhow::bail!(unreadable(&e)),
-        (Some(live), Ok(wasm), Some(sha)) if changed => {
+        (Some(live), Ok(wasm), Some((sha, version))) if changed => {
             record.manifest_sha256 = Some(sha.clone());
             if live.sha256 == sha && live.settings.is_none() {
                 return Ok(Choice {
@@ -618,7 +636,7 @@ fn choose(
                     reason: "the manifest's module is the live version".into(),
                 });
             }
-            let id = record.push(version_of_hex(&sha), sha, Source::Manifest, None);
+            let id = record.push(version, sha, Source::Manifest, None);
             record.prune(keep);
             Ok(Choice {
                 deployment: record
@@ -634,9 +652,9 @@ fn choose(
                 ),
             })
         }
-        (None, Ok(wasm), Some(sha)) => {
+        (None, Ok(wasm), Some((sha, version))) => {
             record.manifest_sha256 = Some(sha.clone());
-            let id = record.push(version_of_hex(&sha), sha, Source::Manifest, None);
+            let id = record.push(version, sha, Source::Manifest, None);
             Ok(Choice {
                 deployment: record
                     .history
@@ -722,9 +740,8 @@ async fn reconcile(
                 if deployment.source == Source::Manifest {
                     store.put_module(&deployment.sha256, &wasm)?;
                 }
-                let counter = state.counter(name, &deployment.version);
                 let started = Instant::now();
-                let function = load(runtime, config, wasm, &settings, counter).await?;
+                let function = load(runtime, config, wasm.into(), &settings, state).await?;
                 tracing::info!(
                     function = %name,
                     version = %deployment.version,

@@ -229,14 +229,13 @@ impl DeployStore {
         Ok(wasm)
     }
 
-    /// Deletes stored modules (and their artifacts) that no record on disk mentions,
-    /// including records of functions no longer in the manifest (they may come back).
-    /// Best effort: failures are logged, and an unreadable record stops the sweep.
-    pub fn collect_garbage(&self) {
+    /// Deletes stored modules that no record on disk mentions, including records of
+    /// functions no longer in the manifest (they may come back), and returns the SHA-256s
+    /// kept. Best effort: failures are logged, and an unreadable record stops the sweep
+    /// (`None`).
+    pub fn collect_garbage(&self) -> Option<Vec<String>> {
         let functions = self.root.join("functions");
-        let Ok(entries) = std::fs::read_dir(&functions) else {
-            return;
-        };
+        let entries = std::fs::read_dir(&functions).ok()?;
         let mut keep: Vec<String> = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -251,37 +250,25 @@ impl DeployStore {
                 Ok(record) => keep.extend(record.history.into_iter().map(|d| d.sha256)),
                 Err(e) => {
                     tracing::warn!("not removing old modules: {e}");
-                    return;
+                    return None;
                 }
             }
         }
-        let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
-        let modules = self.root.join("modules");
-        if let Ok(entries) = std::fs::read_dir(&modules) {
+        if let Ok(entries) = std::fs::read_dir(self.root.join("modules")) {
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
                 let Some(sha) = name.strip_suffix(".wasm") else {
                     continue;
                 };
-                if !keep.contains(&sha)
+                if !keep.iter().any(|k| k == sha)
                     && let Err(e) = std::fs::remove_file(entry.path())
                 {
                     tracing::warn!(path = %entry.path().display(), "cannot remove an old module: {e}");
                 }
             }
         }
-        let artifacts = self.artifacts_dir();
-        if let Ok(entries) = std::fs::read_dir(&artifacts) {
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                let sha = name.split('-').next().unwrap_or_default();
-                if name.ends_with(".cwasm") && !keep.contains(&sha) {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
+        Some(keep)
     }
 
     /// The store's directory.

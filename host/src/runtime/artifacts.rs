@@ -93,6 +93,27 @@ impl Artifacts {
         }
     }
 
+    /// Deletes the artifacts of modules whose SHA-256 (hex) is not in `keep`, for this
+    /// engine and any other.
+    pub fn retain(&self, keep: &[String]) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Some((module, _engine)) = name
+                .strip_suffix(".cwasm")
+                .and_then(|stem| stem.split_once('-'))
+            else {
+                continue;
+            };
+            if !keep.iter().any(|k| k == module) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// The directory artifacts live in.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -116,5 +137,29 @@ impl Hasher for Sha256Hasher {
 
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retain_keeps_the_artifacts_of_kept_modules_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::default();
+        let artifacts = Artifacts::new(dir.path().to_path_buf(), &engine);
+        let kept = [1u8; 32];
+        let dropped = [2u8; 32];
+        for module in [&kept, &dropped] {
+            std::fs::write(artifacts.path(module), b"artifact").expect("write");
+        }
+        std::fs::write(dir.path().join("unrelated.txt"), b"x").expect("write");
+        artifacts.retain(&[hex(&kept)]);
+        assert!(artifacts.path(&kept).exists());
+        assert!(!artifacts.path(&dropped).exists());
+        assert!(dir.path().join("unrelated.txt").exists());
+        // A damaged artifact is refused, not deserialised.
+        assert!(artifacts.load(&engine, &kept).is_none());
     }
 }
