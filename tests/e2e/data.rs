@@ -286,20 +286,7 @@ async fn a_function_cannot_use_a_table_it_was_not_granted() {
 #[test]
 fn a_manifest_granting_an_undeclared_table_is_refused() {
     let manifest = manifest(&TODO.replace("tables = [\"todos\"]", "tables = [\"nope\"]"));
-    let output = crate::support::portico()
-        .args([
-            "up",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--manifest",
-        ])
-        .arg(&manifest.path)
-        .output()
-        .expect("portico runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = crate::support::up_fails(&manifest);
     assert!(
         stderr.contains("functions.todo.tables") && stderr.contains("no table named `nope`"),
         "{stderr}"

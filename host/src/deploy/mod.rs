@@ -274,7 +274,7 @@ impl Deployer {
         let mut record = record;
         let previous = record.live_deployment().map(|d| d.version.clone());
         self.store.put_module(&sha, &wasm)?;
-        let id = record.push(version.clone(), sha, Source::Admin, stored);
+        let id = record.push(version.clone(), sha, Source::Admin, stored).id;
         record.prune(self.keep);
         self.store.write_record(name, &record)?;
         state.records.insert(name.to_string(), record);
@@ -636,15 +636,10 @@ fn choose(
                     reason: "the manifest's module is the live version".into(),
                 });
             }
-            let id = record.push(version, sha, Source::Manifest, None);
+            let deployment = record.push(version, sha, Source::Manifest, None);
             record.prune(keep);
             Ok(Choice {
-                deployment: record
-                    .history
-                    .iter()
-                    .find(|d| d.id == id)
-                    .cloned()
-                    .ok_or_else(|| anyhow::anyhow!("deployment {id} vanished"))?,
+                deployment,
                 wasm: Some(wasm),
                 reason: format!(
                     "the manifest's module changed since it was last loaded, so it is newer than the deployed version {}",
@@ -654,14 +649,9 @@ fn choose(
         }
         (None, Ok(wasm), Some((sha, version))) => {
             record.manifest_sha256 = Some(sha.clone());
-            let id = record.push(version, sha, Source::Manifest, None);
+            let deployment = record.push(version, sha, Source::Manifest, None);
             Ok(Choice {
-                deployment: record
-                    .history
-                    .iter()
-                    .find(|d| d.id == id)
-                    .cloned()
-                    .ok_or_else(|| anyhow::anyhow!("deployment {id} vanished"))?,
+                deployment,
                 wasm: Some(wasm),
                 reason: "first load of the manifest's module".into(),
             })

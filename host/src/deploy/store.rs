@@ -105,27 +105,28 @@ impl FunctionRecord {
         self.history.iter().find(|d| d.id == live)
     }
 
-    /// Appends a deployment and makes it live; returns its id.
+    /// Appends a deployment and makes it live; returns (a copy of) it.
     pub fn push(
         &mut self,
         version: String,
         sha256: String,
         source: Source,
         settings: Option<StoredSettings>,
-    ) -> u64 {
+    ) -> Deployment {
         let id = self.history.last().map_or(1, |d| d.id + 1);
         let now = now_ms();
-        self.history.push(Deployment {
+        let deployment = Deployment {
             id,
             version,
             sha256,
             deployed_at_ms: now,
             source,
             settings,
-        });
+        };
+        self.history.push(deployment.clone());
         self.live = Some(id);
         self.live_since_ms = now;
-        id
+        deployment
     }
 
     /// Makes deployment `id` live.
@@ -312,7 +313,10 @@ mod tests {
         store.write_record("f", &record).expect("write");
         assert_eq!(store.read_record("f").expect("read"), record);
         // The next id keeps increasing after pruning.
-        assert_eq!(record.push("v".into(), "x".into(), Source::Admin, None), 6);
+        assert_eq!(
+            record.push("v".into(), "x".into(), Source::Admin, None).id,
+            6
+        );
     }
 
     #[test]
