@@ -99,10 +99,7 @@ async fn guest_output_is_logged_with_the_request_id() {
         .await
         .expect("request");
     assert_eq!(resp.status(), 200);
-    let id = resp.headers()["apigw-requestid"]
-        .to_str()
-        .expect("ascii")
-        .to_string();
+    let id = crate::support::request_id(&resp);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let log = server.log();

@@ -40,10 +40,7 @@ async fn event_fields_match_payload_2_0() {
         .await
         .expect("request");
     assert_eq!(resp.status(), 200);
-    let request_id = resp.headers()["apigw-requestid"]
-        .to_str()
-        .expect("ascii")
-        .to_string();
+    let request_id = crate::support::request_id(&resp);
     let e: Value = resp.json().await.expect("json");
 
     assert_eq!(e["routeKey"], "POST /echo");
@@ -173,10 +170,7 @@ async fn two_hundred_concurrent_requests_are_all_answered_correctly() {
             tokio::spawn(async move {
                 let resp = http.get(url).send().await.expect("request");
                 assert_eq!(resp.status(), 200);
-                let id = resp.headers()["apigw-requestid"]
-                    .to_str()
-                    .expect("ascii")
-                    .to_string();
+                let id = crate::support::request_id(&resp);
                 let body: Value = resp.json().await.expect("json");
                 assert_eq!(body["message"], format!("Hi, user{i}!"));
                 assert_eq!(body["request_id"], id.as_str());

@@ -168,10 +168,7 @@ async fn json_access_log_has_one_line_per_request() {
         .send()
         .await
         .expect("request");
-    let id = resp.headers()["apigw-requestid"]
-        .to_str()
-        .expect("ascii")
-        .to_string();
+    let id = crate::support::request_id(&resp);
     let access = log_line(&server, "portico::access", &id).await;
     assert_eq!(access["status"], 200);
     assert_eq!(access["route"], "GET /hello/{name}");
@@ -214,10 +211,7 @@ async fn requests_run_in_spans_with_their_stages() {
         .send()
         .await
         .expect("request");
-    let id = resp.headers()["apigw-requestid"]
-        .to_str()
-        .expect("ascii")
-        .to_string();
+    let id = crate::support::request_id(&resp);
     let guest = log_line(&server, "portico::guest", &id).await;
     let spans = guest["spans"].as_array().expect("the line lists its spans");
     let names: Vec<&str> = spans.iter().filter_map(|s| s["name"].as_str()).collect();

@@ -240,3 +240,11 @@ pub fn up_fails(m: &TempManifest) -> String {
     assert!(!out.status.success());
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The `apigw-requestid` header of a response.
+pub fn request_id(resp: &reqwest::Response) -> String {
+    resp.headers()["apigw-requestid"]
+        .to_str()
+        .expect("ascii")
+        .to_string()
+}

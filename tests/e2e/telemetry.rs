@@ -117,10 +117,7 @@ mod export {
             .await
             .expect("request");
         assert_eq!(resp.status(), 200);
-        let id = resp.headers()["apigw-requestid"]
-            .to_str()
-            .expect("ascii")
-            .to_string();
+        let id = crate::support::request_id(&resp);
 
         let deadline = Instant::now() + Duration::from_secs(20);
         let (request, all) = loop {
