@@ -10,11 +10,13 @@
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group};
 use http::{HeaderMap, Method};
+use portico::cli::capabilities;
 use portico::data::{DataStore, open_backend};
+use portico::deploy::load_gateway;
 use portico::gateway::{Gateway, GatewayRequest, Router};
 use portico::manifest::Manifest;
 use portico::metrics::Metrics;
-use portico::runtime::{Runtime, RuntimeConfig};
+use portico::runtime::Runtime;
 use portico_dynamodb::test_server::TestServer;
 use std::hint::black_box;
 use std::path::Path;
@@ -31,10 +33,11 @@ fn gateway(rt: &tokio::runtime::Runtime, pooling: bool) -> Gateway {
             .to_string()
     );
     let manifest = Manifest::parse(Path::new("bench/portico.toml"), &text).expect("manifest");
-    let mut config = RuntimeConfig::from_manifest(&manifest);
+    let mut config = manifest.runtime_config();
     config.pooling = pooling;
-    let runtime = Arc::new(Runtime::new(&config, None).expect("runtime"));
-    rt.block_on(Gateway::load(&manifest, runtime, Arc::new(Metrics::new())))
+    let metrics = Arc::new(Metrics::new());
+    let runtime = Arc::new(Runtime::new(&config, capabilities(None, &metrics)).expect("runtime"));
+    rt.block_on(load_gateway(&manifest, runtime, metrics))
         .expect("gateway")
 }
 
@@ -45,7 +48,7 @@ fn request() -> GatewayRequest {
         path: "/hello/bench".into(),
         query: String::new(),
         headers: HeaderMap::new(),
-        body: Bytes::new(),
+        body: Bytes::new().into(),
         source_ip: "127.0.0.1".into(),
         protocol: "HTTP/1.1".into(),
     }
@@ -129,16 +132,21 @@ tables = ["todos"]
     let data = rt
         .block_on(open_backend(&manifest.data))
         .expect("data store");
+    let metrics = Arc::new(Metrics::new());
     let store = DataStore::new(
         data,
         &manifest.data.cache,
         &manifest.data.tables,
-        Arc::new(Metrics::new()),
+        Arc::clone(&metrics),
     );
     let runtime = Arc::new(
-        Runtime::new(&RuntimeConfig::from_manifest(&manifest), Some(store)).expect("runtime"),
+        Runtime::new(
+            &manifest.runtime_config(),
+            capabilities(Some(store), &metrics),
+        )
+        .expect("runtime"),
     );
-    rt.block_on(Gateway::load(&manifest, runtime, Arc::new(Metrics::new())))
+    rt.block_on(load_gateway(&manifest, runtime, metrics))
         .expect("gateway")
 }
 
@@ -146,7 +154,7 @@ fn todo_request(method: Method, path: String, body: &'static str) -> GatewayRequ
     GatewayRequest {
         method,
         path,
-        body: Bytes::from_static(body.as_bytes()),
+        body: Bytes::from_static(body.as_bytes()).into(),
         ..request()
     }
 }
@@ -199,7 +207,8 @@ fn data_get(c: &mut Criterion) {
             r#"{"title": "bench"}"#,
         )));
         assert_eq!(created.status, 201, "seeding a todo must succeed");
-        let todo: serde_json::Value = serde_json::from_slice(&created.body).expect("json");
+        let todo: serde_json::Value =
+            serde_json::from_slice(created.body.as_full().expect("a whole body")).expect("json");
         let path = format!("/todos/{}", todo["id"].as_str().expect("id"));
         let read = || todo_request(Method::GET, path.clone(), "");
         assert_eq!(rt.block_on(gateway.dispatch(read())).status, 200);

@@ -3,8 +3,7 @@
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -31,14 +30,16 @@ pub struct Peers {
 
 /// Serves `handler` on `listener` until `shutdown` resolves, then stops accepting and
 /// waits (up to [`SHUTDOWN_GRACE`]) for in-flight requests to finish.
-pub async fn serve<H, F>(
+pub async fn serve<H, F, B>(
     listener: TcpListener,
     handler: H,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
 where
     H: Fn(Request<Incoming>, Peers) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let local = listener.local_addr()?;
     let mut builder = auto::Builder::new(TokioExecutor::new());

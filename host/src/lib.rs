@@ -7,16 +7,22 @@
 //! function is live, and changing it under load, is [`deploy`]'s job, driven through
 //! the admin API ([`admin`]).
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod admin;
 pub mod cli;
 pub mod data;
 pub mod deploy;
+pub mod exchange;
 pub mod fs_atomic;
 pub mod gateway;
 pub mod http_server;
+pub mod log;
 pub mod manifest;
 pub mod metrics;
+pub mod outbound;
+pub mod policy;
+pub mod routing;
 pub mod runtime;
 pub mod telemetry;
+pub mod variables;

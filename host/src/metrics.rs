@@ -151,6 +151,8 @@ pub struct Metrics {
     guest: Family<FunctionLabel, Histogram, fn() -> Histogram>,
     memory: Family<FunctionLabel, Histogram, fn() -> Histogram>,
     failures: Family<FunctionOutcome, Counter>,
+    outbound: Family<FunctionOutcome, Counter>,
+    outbound_time: Family<FunctionLabel, Counter<f64>>,
     queue_depth: Gauge,
     deploys: Family<DeployLabels, Counter>,
     data_calls: Family<DataCallLabels, Histogram, fn() -> Histogram>,
@@ -228,6 +230,18 @@ impl Metrics {
             "Invocations without a response: timeouts, traps, guest errors, bad responses, no instance free",
             failures.clone(),
         );
+        let outbound = Family::<FunctionOutcome, Counter>::default();
+        registry.register(
+            "outbound_requests",
+            "Outbound HTTP requests of functions: `sent` (allowed and attempted) or `denied` (not in allowed_outbound_hosts)",
+            outbound.clone(),
+        );
+        let outbound_time = Family::<FunctionLabel, Counter<f64>>::default();
+        registry.register(
+            "outbound_wait_seconds",
+            "Time functions waited for the response heads of their outbound HTTP requests",
+            outbound_time.clone(),
+        );
         let queue_depth = Gauge::default();
         registry.register(
             "queue_depth",
@@ -259,6 +273,8 @@ impl Metrics {
             guest,
             memory,
             failures,
+            outbound,
+            outbound_time,
             queue_depth,
             deploys,
         }
@@ -332,6 +348,25 @@ impl Metrics {
                 outcome,
             })
             .inc();
+    }
+
+    /// Records one invocation's outbound HTTP requests.
+    pub fn outbound(&self, function: &str, sent: u64, denied: u64, waited: Duration) {
+        for (outcome, n) in [("sent", sent), ("denied", denied)] {
+            if n > 0 {
+                self.outbound
+                    .get_or_create(&FunctionOutcome {
+                        function: function.to_string(),
+                        outcome,
+                    })
+                    .inc_by(n);
+            }
+        }
+        self.outbound_time
+            .get_or_create(&FunctionLabel {
+                function: function.to_string(),
+            })
+            .inc_by(waited.as_secs_f64());
     }
 
     /// Sets the number of requests waiting for an instance.

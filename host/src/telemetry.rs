@@ -5,13 +5,39 @@
 //! The exporter batches spans on its own thread (wasmtime and the request path never wait
 //! for the collector); [`shutdown`] flushes what is left when the process ends.
 
-use crate::manifest::TelemetryConfig;
+use serde::Deserialize;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 /// A layer of the global subscriber.
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// `[telemetry]`: OpenTelemetry export of the request spans (OTLP over HTTP).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TelemetryConfig {
+    /// Export spans over OTLP (needs a build with the `otlp` cargo feature).
+    pub otlp: bool,
+    /// The collector's base URL; `/v1/traces` is appended. Default: the
+    /// `OTEL_EXPORTER_OTLP_*` environment, else `http://localhost:4318`.
+    pub endpoint: Option<String>,
+    /// Wire format.
+    pub protocol: OtlpProtocol,
+    /// `service.name` of the exported resource.
+    pub service_name: String,
+}
+
+/// OTLP/HTTP encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum OtlpProtocol {
+    /// Binary protobuf (what collectors expect by default).
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// JSON.
+    #[serde(rename = "http/json")]
+    HttpJson,
+}
 
 /// Installs the global subscriber: logs on stderr (JSON lines if `json`), and spans to
 /// OTLP if `telemetry` asks for it. The level comes from `RUST_LOG` (default `info`).
@@ -49,7 +75,7 @@ pub fn shutdown() {
 #[cfg(feature = "otlp")]
 mod otlp {
     use super::BoxedLayer;
-    use crate::manifest::{OtlpProtocol, TelemetryConfig};
+    use super::{OtlpProtocol, TelemetryConfig};
     use opentelemetry::trace::TracerProvider as _;
     use opentelemetry_otlp::{Protocol, WithExportConfig as _};
     use opentelemetry_sdk::Resource;
@@ -101,7 +127,7 @@ mod otlp {
 #[cfg(not(feature = "otlp"))]
 mod otlp {
     use super::BoxedLayer;
-    use crate::manifest::TelemetryConfig;
+    use super::TelemetryConfig;
 
     /// Without the feature there is no exporter: say how to get one.
     pub fn layer(_: &TelemetryConfig) -> anyhow::Result<BoxedLayer> {

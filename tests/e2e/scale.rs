@@ -1,10 +1,11 @@
 //! Many functions and routes: one compile per distinct module, routing still exact.
 
 use crate::support::{Server, client, component, manifest};
-use portico::gateway::Gateway;
+use portico::cli::capabilities;
+use portico::deploy::load_gateway;
 use portico::manifest::Manifest;
 use portico::metrics::Metrics;
-use portico::runtime::{Runtime, RuntimeConfig};
+use portico::runtime::Runtime;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -29,12 +30,14 @@ async fn functions_sharing_a_module_compile_it_once() {
     let text = many(100, 1).replace("{hello}", &component("hello").display().to_string());
     let manifest =
         Manifest::parse(std::path::Path::new("scale/portico.toml"), &text).expect("manifest");
-    let runtime =
-        Arc::new(Runtime::new(&RuntimeConfig::from_manifest(&manifest), None).expect("runtime"));
-    let gateway = Gateway::load(&manifest, runtime.clone(), Arc::new(Metrics::new()))
+    let metrics = Arc::new(Metrics::new());
+    let runtime = Arc::new(
+        Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
+    );
+    let gateway = load_gateway(&manifest, runtime.clone(), metrics)
         .await
         .expect("load");
-    assert_eq!(gateway.served().routes.routes().len(), 100);
+    assert_eq!(gateway.served().stage().routes.routes().len(), 100);
     assert_eq!(runtime.compiled_modules(), 1);
     drop(gateway);
     assert_eq!(runtime.compiled_modules(), 0, "unused modules are freed");

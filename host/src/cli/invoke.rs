@@ -1,6 +1,5 @@
 //! `portico invoke`: one event through the real request path, no server.
 
-use crate::gateway::Gateway;
 use crate::gateway::payload::{ResponsePayload, parse_event};
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
@@ -22,15 +21,22 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read event file {}", event.display()))?
     };
     let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
-    let response = super::tokio_runtime()?.block_on(async {
+    let payload = super::tokio_runtime()?.block_on(async {
         let metrics = Arc::new(Metrics::new());
         let runtime = super::runtime_for(manifest, &metrics, None).await?;
-        let gateway = Gateway::load(manifest, runtime, metrics).await?;
-        anyhow::Ok(gateway.dispatch(request).await)
+        let gateway = crate::deploy::load_gateway(manifest, runtime, metrics).await?;
+        let response = gateway.dispatch(request).await;
+        let body = response
+            .body
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("the response body failed: {e}"))?;
+        anyhow::Ok(ResponsePayload::new(
+            response.status,
+            &response.headers,
+            &body,
+        ))
     })?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&ResponsePayload::from(&response))?
-    );
+    println!("{}", serde_json::to_string_pretty(&payload)?);
     Ok(())
 }

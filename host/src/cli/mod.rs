@@ -235,19 +235,37 @@ async fn runtime_for(
             std::sync::Arc::clone(metrics),
         ))
     };
-    let mut config = crate::runtime::RuntimeConfig::from_manifest(manifest);
+    let mut config = manifest.runtime_config();
     if let Some(store) = deploys {
         config.artifacts = Some(store.artifacts_dir());
         for name in manifest.functions.keys() {
             let record = store.read_record(name)?;
             if let Some(settings) = record.live_deployment().and_then(|d| d.settings.as_ref()) {
-                config.max_memory_bytes = config.max_memory_bytes.max(settings.memory_bytes);
+                config.max_memory_bytes = config.max_memory_bytes.max(settings.limits.memory_bytes);
             }
         }
     }
     Ok(std::sync::Arc::new(crate::runtime::Runtime::new(
-        &config, data,
+        &config,
+        capabilities(data, metrics),
     )?))
+}
+
+/// Every capability a function may be granted, registered in the order their figures
+/// appear in the access log: one line each. Data calls go to `data` (none: they fail
+/// with `unavailable`).
+pub fn capabilities(
+    data: Option<crate::data::DataStore>,
+    metrics: &std::sync::Arc<crate::metrics::Metrics>,
+) -> crate::runtime::Capabilities {
+    crate::runtime::Capabilities::new()
+        .with(crate::log::Log)
+        .with(crate::data::Data::new(data))
+        .with(crate::outbound::OutboundHttp::new(
+            crate::outbound::OutboundLimits::default(),
+            std::sync::Arc::clone(metrics),
+        ))
+        .with(crate::variables::Variables)
 }
 
 /// A multi-threaded tokio runtime for the commands that need one.

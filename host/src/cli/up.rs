@@ -32,10 +32,12 @@ pub fn run(
         let runtime = super::runtime_for(&manifest, &metrics, Some(&store)).await?;
         let token = AdminToken::resolve(manifest.server.admin_token.as_deref());
         let manifest_path = manifest.path.clone();
+        let max_header_bytes = manifest.server.max_header_bytes;
         let deployer = Arc::new(Deployer::start(manifest, store, runtime, metrics).await?);
         let gateway = Arc::clone(deployer.gateway());
-        for route in gateway.served().routes.routes() {
-            tracing::info!(route = %route.text, function = route.value.name(), version = route.value.version(), "route");
+        for route in gateway.served().stage().routes.routes() {
+            let function = route.value.function();
+            tracing::info!(route = %route.text, function = function.name(), version = function.version(), kind = function.kind().as_str(), policies = ?route.value.policies.names(), "route");
         }
         if token.is_none() {
             tracing::info!(
@@ -66,7 +68,10 @@ pub fn run(
         if watch {
             super::watch::spawn(Arc::clone(&deployer), manifest_path, stopped.clone())?;
         }
-        let public = server::serve(gateway, listener, until_stopped(stopped.clone()));
+        let limits = server::RequestLimits {
+            max_header_bytes,
+        };
+        let public = server::serve(gateway, listener, limits, until_stopped(stopped.clone()));
         let admin = Arc::new(Admin::new(deployer, token));
         let admin = crate::admin::serve(admin, admin_listener, until_stopped(stopped));
         let signal = async move {

@@ -12,7 +12,7 @@ use portico_data::ops::{
 };
 use portico_data::{CancellationReason, DataError, Item, Number, Set, Value};
 
-use crate::runtime::bindings::portico::edge::data as wit;
+use super::bindings::portico::edge::data as wit;
 
 /// DynamoDB's limit on nested maps and lists.
 const MAX_DEPTH: usize = 32;

@@ -15,9 +15,10 @@ use portico_data::ops::{
 use portico_data::{Backend, DataError};
 use wasmtime::component::Resource;
 
+use super::DataContext;
+use super::bindings::portico::edge::data as wit;
 use super::convert::{self, item_from_wit, item_to_wit};
 use crate::runtime::InstanceState;
-use crate::runtime::bindings::portico::edge::data as wit;
 
 /// A table the guest opened: the resource behind `data.table`.
 #[derive(Debug)]
@@ -29,13 +30,22 @@ pub struct OpenTable {
 type GuestResult<T> = wasmtime::Result<Result<T, wit::Error>>;
 
 impl InstanceState {
+    /// This instance's data context (present whenever the data interface is linked).
+    fn data(&mut self) -> Option<&mut DataContext> {
+        self.capability::<DataContext>()
+    }
+
     /// Runs one backend call, counting it and its time.
     async fn data_call<T, F, Fut>(&mut self, operation: &'static str, call: F) -> GuestResult<T>
     where
         F: FnOnce(Arc<dyn Backend>) -> Fut,
         Fut: Future<Output = Result<T, DataError>>,
     {
-        let Some(backend) = self.data().store.as_ref().map(super::DataStore::front) else {
+        let Some(backend) = self
+            .data()
+            .and_then(|d| d.store.as_ref())
+            .map(super::DataStore::front)
+        else {
             return Ok(Err(wit::Error::Unavailable(
                 "this host has no data store configured".into(),
             )));
@@ -44,7 +54,9 @@ impl InstanceState {
         let result = call(backend)
             .instrument(tracing::debug_span!("data", operation))
             .await;
-        self.data().record(operation, started.elapsed());
+        if let Some(data) = self.data() {
+            data.record(operation, started.elapsed());
+        }
         Ok(result.map_err(convert::error_to_wit))
     }
 
@@ -53,7 +65,11 @@ impl InstanceState {
         &mut self,
         tables: impl IntoIterator<Item = &'t str>,
     ) -> Result<(), wit::Error> {
-        let data = self.data();
+        let Some(data) = self.data() else {
+            return Err(wit::Error::Unavailable(
+                "this host has no data store configured".into(),
+            ));
+        };
         for table in tables {
             if !data.granted(table) {
                 return Err(convert::error_to_wit(data.denied(table)));
@@ -107,7 +123,11 @@ impl wit::HostTable for InstanceState {
             projection: options.projection,
             names: convert::names(options.names),
         };
-        let Some(cache) = self.data().store.as_ref().and_then(|s| s.cache.clone()) else {
+        let Some(cache) = self
+            .data()
+            .and_then(|d| d.store.as_ref())
+            .and_then(|s| s.cache.clone())
+        else {
             return self
                 .data_call("get", |backend| async move {
                     Ok(backend.get_item(request).await?.as_ref().map(item_to_wit))
@@ -119,9 +139,10 @@ impl wit::HostTable for InstanceState {
             .get_item_with_outcome(request)
             .instrument(tracing::debug_span!("data", operation = "get"))
             .await;
-        let data = self.data();
-        data.record("get", started.elapsed());
-        data.count(outcome);
+        if let Some(data) = self.data() {
+            data.record("get", started.elapsed());
+            data.count(outcome);
+        }
         Ok(result
             .map(|item| item.as_ref().map(item_to_wit))
             .map_err(convert::error_to_wit))

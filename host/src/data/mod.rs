@@ -1,13 +1,16 @@
 //! The data capability: the WIT `data` interface, fulfilled by a [`Backend`].
 //!
-//! Its three moments:
-//! - engine time: the bindings are linked with the rest of the world
-//!   ([`crate::runtime::Runtime::new`]);
-//! - app time: [`DataService::open`] opens the configured store (embedded or DynamoDB)
-//!   with the manifest's tables;
-//! - request time: [`DataContext`] carries the backend, the function's table grants and
-//!   the invocation's counters into its `Store`.
+//! Its three moments ([`crate::runtime::Capability`]):
+//! - engine time: [`Data::link`](crate::runtime::Capability::link) links
+//!   `portico:edge/data`;
+//! - app time: [`open_backend`] opens the configured store (embedded or DynamoDB) with
+//!   the manifest's tables once, when the host starts; each function's
+//!   [`TableGrants`] are read when it is loaded;
+//! - request time: a [`DataContext`] per instance carries the store, the function's
+//!   grants and the invocation's counters, which it reports as `data_calls`, `data_us`,
+//!   `cache_hits` and `cache_misses`.
 
+mod config;
 mod convert;
 mod host;
 mod open;
@@ -16,11 +19,80 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::metrics::Metrics;
+use crate::runtime::{
+    Capability, ConfigureError, FunctionInfo, InstanceBuilder, InstanceState, InvocationRecord,
+};
 use portico_data::cache::{Cache, CacheConfig, Outcome};
 use portico_data::{Backend, TableSchema};
+use wasmtime::component::{HasSelf, Linker};
 
+pub use config::{BackendKind, DEFAULT_DATA_DIR, DataConfig, DynamoDbSettings, TableGrants};
 pub use host::OpenTable;
 pub use open::{OpenError, open_backend};
+
+mod bindings {
+    #![allow(missing_docs)] // Generated from the WIT, which documents every item.
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        interfaces: "import portico:edge/data@0.1.0;",
+        imports: { default: async | trappable },
+        with: { "portico:edge/data.table": super::OpenTable },
+    });
+}
+
+/// The data capability: data calls go to `store`; without one they fail with
+/// `unavailable`.
+#[derive(Clone, Default)]
+pub struct Data {
+    store: Option<DataStore>,
+}
+
+impl Data {
+    /// Data calls go to `store` (none: every call is `unavailable`).
+    pub fn new(store: Option<DataStore>) -> Self {
+        Data { store }
+    }
+}
+
+impl Capability for Data {
+    type Function = Arc<[String]>;
+    type Instance = DataContext;
+
+    fn name(&self) -> &'static str {
+        "data"
+    }
+
+    fn link(&self, linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+        bindings::portico::edge::data::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
+    }
+
+    fn configure(&self, function: &FunctionInfo<'_>) -> Result<Arc<[String]>, ConfigureError> {
+        Ok(function
+            .configs
+            .get::<TableGrants>()
+            .map(|grants| grants.0.as_slice().into())
+            .unwrap_or_else(|| Arc::from([])))
+    }
+
+    fn instantiate(
+        &self,
+        grants: &Arc<[String]>,
+        instance: &mut InstanceBuilder<'_>,
+    ) -> DataContext {
+        DataContext::new(
+            self.store.clone(),
+            Arc::clone(grants),
+            Arc::clone(instance.function),
+        )
+    }
+
+    fn report(&self, data: &mut DataContext, record: &mut InvocationRecord) {
+        record.add("data_calls", u64::from(data.calls));
+        record.add_duration("data_us", data.time);
+        record.add("cache_hits", u64::from(data.cache_hits));
+        record.add("cache_misses", u64::from(data.cache_misses));
+    }
+}
 
 /// The store data calls go to: the backend, behind the read cache when it is on.
 #[derive(Clone)]

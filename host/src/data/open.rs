@@ -6,7 +6,7 @@ use portico_data::Backend;
 use portico_data::embedded::{Embedded, EmbeddedConfig};
 use portico_dynamodb::{DynamoDbBackend, DynamoDbConfig};
 
-use crate::manifest::{BackendKind, DataConfig};
+use super::{BackendKind, DataConfig};
 
 /// Why the data store could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -21,10 +21,12 @@ pub use audit::{Actor, AuditLog};
 pub use settings::{Settings, SettingsPatch, StoredSettings};
 pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError};
 
-use crate::gateway::{Gateway, RouteKey, Served};
+use crate::gateway::{Gateway, RouteSpec, Served};
 use crate::manifest::{FunctionConfig, Manifest};
 use crate::metrics::Metrics;
-use crate::runtime::{Function, LoadError, Runtime, hex, version_of};
+use crate::routing::RouteKey;
+use crate::runtime::{Function, Kind, Limits, LoadError, Runtime, hex, version_of};
+use anyhow::Context as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -92,23 +94,14 @@ pub struct FunctionInfo {
     pub live_deployment: Option<u64>,
     /// Since when it is live (RFC 3339).
     pub live_since: Option<String>,
+    /// What kind of component the live version is.
+    pub kind: Kind,
     /// Routes leading to it.
     pub routes: Vec<String>,
-    /// Its limits and environment.
-    pub limits: LimitsInfo,
+    /// Its limits.
+    pub limits: Limits,
     /// Kept deployments, newest first.
     pub versions: Vec<VersionInfo>,
-}
-
-/// Limits as shown by the admin API.
-#[derive(Debug, Clone, Serialize)]
-pub struct LimitsInfo {
-    /// Timeout in milliseconds.
-    pub timeout_ms: u64,
-    /// Memory limit in bytes.
-    pub memory_bytes: u64,
-    /// Response-body limit in bytes.
-    pub max_response_bytes: u64,
 }
 
 /// One kept deployment.
@@ -269,7 +262,7 @@ impl Deployer {
         let compile = started.elapsed();
         let (sha, version) = (hex(function.digest()), function.version().to_string());
         let origin = function.origin();
-        let next = replace_function(&served, function, &settings.routes)?;
+        let next = replace_function(&served, function, &settings.routes, &state.manifest)?;
 
         let mut record = record;
         let previous = record.live_deployment().map(|d| d.version.clone());
@@ -359,7 +352,7 @@ impl Deployer {
         let compile = started.elapsed();
         let origin = function.origin();
         let served = self.gateway.served();
-        let next = replace_function(&served, function, &settings.routes)?;
+        let next = replace_function(&served, function, &settings.routes, &state.manifest)?;
         let previous = live.map(|d| d.version);
         record.set_live(target.id);
         self.store.write_record(name, &record)?;
@@ -526,37 +519,47 @@ fn served_settings(served: &Served, name: &str) -> Option<Settings> {
     Some(Settings {
         limits: *function.limits(),
         environment: function.environment().iter().cloned().collect(),
-        routes: served
-            .routes
-            .routes()
-            .iter()
-            .filter(|r| r.value.name() == name)
-            .map(|r| r.key.clone())
-            .collect(),
+        routes: served.routes_of(name),
     })
 }
 
-/// `served` with `function` in place of its namesake, leading from `routes`.
+/// `served` with `function` in place of its namesake, leading from `routes` (each with
+/// the options `manifest` gives that route key).
 fn replace_function(
     served: &Served,
     function: Arc<Function>,
     routes: &[RouteKey],
+    manifest: &Manifest,
 ) -> Result<Served, DeployError> {
     let name = function.name().to_string();
     let mut list = served.route_list();
     let current: Vec<&RouteKey> = list
         .iter()
-        .filter(|(_, f)| *f == name)
-        .map(|(k, _)| k)
+        .filter(|r| r.function == name)
+        .map(|r| &r.key)
         .collect();
     if current.len() != routes.len() || current.iter().zip(routes).any(|(a, b)| *a != b) {
-        list.retain(|(_, f)| *f != name);
-        list.extend(routes.iter().map(|k| (k.clone(), name.clone())));
+        list.retain(|r| r.function != name);
+        list.extend(routes.iter().map(|k| route_spec(manifest, k, &name)));
     }
     let mut functions = served.functions.clone();
     functions.insert(name, function);
-    Served::new(functions, &list, served.stage.clone())
-        .map_err(|e| DeployError::BadSettings(format!("{e:#}")))
+    Served::new(
+        functions,
+        &list,
+        served.stage_config(),
+        served.api.settings().clone(),
+    )
+    .map_err(|e| DeployError::BadSettings(format!("{e:#}")))
+}
+
+/// Route `key` to function `name`, with the options the manifest gives that key.
+fn route_spec(manifest: &Manifest, key: &RouteKey, name: &str) -> RouteSpec {
+    RouteSpec {
+        key: key.clone(),
+        function: name.to_string(),
+        options: manifest.route_options(key),
+    }
 }
 
 /// Compiles (off the async threads) and starts one instance of a function, counting its
@@ -568,33 +571,54 @@ async fn load(
     settings: &Settings,
     state: &mut State,
 ) -> Result<Arc<Function>, LoadError> {
-    if settings.limits.memory_bytes > runtime.max_memory_bytes() {
-        return Err(LoadError::Start {
-            function: config.name.clone(),
-            reason: format!(
-                "its memory limit of {} bytes is over the instance pool's slot size of {} bytes, fixed at start; restart to apply it",
-                settings.limits.memory_bytes,
-                runtime.max_memory_bytes()
-            ),
-        });
-    }
-    let compiler = Arc::clone(runtime);
-    let name = config.name.clone();
-    let limits = settings.limits;
-    let environment = settings.environment_list();
-    let tables = config.tables.clone();
-    let function = tokio::task::spawn_blocking(move || {
-        compiler.load(&name, &wasm, limits, environment, tables)
-    })
-    .await
-    .map_err(|e| LoadError::Compile {
-        function: config.name.clone(),
-        reason: format!("the compiler thread failed: {e}"),
-    })??;
+    let spec = config.spec(settings.limits, settings.environment_list());
+    let function = runtime.prepare(spec, wasm).await?;
     let counter = state.counter(&config.name, function.version());
-    let function = function.with_request_counter(counter);
-    runtime.probe(&function).await?;
-    Ok(Arc::new(function))
+    Ok(Arc::new(function.with_request_counter(counter)))
+}
+
+/// A gateway serving every function of `manifest` with the manifest's settings (no
+/// deploy store): what `portico invoke`, tests and benches serve. Each function is
+/// loaded through [`Runtime::prepare`], like every deploy.
+pub async fn load_gateway(
+    manifest: &Manifest,
+    runtime: Arc<Runtime>,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Gateway> {
+    let mut functions = BTreeMap::new();
+    for (name, config) in &manifest.functions {
+        let wasm = std::fs::read(&config.module).with_context(|| {
+            format!(
+                "function `{name}`: cannot read module {} (build it with `portico build --manifest {}`, or start with `portico up --build`)",
+                config.module.display(),
+                manifest.path.display()
+            )
+        })?;
+        let started = Instant::now();
+        let spec = config.spec(config.limits, config.environment.clone());
+        let function = runtime.prepare(spec, wasm.into()).await?;
+        tracing::info!(
+            function = %name,
+            version = function.version(),
+            kind = function.kind().as_str(),
+            compile_ms = started.elapsed().as_millis() as u64,
+            "loaded {}",
+            config.module.display()
+        );
+        functions.insert(name.clone(), Arc::new(function));
+    }
+    let served = Served::new(
+        functions,
+        &manifest.route_list(),
+        manifest.stage.clone(),
+        manifest.api.clone(),
+    )?;
+    Ok(Gateway::new(
+        runtime,
+        metrics,
+        served,
+        manifest.server.max_body_bytes,
+    ))
 }
 
 /// How a function's live deployment was chosen.
@@ -692,7 +716,7 @@ async fn reconcile(
     keep: usize,
 ) -> anyhow::Result<(Served, Vec<(String, Option<String>, String)>)> {
     let mut functions = BTreeMap::new();
-    let mut own_routes: Vec<(RouteKey, String)> = Vec::new();
+    let mut own_routes: Vec<RouteSpec> = Vec::new();
     let mut changes = Vec::new();
     let mut dirty = Vec::new();
     for (name, config) in &manifest.functions {
@@ -708,7 +732,12 @@ async fn reconcile(
                         deployment.id
                     )
                 })?;
-                own_routes.extend(settings.routes.iter().map(|k| (k.clone(), name.clone())));
+                own_routes.extend(
+                    settings
+                        .routes
+                        .iter()
+                        .map(|k| route_spec(manifest, k, name)),
+                );
                 settings
             }
             None => Settings::from_manifest(manifest, config),
@@ -716,9 +745,7 @@ async fn reconcile(
         let old = current.and_then(|s| s.functions.get(name));
         let unchanged = old.is_some_and(|f| {
             hex(f.digest()) == deployment.sha256
-                && *f.limits() == settings.limits
-                && f.environment() == settings.environment_list().as_slice()
-                && f.tables() == config.tables.as_slice()
+                && *f.spec() == config.spec(settings.limits, settings.environment_list())
         });
         let function = match old {
             Some(f) if unchanged => Arc::clone(f),
@@ -758,14 +785,20 @@ async fn reconcile(
     }
     // The manifest's routes of functions served with the manifest's settings, then the
     // routes deployments set.
-    let own: Vec<&String> = own_routes.iter().map(|(_, f)| f).collect();
-    let mut routes: Vec<(RouteKey, String)> = manifest
+    let own: Vec<&String> = own_routes.iter().map(|r| &r.function).collect();
+    let mut routes: Vec<RouteSpec> = manifest
         .route_list()
         .into_iter()
-        .filter(|(_, f)| !own.contains(&f))
+        .filter(|r| !own.contains(&&r.function))
         .collect();
     routes.extend(own_routes);
-    let served = Served::new(functions, &routes, manifest.stage.clone()).map_err(|e| {
+    let served = Served::new(
+        functions,
+        &routes,
+        manifest.stage.clone(),
+        manifest.api.clone(),
+    )
+    .map_err(|e| {
         anyhow::anyhow!("{e:#} (a deployment's own routes conflict with the manifest's: roll it back, or change the manifest)")
     })?;
     for name in dirty {
@@ -798,6 +831,7 @@ fn warn_about_restart_only_changes(old: &Manifest, new: &Manifest) {
         || a.max_body_bytes != b.max_body_bytes
         || a.admin_token != b.admin_token
         || a.keep_versions != b.keep_versions
+        || a.max_header_bytes != b.max_header_bytes
     {
         tracing::warn!("the manifest's [server] section changed: restart to apply it");
     }
@@ -830,12 +864,9 @@ fn info(state: &State, served: &Served, name: &str) -> Option<FunctionInfo> {
         live: Some(function.version().to_string()),
         live_deployment: live.map(|d| d.id),
         live_since: live.map(|_| store::rfc3339(record.live_since_ms)),
+        kind: function.kind(),
         routes: settings.routes.iter().map(ToString::to_string).collect(),
-        limits: LimitsInfo {
-            timeout_ms: u64::try_from(settings.limits.timeout.as_millis()).unwrap_or(u64::MAX),
-            memory_bytes: settings.limits.memory_bytes,
-            max_response_bytes: settings.limits.max_response_bytes,
-        },
+        limits: settings.limits,
         versions,
     })
 }

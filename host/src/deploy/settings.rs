@@ -2,11 +2,11 @@
 //! the gateway serves, the JSON form stored with a deployment, and the JSON patch a
 //! `multipart/form-data` deploy sends in its `config` part.
 
-use crate::gateway::RouteKey;
-use crate::manifest::{self, Bytes, FunctionConfig, HumanDuration, Limits, Manifest};
+use crate::manifest::{Bytes, FunctionConfig, HumanDuration, Manifest};
+use crate::routing::RouteKey;
+use crate::runtime::Limits;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// What a deploy may change besides the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,9 +32,7 @@ impl Settings {
     /// The stored (JSON) form.
     pub fn to_stored(&self) -> StoredSettings {
         StoredSettings {
-            timeout_ms: u64::try_from(self.limits.timeout.as_millis()).unwrap_or(u64::MAX),
-            memory_bytes: self.limits.memory_bytes,
-            max_response_bytes: self.limits.max_response_bytes,
+            limits: self.limits,
             environment: self.environment.clone(),
             routes: self.routes.iter().map(ToString::to_string).collect(),
         }
@@ -49,16 +47,13 @@ impl Settings {
     }
 }
 
-/// Settings as stored with a deployment.
+/// Settings as stored with a deployment: the limits' own JSON fields (`timeout_ms`,
+/// `memory_bytes`, `max_response_bytes`) beside the environment and routes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StoredSettings {
-    /// Invocation timeout in milliseconds.
-    pub timeout_ms: u64,
-    /// Linear-memory limit in bytes.
-    pub memory_bytes: u64,
-    /// Response-body limit in bytes.
-    pub max_response_bytes: u64,
+    /// Resource limits.
+    #[serde(flatten)]
+    pub limits: Limits,
     /// Environment variables.
     pub environment: BTreeMap<String, String>,
     /// Route keys.
@@ -77,11 +72,7 @@ impl StoredSettings {
             })
             .collect::<Result<_, _>>()?;
         Ok(Settings {
-            limits: Limits {
-                timeout: Duration::from_millis(self.timeout_ms),
-                memory_bytes: self.memory_bytes,
-                max_response_bytes: self.max_response_bytes,
-            },
+            limits: self.limits,
             environment: self.environment.clone(),
             routes,
         })
@@ -139,12 +130,12 @@ impl SettingsPatch {
     pub fn apply(&self, live: &Settings, max_memory: u64) -> Result<Settings, String> {
         let mut next = live.clone();
         if let Some(t) = &self.limits.timeout {
-            next.limits.timeout = manifest::check_timeout(t.0)
-                .map_err(|e| format!("config: `limits.timeout` {e}"))?;
+            next.limits.timeout =
+                Limits::check_timeout(t.0).map_err(|e| format!("config: `limits.timeout` {e}"))?;
         }
         if let Some(m) = &self.limits.memory {
             let bytes =
-                manifest::check_memory(m.0).map_err(|e| format!("config: `limits.memory` {e}"))?;
+                Limits::check_memory(m.0).map_err(|e| format!("config: `limits.memory` {e}"))?;
             if bytes > max_memory {
                 return Err(format!(
                     "config: `limits.memory` of {} is over the instance pool's slot size of {}, \
@@ -178,6 +169,7 @@ impl SettingsPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn live() -> Settings {
         Settings {

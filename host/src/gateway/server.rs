@@ -1,27 +1,39 @@
-//! The public listener: turns hyper requests into [`GatewayRequest`]s (with the body
-//! limit and API Gateway's `x-forwarded-*` headers) and answers with the gateway.
+//! The public listener: turns hyper requests into [`GatewayRequest`]s (with the header
+//! and body limits and API Gateway's `x-forwarded-*` headers) and answers with the
+//! gateway. Request bodies stream: a function kind that wants the whole body reads it,
+//! one that streams gets it as it arrives.
 
 use super::{Gateway, GatewayError, GatewayRequest, GatewayResponse, new_request_id};
+use crate::exchange::{RequestBody, WireBody};
 use crate::http_server::{self, Peers};
-use bytes::Bytes;
 use http::header::{HOST, HeaderValue};
 use http::{Request, Response, Version};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
 
+/// API Gateway's limit on a request's line and headers together, in bytes.
+pub const DEFAULT_MAX_HEADER_BYTES: u64 = 10 * 1024;
+
+/// Limits the public listener applies before the gateway sees a request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    /// Request line plus headers; larger requests get 431.
+    pub max_header_bytes: u64,
+}
+
 /// Serves `gateway` on `listener` until `shutdown` resolves (see [`http_server::serve`]).
 pub async fn serve(
     gateway: Arc<Gateway>,
     listener: TcpListener,
+    limits: RequestLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let handler = move |req, peers: Peers| {
         let gateway = gateway.clone();
-        async move { handle(&gateway, req, peers.remote, peers.local).await }
+        async move { handle(&gateway, limits, req, peers.remote, peers.local).await }
     };
     http_server::serve(listener, handler, shutdown).await
 }
@@ -29,11 +41,13 @@ pub async fn serve(
 /// One HTTP request through the gateway.
 async fn handle(
     gateway: &Gateway,
+    limits: RequestLimits,
     req: Request<Incoming>,
     peer: SocketAddr,
     local: SocketAddr,
-) -> Response<Full<Bytes>> {
+) -> Response<WireBody> {
     let started = Instant::now();
+    let head_bytes = head_size(&req);
     let (parts, body) = req.into_parts();
     let mut headers = parts.headers;
     if !headers.contains_key(HOST)
@@ -49,31 +63,40 @@ async fn handle(
         path: parts.uri.path().to_string(),
         query: parts.uri.query().unwrap_or_default().to_string(),
         headers,
-        body: Bytes::new(),
+        body: RequestBody::default(),
         source_ip: peer.ip().to_string(),
         protocol: protocol(parts.version).to_string(),
     };
-    let limit = usize::try_from(gateway.max_body_bytes()).unwrap_or(usize::MAX);
+    if head_bytes > limits.max_header_bytes {
+        tracing::debug!(request_id = %request.request_id, head_bytes, "request line and headers over the limit");
+        return into_hyper(gateway.reject(request, GatewayError::HeaderFieldsTooLarge, started));
+    }
     let declared = request
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > gateway.max_body_bytes()) {
-        return into_hyper(gateway.reject(&request, GatewayError::PayloadTooLarge, started));
+        return into_hyper(gateway.reject(request, GatewayError::PayloadTooLarge, started));
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => request.body = collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return into_hyper(gateway.reject(&request, GatewayError::PayloadTooLarge, started));
-        }
-        Err(e) => {
-            // A broken body (bad chunking, or the client went away mid-body).
-            tracing::debug!(request_id = %request.request_id, "request body failed: {e}");
-            return into_hyper(gateway.reject(&request, GatewayError::BadRequest, started));
-        }
+    if declared != Some(0) {
+        request.body = RequestBody::limited(body, gateway.max_body_bytes());
     }
     into_hyper(gateway.dispatch(request).await)
+}
+
+/// The size of the request line and headers as sent on HTTP/1.1
+/// (`METHOD SP target SP HTTP/1.1 CRLF`, then `name: value CRLF` each), which is what
+/// API Gateway's limit counts. HTTP/2 requests are measured the same way.
+fn head_size<B>(req: &Request<B>) -> u64 {
+    let target = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len());
+    let line = req.method().as_str().len() + 1 + target + 1 + "HTTP/1.1\r\n".len();
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    (line + headers) as u64
 }
 
 /// Sets the `x-forwarded-*` headers API Gateway adds: the client address is appended to
@@ -100,8 +123,8 @@ fn protocol(version: Version) -> &'static str {
     }
 }
 
-fn into_hyper(response: GatewayResponse) -> Response<Full<Bytes>> {
-    let mut out = Response::new(Full::new(response.body));
+fn into_hyper(response: GatewayResponse) -> Response<WireBody> {
+    let mut out = Response::new(WireBody::from(response.body));
     *out.status_mut() = response.status;
     *out.headers_mut() = response.headers;
     out

@@ -25,15 +25,26 @@ mod data;
 mod error;
 mod units;
 
+pub use crate::gateway::StageConfig;
+pub use crate::runtime::{DEFAULT_MAX_RESPONSE, DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits};
 pub use data::{BackendKind, DEFAULT_DATA_DIR, DataConfig, DynamoDbSettings};
 pub use error::ManifestError;
 pub use units::{Bytes, HumanDuration};
 
-use crate::gateway::{RouteKey, Router};
+use crate::data::TableGrants;
+use crate::gateway::{ApiSettings, Override, RouteOptions, RouteSpec};
+use crate::outbound::AllowedHosts;
+use crate::policy::CorsPolicy;
+use crate::policy::cors::{Cors, CorsSettings};
+use crate::routing::{RouteKey, Router};
+use crate::runtime::{CapabilityConfigs, FunctionSpec, Kind, RuntimeConfig};
+use crate::telemetry::{OtlpProtocol, TelemetryConfig};
+use crate::variables::{self, Source, VariableSpecs};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use toml::Spanned;
 
@@ -43,12 +54,6 @@ pub const DEFAULT_LISTEN: SocketAddr =
 /// Default listen address of the admin API (`/healthz`, `/metrics`).
 pub const DEFAULT_ADMIN_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 3001);
-/// Default per-invocation timeout: API Gateway HTTP API's integration timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default linear-memory limit of one function instance.
-pub const DEFAULT_MEMORY: u64 = 128 << 20;
-/// Default response-body limit: Lambda's synchronous response limit.
-pub const DEFAULT_MAX_RESPONSE: u64 = 6 << 20;
 /// Default request-body limit: API Gateway's payload limit.
 pub const DEFAULT_MAX_BODY: u64 = 10 << 20;
 /// Default number of function instances alive at once.
@@ -60,28 +65,8 @@ pub const MAX_INSTANCES: u32 = 4096;
 pub const DEFAULT_MAX_QUEUE: u32 = 1024;
 /// Default time a request waits for an instance before it gets 503.
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest memory limit a function may ask for (the 32-bit address space).
-pub const MAX_MEMORY: u64 = 4 << 30;
-/// Smallest memory limit a function may ask for (one WebAssembly page).
-pub const MIN_MEMORY: u64 = 64 << 10;
 /// Default number of deployed versions kept per function (the live one is always kept).
 pub const DEFAULT_KEEP_VERSIONS: usize = 10;
-
-/// Checks a function's `timeout`.
-pub fn check_timeout(timeout: Duration) -> Result<Duration, String> {
-    if timeout.is_zero() {
-        return Err("must be longer than zero".into());
-    }
-    Ok(timeout)
-}
-
-/// Checks a function's `memory`.
-pub fn check_memory(bytes: u64) -> Result<u64, String> {
-    if !(MIN_MEMORY..=MAX_MEMORY).contains(&bytes) {
-        return Err(format!("must be between 64KiB and 4GiB, got {bytes} bytes"));
-    }
-    Ok(bytes)
-}
 
 /// A loaded, validated manifest.
 #[derive(Debug, Clone)]
@@ -96,38 +81,15 @@ pub struct Manifest {
     pub stage: StageConfig,
     /// Functions by name.
     pub functions: BTreeMap<String, FunctionConfig>,
-    /// Routes to function names; already checked for conflicts and unknown functions.
-    pub routes: Router<String>,
+    /// Routes, with their functions and options; already checked for conflicts and
+    /// unknown functions.
+    pub routes: Router<RouteSpec>,
+    /// API-wide settings routes inherit (`[cors]`).
+    pub api: ApiSettings,
     /// The data store and the declared tables.
     pub data: DataConfig,
     /// Trace export.
     pub telemetry: TelemetryConfig,
-}
-
-/// `[telemetry]`: OpenTelemetry export of the request spans (OTLP over HTTP).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TelemetryConfig {
-    /// Export spans over OTLP (needs a build with the `otlp` cargo feature).
-    pub otlp: bool,
-    /// The collector's base URL; `/v1/traces` is appended. Default: the
-    /// `OTEL_EXPORTER_OTLP_*` environment, else `http://localhost:4318`.
-    pub endpoint: Option<String>,
-    /// Wire format.
-    pub protocol: OtlpProtocol,
-    /// `service.name` of the exported resource.
-    pub service_name: String,
-}
-
-/// OTLP/HTTP encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-pub enum OtlpProtocol {
-    /// Binary protobuf (what collectors expect by default).
-    #[default]
-    #[serde(rename = "http/protobuf")]
-    HttpProtobuf,
-    /// JSON.
-    #[serde(rename = "http/json")]
-    HttpJson,
 }
 
 /// `[server]`.
@@ -149,15 +111,8 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Deployed versions kept per function for rollback.
     pub keep_versions: usize,
-}
-
-/// `[stage]`.
-#[derive(Debug, Clone)]
-pub struct StageConfig {
-    /// Stage name, reported in the event's request context.
-    pub name: String,
-    /// Stage variables, passed in every event.
-    pub variables: Vec<(String, String)>,
+    /// Largest request line plus headers; larger requests get 431.
+    pub max_header_bytes: u64,
 }
 
 /// `[functions.NAME]`.
@@ -169,34 +124,36 @@ pub struct FunctionConfig {
     pub module: PathBuf,
     /// Shell command that builds the module, run in the manifest's directory.
     pub build: Option<String>,
+    /// The kind the manifest asserts (`kind = "wasi-http"`), if any.
+    pub kind: Option<Kind>,
     /// Resource limits.
     pub limits: Limits,
     /// Environment variables the function sees (and no others).
     pub environment: Vec<(String, String)>,
-    /// The tables the function may use through the data interface (and no others).
-    pub tables: Vec<String>,
+    /// Each capability's settings: table grants, the outbound allow list, variables.
+    pub capabilities: CapabilityConfigs,
     /// Source files and directories whose changes make `up --watch` rebuild the function.
     pub watch: Vec<PathBuf>,
 }
 
-/// Per-function resource limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Wall-clock limit of one invocation; over it the client gets 503.
-    pub timeout: Duration,
-    /// Linear-memory limit of one instance; an allocation past it fails (a trap: 500).
-    pub memory_bytes: u64,
-    /// Response-body limit; a larger body is answered with 500.
-    pub max_response_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            timeout: DEFAULT_TIMEOUT,
-            memory_bytes: DEFAULT_MEMORY,
-            max_response_bytes: DEFAULT_MAX_RESPONSE,
+impl FunctionConfig {
+    /// What the runtime loads the function with, with `limits` and `environment` (the
+    /// manifest's, or a deployment's own).
+    pub fn spec(&self, limits: Limits, environment: Vec<(String, String)>) -> FunctionSpec {
+        FunctionSpec {
+            name: self.name.clone(),
+            kind: self.kind,
+            limits,
+            environment,
+            capabilities: self.capabilities.clone(),
         }
+    }
+
+    /// The tables the function may use.
+    pub fn tables(&self) -> &[String] {
+        self.capabilities
+            .get::<TableGrants>()
+            .map_or(&[], |g| g.0.as_slice())
     }
 }
 
@@ -210,7 +167,8 @@ struct RawManifest {
     #[serde(default)]
     functions: BTreeMap<FunctionName, RawFunction>,
     #[serde(default)]
-    routes: BTreeMap<String, Spanned<String>>,
+    routes: BTreeMap<String, Spanned<toml::Value>>,
+    cors: Option<Spanned<CorsSettings>>,
     #[serde(default)]
     data: data::RawData,
     #[serde(default)]
@@ -243,6 +201,7 @@ struct RawServer {
     queue_timeout: Option<Spanned<HumanDuration>>,
     admin_token: Option<Spanned<String>>,
     keep_versions: Option<Spanned<usize>>,
+    max_header_bytes: Option<Spanned<Bytes>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -258,6 +217,7 @@ struct RawStage {
 struct RawFunction {
     module: Spanned<PathBuf>,
     build: Option<String>,
+    kind: Option<Spanned<String>>,
     timeout: Option<Spanned<HumanDuration>>,
     memory: Option<Spanned<Bytes>>,
     max_response: Option<Spanned<Bytes>>,
@@ -265,8 +225,22 @@ struct RawFunction {
     environment: BTreeMap<String, String>,
     #[serde(default)]
     tables: Vec<Spanned<String>>,
+    allowed_outbound_hosts: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    variables: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    variables_as_env: bool,
     #[serde(default)]
     watch: Vec<PathBuf>,
+}
+
+/// A route's table form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    function: String,
+    cors: Option<toml::Value>,
+    timeout: Option<HumanDuration>,
 }
 
 impl Manifest {
@@ -335,6 +309,12 @@ impl Manifest {
                 }
                 n => n.map_or(DEFAULT_KEEP_VERSIONS, Spanned::into_inner),
             },
+            max_header_bytes: raw
+                .server
+                .max_header_bytes
+                .map_or(crate::gateway::server::DEFAULT_MAX_HEADER_BYTES, |b| {
+                    b.get_ref().0
+                }),
         };
 
         let stage = StageConfig {
@@ -350,12 +330,12 @@ impl Manifest {
             let key = |field: &str| format!("functions.{name}.{field}");
             let mut limits = Limits::default();
             if let Some(t) = f.timeout {
-                limits.timeout =
-                    check_timeout(t.get_ref().0).map_err(|e| at(t.span(), &key("timeout"), e))?;
+                limits.timeout = Limits::check_timeout(t.get_ref().0)
+                    .map_err(|e| at(t.span(), &key("timeout"), e.to_string()))?;
             }
             if let Some(m) = f.memory {
-                limits.memory_bytes =
-                    check_memory(m.get_ref().0).map_err(|e| at(m.span(), &key("memory"), e))?;
+                limits.memory_bytes = Limits::check_memory(m.get_ref().0)
+                    .map_err(|e| at(m.span(), &key("memory"), e.to_string()))?;
             }
             if let Some(r) = f.max_response {
                 limits.max_response_bytes = r.get_ref().0;
@@ -387,27 +367,83 @@ impl Manifest {
                 }
                 tables.push(table.into_inner());
             }
+            let kind = match f.kind {
+                Some(k) => Some(Kind::parse(k.get_ref()).ok_or_else(|| {
+                    at(
+                        k.span(),
+                        &key("kind"),
+                        format!(
+                            "unknown kind {:?}: use {}",
+                            k.get_ref(),
+                            Kind::ALL
+                                .iter()
+                                .map(|k| format!("\"{k}\""))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    )
+                })?),
+                None => None,
+            };
+            let mut capabilities = CapabilityConfigs::default();
+            capabilities.insert(TableGrants(tables));
+            if let Some(hosts) = f.allowed_outbound_hosts {
+                let allowed = AllowedHosts::parse(hosts.get_ref())
+                    .map_err(|e| at(hosts.span(), &key("allowed_outbound_hosts"), e.to_string()))?;
+                capabilities.insert(allowed);
+            }
+            let mut specs = VariableSpecs {
+                variables: BTreeMap::new(),
+                as_env: f.variables_as_env,
+            };
+            for (var, value) in f.variables {
+                let field = key(&format!("variables.{var}"));
+                variables::check_name(&var).map_err(|e| at(value.span(), &field, e.to_string()))?;
+                let source = variable_source(&dir, value.get_ref())
+                    .map_err(|e| at(value.span(), &field, e))?;
+                specs.variables.insert(var, source);
+            }
+            capabilities.insert(specs);
             functions.insert(
                 name.clone(),
                 FunctionConfig {
                     module: dir.join(f.module.into_inner()),
                     build: f.build,
+                    kind,
                     limits,
                     environment: f.environment.into_iter().collect(),
-                    tables,
+                    capabilities,
                     watch: f.watch.into_iter().map(|p| dir.join(p)).collect(),
                     name,
                 },
             );
         }
 
+        let api = ApiSettings {
+            cors: match raw.cors {
+                Some(settings) => Some(Arc::new(CorsPolicy(
+                    Cors::new(settings.get_ref()).map_err(|e| {
+                        at(
+                            settings.span(),
+                            &format!("cors.{}", e.field()),
+                            e.to_string(),
+                        )
+                    })?,
+                ))),
+                None => None,
+            },
+        };
+
         let mut routes = Router::new();
-        for (key, function) in raw.routes {
-            // A route is one `"KEY" = "function"` line: errors about the key point at the line.
+        for (key, value) in raw.routes {
+            // A route is one `"KEY" = ...` line: errors about the key point at the line.
             let field = format!("routes.\"{key}\"");
-            let route_key: RouteKey = key.parse().map_err(|e: crate::gateway::RouteKeyError| {
-                at(function.span(), &field, e.to_string())
+            let route_key: RouteKey = key.parse().map_err(|e: crate::routing::RouteKeyError| {
+                at(value.span(), &field, e.to_string())
             })?;
+            let (function, options) = route_value(value.get_ref(), &api)
+                .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
+            let function = Spanned::new(value.span(), function);
             if !functions.contains_key(function.get_ref()) {
                 let known: Vec<&str> = functions.keys().map(String::as_str).collect();
                 return Err(at(
@@ -424,8 +460,13 @@ impl Manifest {
                     ),
                 ));
             }
+            let spec = RouteSpec {
+                key: route_key.clone(),
+                function: function.get_ref().clone(),
+                options,
+            };
             routes
-                .insert(route_key, function.get_ref().clone())
+                .insert(route_key, spec)
                 .map_err(|e| at(function.span(), &field, e.to_string()))?;
         }
 
@@ -458,6 +499,7 @@ impl Manifest {
             stage,
             functions,
             routes,
+            api,
             data,
             telemetry,
         })
@@ -468,18 +510,41 @@ impl Manifest {
         self.routes
             .routes()
             .iter()
-            .filter(|r| r.value == name)
+            .filter(|r| r.value.function == name)
             .map(|r| r.key.clone())
             .collect()
     }
 
-    /// Every route as (key, function name), in route order.
-    pub fn route_list(&self) -> Vec<(RouteKey, String)> {
+    /// Every route as configured, in route order.
+    pub fn route_list(&self) -> Vec<RouteSpec> {
         self.routes
             .routes()
             .iter()
-            .map(|r| (r.key.clone(), r.value.clone()))
+            .map(|r| r.value.clone())
             .collect()
+    }
+
+    /// The options the manifest gives route `key` (the defaults when it has no such
+    /// route): a deployment that moves a function's routes keeps each route's options.
+    pub fn route_options(&self, key: &RouteKey) -> RouteOptions {
+        self.routes
+            .routes()
+            .iter()
+            .find(|r| &r.key == key)
+            .map(|r| r.value.options.clone())
+            .unwrap_or_default()
+    }
+
+    /// The runtime's settings for serving this manifest.
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        RuntimeConfig {
+            max_instances: self.server.max_instances,
+            max_queue: self.server.max_queue,
+            queue_timeout: self.server.queue_timeout,
+            max_memory_bytes: self.largest_memory(),
+            pooling: true,
+            artifacts: None,
+        }
     }
 
     /// The largest memory limit of any function (sizes the instance pool's memory slots).
@@ -489,6 +554,89 @@ impl Manifest {
             .map(|f| f.limits.memory_bytes)
             .max()
             .unwrap_or(DEFAULT_MEMORY)
+    }
+}
+
+/// A route's value: `"function"`, or `{ function = "f", cors = false, timeout = "5s" }`.
+/// The error is (the sub-key at fault, the message).
+fn route_value(
+    value: &toml::Value,
+    api: &ApiSettings,
+) -> Result<(String, RouteOptions), (String, String)> {
+    let table = match value {
+        toml::Value::String(function) => return Ok((function.clone(), RouteOptions::default())),
+        toml::Value::Table(_) => value
+            .clone()
+            .try_into::<RawRoute>()
+            .map_err(|e| (String::new(), e.message().trim().to_string()))?,
+        other => {
+            return Err((
+                String::new(),
+                format!(
+                    "expected a function name or a table like {{ function = \"f\", cors = false }}, got {}",
+                    other.type_str()
+                ),
+            ));
+        }
+    };
+    let cors = match table.cors {
+        None => Override::Inherit,
+        Some(toml::Value::Boolean(false)) => Override::Off,
+        Some(toml::Value::Boolean(true)) if api.cors.is_some() => Override::Inherit,
+        Some(toml::Value::Boolean(true)) => {
+            return Err((
+                ".cors".into(),
+                "`cors = true` takes the API's `[cors]` settings, but the manifest has no `[cors]` section (add one, or give this route its own: cors = { allow_origins = [...] })".into(),
+            ));
+        }
+        Some(settings @ toml::Value::Table(_)) => {
+            let settings: CorsSettings = settings
+                .try_into()
+                .map_err(|e| (".cors".to_string(), e.message().trim().to_string()))?;
+            let cors = Cors::new(&settings)
+                .map_err(|e| (format!(".cors.{}", e.field()), e.to_string()))?;
+            Override::Set(Arc::new(CorsPolicy(cors)))
+        }
+        Some(other) => {
+            return Err((
+                ".cors".into(),
+                format!(
+                    "expected true, false or a table of CORS settings, got {}",
+                    other.type_str()
+                ),
+            ));
+        }
+    };
+    let timeout = match table.timeout {
+        Some(t) => {
+            Some(Limits::check_timeout(t.0).map_err(|e| (".timeout".to_string(), e.to_string()))?)
+        }
+        None => None,
+    };
+    Ok((table.function, RouteOptions { cors, timeout }))
+}
+
+/// A variable's value: `"text"`, `{ from_env = "NAME" }` or `{ from_file = "path" }`
+/// (relative to the manifest's directory).
+fn variable_source(dir: &Path, value: &toml::Value) -> Result<Source, String> {
+    let toml::Value::Table(table) = value else {
+        return match value {
+            toml::Value::String(text) => Ok(Source::Value(text.clone())),
+            other => Err(format!(
+                "expected a string, {{ from_env = \"NAME\" }} or {{ from_file = \"path\" }}, got {}",
+                other.type_str()
+            )),
+        };
+    };
+    let mut entries = table.iter();
+    match (entries.next(), entries.next()) {
+        (Some((k, toml::Value::String(name))), None) if k == "from_env" && !name.is_empty() => {
+            Ok(Source::FromEnv(name.clone()))
+        }
+        (Some((k, toml::Value::String(file))), None) if k == "from_file" && !file.is_empty() => {
+            Ok(Source::FromFile(dir.join(file)))
+        }
+        _ => Err("expected exactly one of `from_env = \"NAME\"` or `from_file = \"path\"`".into()),
     }
 }
 
@@ -693,7 +841,7 @@ tables = ["todos"]
             portico_data::IndexProjection::Include(vec!["title".into()])
         );
         assert_eq!(todos.local_indexes[0].key.partition.name, "id");
-        assert_eq!(m.functions["a"].tables, vec!["todos".to_string()]);
+        assert_eq!(m.functions["a"].tables(), ["todos".to_string()]);
     }
 
     #[test]

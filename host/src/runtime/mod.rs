@@ -1,33 +1,49 @@
 //! The function runtime: one wasmtime [`Engine`] with the pooling allocator and epoch
-//! interruption, every function compiled once, and a fresh instance per invocation.
+//! interruption, every component compiled once, and a fresh instance per invocation.
 //!
-//! The three moments of a capability (see the README's Architecture section):
-//! - engine time: [`Runtime::new`] links WASI, wasi:http (outbound denied) and Portico's
-//!   `log` into one linker;
-//! - app time: [`Runtime::load`] compiles a component and pre-instantiates it;
-//! - request time: [`Runtime::invoke`] builds a small [`InstanceState`] inside a new store.
+//! The runtime owns the engine, the instance pool, admission and limits. What a
+//! component *is* — its [`Kind`] — is read from its exports when it is loaded, and each
+//! kind has a small executor that turns a trigger into a call:
+//! - [`function`]: Portico's `function` world, API Gateway's payload 2.0;
+//! - [`wasi_http`]: standard `wasi:http/proxy` components, with streaming bodies.
+//!
+//! What a component may do beyond computing comes from [`capability`] modules (log,
+//! data, outbound HTTP, variables), registered once and held generically: nothing here
+//! names one.
 
 mod admission;
 mod artifacts;
-pub mod bindings;
-mod output;
+pub mod capability;
+pub mod function;
+mod kind;
+mod limits;
 mod state;
+pub mod wasi_http;
 
 pub use admission::{Admission, Rejected};
 pub use artifacts::{Artifacts, hex};
+pub use capability::{
+    Capabilities, Capability, CapabilityConfigs, ConfigureError, FunctionInfo, InstanceBuilder,
+    InvocationRecord,
+};
+pub use kind::Kind;
+pub use limits::{
+    DEFAULT_MAX_RESPONSE, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LimitError, Limits, MAX_MEMORY,
+    MIN_MEMORY,
+};
 pub use state::{InstanceState, PeakLimiter};
 
-use crate::data::{DataContext, DataStore};
-use crate::manifest::{Limits, Manifest};
-use bindings::{HttpRequestEvent, HttpResponse};
+use crate::exchange::{BodyError, IncomingRequest, Response};
+use capability::Configured;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument as _;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
 };
@@ -53,20 +69,6 @@ pub struct RuntimeConfig {
     pub artifacts: Option<PathBuf>,
 }
 
-impl RuntimeConfig {
-    /// Settings for serving `manifest`.
-    pub fn from_manifest(manifest: &Manifest) -> Self {
-        RuntimeConfig {
-            max_instances: manifest.server.max_instances,
-            max_queue: manifest.server.max_queue,
-            queue_timeout: manifest.server.queue_timeout,
-            max_memory_bytes: manifest.largest_memory(),
-            pooling: true,
-            artifacts: None,
-        }
-    }
-}
-
 /// Why a module could not become a function.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -88,13 +90,59 @@ pub enum LoadError {
         /// wasmtime's explanation.
         reason: String,
     },
-    /// A valid component that does not fit Portico's `function` world.
-    #[error("function `{function}`: component does not match Portico's `function` world: {reason}")]
+    /// The function's memory limit is over the instance pool's slot size.
+    #[error(
+        "function `{function}`: cannot start an instance: its memory limit of {memory} bytes is over the instance pool's slot size of {slot} bytes, fixed at start; restart to apply it"
+    )]
+    OverPool {
+        /// The function being loaded.
+        function: String,
+        /// Its memory limit.
+        memory: u64,
+        /// The pool's slot size.
+        slot: u64,
+    },
+    /// A valid component whose exports make it none of the kinds Portico runs.
+    #[error(
+        "function `{function}`: component does not match Portico's `function` world or `wasi:http/proxy`: it exports {exports} (a Portico function exports `portico:edge/handler@0.1.0`, a wasi:http component `wasi:http/incoming-handler@0.2.x`)"
+    )]
+    NoKind {
+        /// The function being loaded.
+        function: String,
+        /// What the component exports.
+        exports: String,
+    },
+    /// The manifest's `kind` says one kind, the exports another.
+    #[error(
+        "function `{function}`: the manifest says `kind = \"{asserted}\"`, but the component is a {found} component (it exports {export})"
+    )]
+    KindMismatch {
+        /// The function being loaded.
+        function: String,
+        /// The manifest's `kind`.
+        asserted: Kind,
+        /// What the exports say.
+        found: Kind,
+        /// The export that says so.
+        export: &'static str,
+    },
+    /// A component of the right kind whose imports or export types do not fit.
+    #[error("function `{function}`: component does not match Portico's `{kind}` world: {reason}")]
     World {
         /// The function being loaded.
         function: String,
+        /// The kind it was loaded as.
+        kind: Kind,
         /// What is missing or mistyped.
         reason: String,
+    },
+    /// A capability refused the function's settings.
+    #[error("function `{function}`: {source}")]
+    Configure {
+        /// The function being loaded.
+        function: String,
+        /// The capability's reason.
+        source: ConfigureError,
     },
 }
 
@@ -104,44 +152,44 @@ pub enum InvokeError {
     /// No instance was free (HTTP 503).
     #[error(transparent)]
     Rejected(#[from] Rejected),
+    /// The request body could not be read (HTTP 413 or 400).
+    #[error(transparent)]
+    RequestBody(BodyError),
     /// The function ran past its timeout (HTTP 503).
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     /// The guest trapped, or could not be instantiated (HTTP 500).
     #[error("trap: {0:#}")]
     Trap(wasmtime::Error),
-    /// The guest returned `err(message)` (HTTP 500).
+    /// The guest returned an error instead of a response (HTTP 500).
     #[error("function returned an error: {0}")]
     Guest(String),
     /// The response body was over the function's limit (HTTP 500).
     #[error("response body of {size} bytes is over the limit of {limit} bytes")]
     ResponseTooLarge {
         /// Body size.
-        size: usize,
+        size: u64,
         /// The function's `max_response`.
         limit: u64,
     },
+    /// The response was not valid HTTP (HTTP 500).
+    #[error("malformed response: {0}")]
+    Malformed(String),
 }
 
-/// Where an invocation's time went, and how much memory it used.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Timings {
-    /// Waiting for a free instance slot.
-    pub queue: Duration,
-    /// Creating the instance.
-    pub instantiate: Duration,
-    /// Running the handler.
-    pub guest: Duration,
-    /// Largest linear memory the instance reached, in bytes (0 if it never started).
-    pub memory_bytes: u64,
-    /// Data calls the function made.
-    pub data_calls: u32,
-    /// Time spent in data calls (part of `guest`).
-    pub data: Duration,
-    /// Gets the read cache answered.
-    pub cache_hits: u32,
-    /// Gets the read cache passed to the backend.
-    pub cache_misses: u32,
+impl InvokeError {
+    /// The outcome label of `portico_invocation_failures_total`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            InvokeError::Rejected(_) => "rejected",
+            InvokeError::RequestBody(_) => "bad_request_body",
+            InvokeError::Timeout(_) => "timeout",
+            InvokeError::Trap(_) => "trap",
+            InvokeError::Guest(_) => "guest_error",
+            InvokeError::ResponseTooLarge { .. } => "response_too_large",
+            InvokeError::Malformed(_) => "malformed_response",
+        }
+    }
 }
 
 /// Where a function's compiled code came from.
@@ -166,16 +214,83 @@ impl CodeOrigin {
     }
 }
 
+/// What a function is loaded with besides its code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSpec {
+    /// The function's name.
+    pub name: String,
+    /// The kind the manifest asserts, if any (the exports decide otherwise).
+    pub kind: Option<Kind>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// The environment the component sees (and no other).
+    pub environment: Vec<(String, String)>,
+    /// Every capability's settings for the function.
+    pub capabilities: CapabilityConfigs,
+}
+
+/// A compiled component of one kind, ready to instantiate.
+enum Handler {
+    Function(Arc<function::Pre>),
+    WasiHttp(Arc<wasi_http::Pre>),
+}
+
+impl Clone for Handler {
+    fn clone(&self) -> Self {
+        match self {
+            Handler::Function(pre) => Handler::Function(Arc::clone(pre)),
+            Handler::WasiHttp(pre) => Handler::WasiHttp(Arc::clone(pre)),
+        }
+    }
+}
+
+impl Handler {
+    fn kind(&self) -> Kind {
+        match self {
+            Handler::Function(_) => Kind::Function,
+            Handler::WasiHttp(_) => Kind::WasiHttp,
+        }
+    }
+
+    fn downgrade(&self) -> WeakHandler {
+        match self {
+            Handler::Function(pre) => WeakHandler::Function(Arc::downgrade(pre)),
+            Handler::WasiHttp(pre) => WeakHandler::WasiHttp(Arc::downgrade(pre)),
+        }
+    }
+}
+
+/// A compiled module no function may use any more is freed: the cache holds it weakly.
+enum WeakHandler {
+    Function(Weak<function::Pre>),
+    WasiHttp(Weak<wasi_http::Pre>),
+}
+
+impl WeakHandler {
+    fn upgrade(&self) -> Option<Handler> {
+        match self {
+            WeakHandler::Function(pre) => pre.upgrade().map(Handler::Function),
+            WeakHandler::WasiHttp(pre) => pre.upgrade().map(Handler::WasiHttp),
+        }
+    }
+
+    fn alive(&self) -> bool {
+        match self {
+            WeakHandler::Function(pre) => pre.strong_count() > 0,
+            WeakHandler::WasiHttp(pre) => pre.strong_count() > 0,
+        }
+    }
+}
+
 /// A compiled, linked function, ready to instantiate.
 pub struct Function {
     name: Arc<str>,
     version: String,
     digest: [u8; 32],
     origin: CodeOrigin,
-    pre: Arc<bindings::FunctionPre<InstanceState>>,
-    limits: Limits,
-    environment: Vec<(String, String)>,
-    tables: Arc<[String]>,
+    handler: Handler,
+    spec: FunctionSpec,
+    configured: Configured,
     requests: Arc<AtomicU64>,
 }
 
@@ -195,24 +310,29 @@ impl Function {
         &self.digest
     }
 
+    /// What kind of component it is.
+    pub fn kind(&self) -> Kind {
+        self.handler.kind()
+    }
+
     /// Where the compiled code came from.
     pub fn origin(&self) -> CodeOrigin {
         self.origin
     }
 
+    /// What it was loaded with.
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.spec
+    }
+
     /// The function's limits.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.spec.limits
     }
 
     /// The environment the function sees.
     pub fn environment(&self) -> &[(String, String)] {
-        &self.environment
-    }
-
-    /// The tables the function may use.
-    pub fn tables(&self) -> &[String] {
-        &self.tables
+        &self.spec.environment
     }
 
     /// Counts requests in `counter` (shared with other loads of the same version)
@@ -231,6 +351,13 @@ impl Function {
     pub fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Ends an invocation's store: its peak memory and every capability's figures go
+    /// into `record`.
+    fn finish_store(&self, mut store: Store<InstanceState>, record: &mut InvocationRecord) {
+        record.memory_bytes = store.data().limiter.peak_memory() as u64;
+        store.data_mut().report(&self.configured, record);
+    }
 }
 
 impl std::fmt::Debug for Function {
@@ -238,9 +365,46 @@ impl std::fmt::Debug for Function {
         f.debug_struct("Function")
             .field("name", &self.name)
             .field("version", &self.version)
-            .field("limits", &self.limits)
+            .field("kind", &self.kind())
+            .field("limits", self.limits())
             .finish_non_exhaustive()
     }
+}
+
+/// An HTTP request on its way to a function, with what routing found out.
+#[derive(Debug)]
+pub struct HttpTrigger {
+    /// The request.
+    pub request: IncomingRequest,
+    /// The route key that matched (`GET /pets/{id}`, `$default`).
+    pub route_key: String,
+    /// Decoded path parameters.
+    pub path_parameters: Vec<(String, String)>,
+    /// The stage's name.
+    pub stage: String,
+    /// The stage's variables.
+    pub stage_variables: Vec<(String, String)>,
+    /// When the request arrived.
+    pub time: SystemTime,
+}
+
+/// The answer of an HTTP invocation.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The response, or why there is none.
+    pub response: Result<Response, InvokeError>,
+    /// The invocation's record: ready, or (for a streaming response) sent once the
+    /// guest is done.
+    pub record: Pending,
+}
+
+/// An [`InvocationRecord`] now or later.
+#[derive(Debug)]
+pub enum Pending {
+    /// The invocation is over.
+    Ready(InvocationRecord),
+    /// The guest is still writing the response body.
+    Later(tokio::sync::oneshot::Receiver<wasi_http::Finished>),
 }
 
 /// The engine, the linker and the instance pool's admission gate.
@@ -248,24 +412,21 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<InstanceState>,
     admission: Admission,
-    /// The data store functions' data calls go to, if any.
-    data: Option<DataStore>,
+    capabilities: Capabilities,
     /// Modules already compiled and linked, by SHA-256 of their bytes, so functions that
     /// share a module compile it once. Weak: a module no function uses is freed.
-    compiled: Mutex<CompiledModules>,
+    compiled: Mutex<HashMap<[u8; 32], WeakHandler>>,
     /// Precompiled components on disk, if configured.
     artifacts: Option<Artifacts>,
     /// The largest linear memory an instance may have (the pool's slot size).
     max_memory_bytes: u64,
 }
 
-/// Compiled modules by the SHA-256 of their bytes.
-type CompiledModules = HashMap<[u8; 32], Weak<bindings::FunctionPre<InstanceState>>>;
-
 impl Runtime {
-    /// Builds the engine and links every import a function may use. Data calls go to
-    /// `data`; without one they fail with `unavailable`.
-    pub fn new(config: &RuntimeConfig, data: Option<DataStore>) -> anyhow::Result<Self> {
+    /// Builds the engine and links WASI (no authority), `wasi:http` (outbound requests
+    /// denied unless a capability grants them), what each kind imports, and every
+    /// capability in `capabilities`.
+    pub fn new(config: &RuntimeConfig, capabilities: Capabilities) -> anyhow::Result<Self> {
         let mut wasm = Config::new();
         wasm.epoch_interruption(true);
         if config.pooling {
@@ -289,12 +450,13 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        bindings::Function::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        function::link(&mut linker)?;
+        capabilities.link(&mut linker)?;
         spawn_epoch_ticker(&engine);
         Ok(Runtime {
             linker,
             admission: Admission::new(config.max_instances, config.max_queue, config.queue_timeout),
-            data,
+            capabilities,
             compiled: Mutex::new(HashMap::new()),
             artifacts: config
                 .artifacts
@@ -305,38 +467,76 @@ impl Runtime {
         })
     }
 
-    /// Compiles `wasm` and checks it against Portico's world. The function sees
-    /// `environment` and may use `tables`. CPU-heavy: call it off the async request path
-    /// (e.g. in `spawn_blocking`).
-    pub fn load(
-        &self,
-        name: &str,
-        wasm: &[u8],
-        limits: Limits,
-        environment: Vec<(String, String)>,
-        tables: Vec<String>,
+    /// The one load path (`up`, `invoke`, deploys, reloads, tests, benches): checks the
+    /// limits against the pool, compiles `wasm` off the async threads, detects its kind,
+    /// configures every capability, and starts one instance to prove it can start.
+    pub async fn prepare(
+        self: &Arc<Self>,
+        spec: FunctionSpec,
+        wasm: Arc<[u8]>,
     ) -> Result<Function, LoadError> {
+        if spec.limits.memory_bytes > self.max_memory_bytes {
+            return Err(LoadError::OverPool {
+                function: spec.name,
+                memory: spec.limits.memory_bytes,
+                slot: self.max_memory_bytes,
+            });
+        }
+        let name = spec.name.clone();
+        let compiler = Arc::clone(self);
+        let function = tokio::task::spawn_blocking(move || compiler.load(spec, &wasm))
+            .await
+            .map_err(|e| LoadError::Compile {
+                function: name,
+                reason: format!("the compiler thread failed: {e}"),
+            })??;
+        self.probe(&function).await?;
+        Ok(function)
+    }
+
+    /// Compiles `wasm` (or reuses its compiled code) and configures it as `spec` says.
+    /// CPU-heavy: [`Runtime::prepare`] runs it off the async threads.
+    pub fn load(&self, spec: FunctionSpec, wasm: &[u8]) -> Result<Function, LoadError> {
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let version = version_of(&digest);
-        let cached = self.live_modules().get(&digest).and_then(Weak::upgrade);
-        let (pre, origin) = match cached {
-            Some(pre) => (pre, CodeOrigin::Shared),
+        let cached = self
+            .live_modules()
+            .get(&digest)
+            .and_then(WeakHandler::upgrade);
+        let (handler, origin) = match cached {
+            Some(handler) => (handler, CodeOrigin::Shared),
             None => {
-                let (pre, origin) = self.compile(name, wasm, &digest)?;
-                let pre = Arc::new(pre);
-                self.live_modules().insert(digest, Arc::downgrade(&pre));
-                (pre, origin)
+                let (handler, origin) = self.compile(&spec, wasm, &digest)?;
+                self.live_modules().insert(digest, handler.downgrade());
+                (handler, origin)
             }
         };
+        if let Some(asserted) = spec.kind.filter(|k| *k != handler.kind()) {
+            return Err(LoadError::KindMismatch {
+                function: spec.name,
+                asserted,
+                found: handler.kind(),
+                export: handler.kind().export(),
+            });
+        }
+        let configured = self
+            .capabilities
+            .configure(&FunctionInfo {
+                name: &spec.name,
+                configs: &spec.capabilities,
+            })
+            .map_err(|source| LoadError::Configure {
+                function: spec.name.clone(),
+                source,
+            })?;
         Ok(Function {
-            name: name.into(),
+            name: spec.name.as_str().into(),
             version,
             digest,
             origin,
-            pre,
-            limits,
-            environment,
-            tables: tables.into(),
+            handler,
+            spec,
+            configured,
             requests: Arc::default(),
         })
     }
@@ -349,9 +549,17 @@ impl Runtime {
             reason,
         };
         let mut store = self.new_store(function, "(load)".into());
-        let timeout = function.limits.timeout;
-        match tokio::time::timeout(timeout, function.pre.instantiate_async(&mut store)).await {
-            Ok(Ok(_)) => Ok(()),
+        let timeout = function.limits().timeout;
+        let started = match &function.handler {
+            Handler::Function(pre) => {
+                tokio::time::timeout(timeout, function::probe(pre, &mut store)).await
+            }
+            Handler::WasiHttp(pre) => {
+                tokio::time::timeout(timeout, wasi_http::probe(pre, &mut store)).await
+            }
+        };
+        match started {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(fail(format!("{e:#}"))),
             Err(_) => Err(fail(format!(
                 "instantiation ran past the {timeout:?} timeout"
@@ -359,17 +567,54 @@ impl Runtime {
         }
     }
 
-    /// A fresh store for one instance of `function`: its limits, its environment, log tags
-    /// for `request_id`, and a guest that yields to tokio at every epoch tick (so the
-    /// caller's `tokio::time::timeout` can cut it off).
+    /// Runs an HTTP request through a fresh instance of `function`, within its limits;
+    /// `timeout` (a route's own) replaces the function's timeout when given.
+    pub async fn invoke_http(
+        &self,
+        function: &Arc<Function>,
+        trigger: HttpTrigger,
+        timeout: Option<Duration>,
+    ) -> Invocation {
+        let timeout = timeout.unwrap_or(function.limits().timeout);
+        match &function.handler {
+            Handler::Function(pre) => {
+                let (response, record) =
+                    function::invoke(self, function, pre, trigger, timeout).await;
+                Invocation {
+                    response,
+                    record: Pending::Ready(record),
+                }
+            }
+            Handler::WasiHttp(pre) => {
+                let (response, finished) =
+                    wasi_http::invoke(self, function, pre, trigger, timeout).await;
+                Invocation {
+                    response,
+                    record: Pending::Later(finished),
+                }
+            }
+        }
+    }
+
+    /// Waits for a free instance slot (bounded wait, bounded queue).
+    async fn admit(&self) -> Result<OwnedSemaphorePermit, Rejected> {
+        self.admission
+            .admit()
+            .instrument(tracing::debug_span!("queue"))
+            .await
+    }
+
+    /// A fresh store for one instance of `function`: its limits, its environment, every
+    /// capability's instance state, and a guest that yields to tokio at every epoch tick
+    /// (so the caller's `tokio::time::timeout` can cut it off).
     fn new_store(&self, function: &Function, request_id: Arc<str>) -> Store<InstanceState> {
-        let tags = output::OutputTags::new(function.name.clone(), request_id);
-        let data = DataContext::new(
-            self.data.clone(),
-            function.tables.clone(),
-            function.name.clone(),
+        let state = InstanceState::new(
+            &function.name,
+            &request_id,
+            &function.spec.environment,
+            &function.spec.limits,
+            &function.configured,
         );
-        let state = InstanceState::new(&function.environment, &function.limits, tags, data);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
@@ -377,13 +622,25 @@ impl Runtime {
         store
     }
 
-    /// Compiles (or loads the precompiled artifact of) one module and links it.
+    /// Ends an invocation's store (see [`Function::finish_store`]).
+    fn finish_store(
+        &self,
+        function: &Function,
+        store: Store<InstanceState>,
+        record: &mut InvocationRecord,
+    ) {
+        function.finish_store(store, record);
+    }
+
+    /// Compiles (or loads the precompiled artifact of) one module, detects its kind and
+    /// links it.
     fn compile(
         &self,
-        name: &str,
+        spec: &FunctionSpec,
         wasm: &[u8],
         digest: &[u8; 32],
-    ) -> Result<(bindings::FunctionPre<InstanceState>, CodeOrigin), LoadError> {
+    ) -> Result<(Handler, CodeOrigin), LoadError> {
+        let name = &spec.name;
         let precompiled = self
             .artifacts
             .as_ref()
@@ -405,17 +662,40 @@ impl Runtime {
                 (component, CodeOrigin::Compiled)
             }
         };
+        let (kinds, exports) = kind::detect(&component, &self.engine);
+        // A component exporting both is taken as the kind the manifest asserts, else the
+        // first in `Kind::ALL` order.
+        let kind = spec
+            .kind
+            .filter(|k| kinds.contains(k))
+            .or_else(|| kinds.first().copied())
+            .ok_or_else(|| LoadError::NoKind {
+                function: name.to_string(),
+                exports: if exports.is_empty() {
+                    "no interfaces".to_string()
+                } else {
+                    exports
+                        .iter()
+                        .map(|e| format!("`{e}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })?;
         let world = |e: wasmtime::Error| LoadError::World {
             function: name.to_string(),
+            kind,
             reason: format!("{e:#}"),
         };
         let pre = self.linker.instantiate_pre(&component).map_err(world)?;
-        let pre = bindings::FunctionPre::new(pre).map_err(world)?;
+        let handler = match kind {
+            Kind::Function => Handler::Function(Arc::new(function::Pre::new(pre).map_err(world)?)),
+            Kind::WasiHttp => Handler::WasiHttp(Arc::new(wasi_http::Pre::new(pre).map_err(world)?)),
+        };
         // Only a component that links is worth keeping.
         if let (Some(artifacts), CodeOrigin::Compiled) = (&self.artifacts, origin) {
             artifacts.store(digest, &component);
         }
-        Ok((pre, origin))
+        Ok((handler, origin))
     }
 
     /// The precompiled-artifact store, if configured.
@@ -430,54 +710,14 @@ impl Runtime {
     }
 
     /// The compiled-module map, with modules no function uses any more removed.
-    fn live_modules(&self) -> std::sync::MutexGuard<'_, CompiledModules> {
+    fn live_modules(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], WeakHandler>> {
         // The map stays consistent even if a holder panicked: recover it.
         let mut modules = self
             .compiled
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        modules.retain(|_, pre| pre.strong_count() > 0);
+        modules.retain(|_, handler| handler.alive());
         modules
-    }
-
-    /// Runs `function` on `event` in a fresh instance, within the function's limits.
-    pub async fn invoke(
-        &self,
-        function: &Function,
-        event: &HttpRequestEvent,
-        request_id: Arc<str>,
-    ) -> (Result<HttpResponse, InvokeError>, Timings) {
-        let mut timings = Timings::default();
-        let started = Instant::now();
-        let permit = match self
-            .admission
-            .admit()
-            .instrument(tracing::debug_span!("queue"))
-            .await
-        {
-            Ok(permit) => permit,
-            Err(rejected) => {
-                timings.queue = started.elapsed();
-                return (Err(rejected.into()), timings);
-            }
-        };
-        timings.queue = started.elapsed();
-
-        let mut store = self.new_store(function, request_id);
-
-        let timeout = function.limits.timeout;
-        let run = run(function, event, &mut store, &mut timings);
-        let result = match tokio::time::timeout(timeout, run).await {
-            Ok(result) => result,
-            Err(_) => Err(InvokeError::Timeout(timeout)),
-        };
-        timings.memory_bytes = store.data().limiter.peak_memory() as u64;
-        let data = store.data_mut().data();
-        (timings.data_calls, timings.data) = (data.calls, data.time);
-        (timings.cache_hits, timings.cache_misses) = (data.cache_hits, data.cache_misses);
-        drop(store);
-        drop(permit);
-        (result, timings)
     }
 
     /// How many distinct compiled modules live functions use.
@@ -489,40 +729,6 @@ impl Runtime {
     pub fn queue_depth(&self) -> usize {
         self.admission.queue_depth()
     }
-}
-
-/// Instantiates and calls the handler; records timings as it goes.
-async fn run(
-    function: &Function,
-    event: &HttpRequestEvent,
-    store: &mut Store<InstanceState>,
-    timings: &mut Timings,
-) -> Result<HttpResponse, InvokeError> {
-    let started = Instant::now();
-    let instance = function
-        .pre
-        .instantiate_async(&mut *store)
-        .instrument(tracing::debug_span!("instantiate"))
-        .await
-        .map_err(InvokeError::Trap)?;
-    timings.instantiate = started.elapsed();
-    let started = Instant::now();
-    let outcome = instance
-        .portico_edge_handler()
-        .call_handle(&mut *store, event)
-        .instrument(tracing::debug_span!("guest"))
-        .await;
-    timings.guest = started.elapsed();
-    let response = outcome
-        .map_err(InvokeError::Trap)?
-        .map_err(InvokeError::Guest)?;
-    if response.body.len() as u64 > function.limits.max_response_bytes {
-        return Err(InvokeError::ResponseTooLarge {
-            size: response.body.len(),
-            limit: function.limits.max_response_bytes,
-        });
-    }
-    Ok(response)
 }
 
 /// A module's version: the first 12 hex digits of its SHA-256.

@@ -1,11 +1,11 @@
-//! What one function instance's `Store` holds: WASI with no ambient authority, wasi:http
-//! with outbound requests denied, the memory limiter, and the log tags.
+//! What one instance's `Store` holds: WASI with no ambient authority, the `wasi:http`
+//! context (outbound requests denied unless a capability set hooks), the memory
+//! limiter, and each capability's instance state, held generically.
 
-use super::bindings::portico::edge::log::{self, Level};
-use super::output::{GuestOutput, OutputTags, Stream};
-use crate::data::DataContext;
-use crate::manifest::Limits;
-use std::sync::atomic::Ordering;
+use super::capability::{Configured, InstanceBuilder, InvocationRecord};
+use super::limits::Limits;
+use std::any::Any;
+use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -16,32 +16,37 @@ pub struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
-    hooks: DenyOutbound,
+    hooks: Box<dyn WasiHttpHooks + Send>,
     pub(super) limiter: PeakLimiter,
-    tags: OutputTags,
-    data: DataContext,
+    capabilities: Vec<Box<dyn Any + Send>>,
 }
 
 impl InstanceState {
-    /// State for one invocation: the function's environment and nothing else — no
-    /// preopened directories, no network, no arguments; stdout and stderr go to the log.
-    pub fn new(
+    /// State for one invocation of a function with `limits` and `environment`, each
+    /// capability configured as `configured` building its part. No preopened
+    /// directories, no network, no arguments; only what capabilities grant.
+    pub(super) fn new(
+        function: &Arc<str>,
+        request_id: &Arc<str>,
         environment: &[(String, String)],
         limits: &Limits,
-        tags: OutputTags,
-        data: DataContext,
+        configured: &Configured,
     ) -> Self {
-        let wasi = WasiCtxBuilder::new()
-            .envs(environment)
-            .stdout(GuestOutput::new(tags.clone(), Stream::Stdout))
-            .stderr(GuestOutput::new(tags.clone(), Stream::Stderr))
-            .build();
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.envs(environment);
+        let mut hooks = None;
+        let capabilities = configured.instantiate(&mut InstanceBuilder {
+            function,
+            request_id,
+            wasi: &mut wasi,
+            http_hooks: &mut hooks,
+        });
         let memory = usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX);
         InstanceState {
-            wasi,
+            wasi: wasi.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            hooks: DenyOutbound,
+            hooks: hooks.unwrap_or_else(|| Box::new(DenyOutbound)),
             limiter: PeakLimiter {
                 limits: StoreLimitsBuilder::new()
                     .memory_size(memory)
@@ -49,19 +54,35 @@ impl InstanceState {
                     .build(),
                 peak_memory: 0,
             },
-            tags,
-            data,
+            capabilities,
         }
     }
 
-    /// The invocation's data context (grants, backend, counters).
-    pub(crate) fn data(&mut self) -> &mut DataContext {
-        &mut self.data
+    /// The instance state of the capability whose state type is `T`, if registered.
+    pub fn capability<T: 'static>(&mut self) -> Option<&mut T> {
+        self.capabilities
+            .iter_mut()
+            .find_map(|c| c.downcast_mut::<T>())
     }
 
-    /// The resources the guest holds (WASI streams, open tables, …).
-    pub(crate) fn resources(&mut self) -> &mut ResourceTable {
+    /// Like [`InstanceState::capability`], together with the resource table (for
+    /// capabilities that hand the guest resources).
+    pub fn capability_and_resources<T: 'static>(&mut self) -> (Option<&mut T>, &mut ResourceTable) {
+        let state = self
+            .capabilities
+            .iter_mut()
+            .find_map(|c| c.downcast_mut::<T>());
+        (state, &mut self.table)
+    }
+
+    /// The resources the guest holds (WASI streams, open tables, ...).
+    pub fn resources(&mut self) -> &mut ResourceTable {
         &mut self.table
+    }
+
+    /// Lets every capability add its figures to `record`.
+    pub(super) fn report(&mut self, configured: &Configured, record: &mut InvocationRecord) {
+        configured.report(&mut self.capabilities, record);
     }
 }
 
@@ -136,13 +157,14 @@ impl WasiHttpView for InstanceState {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: &mut self.hooks,
+            hooks: &mut *self.hooks,
         }
     }
 }
 
-/// Outbound HTTP is linked (so components that import `wasi:http/outgoing-handler`
-/// instantiate) but every request fails with `HTTP-request-denied`.
+/// What outbound `wasi:http` requests do when no capability granted any: they fail
+/// with `HTTP-request-denied`. (The interfaces are linked all the same, so components
+/// from toolchains that always import them instantiate.)
 struct DenyOutbound;
 
 impl WasiHttpHooks for DenyOutbound {
@@ -159,53 +181,7 @@ impl WasiHttpHooks for DenyOutbound {
                 )>,
             > + Send,
     > {
-        tracing::debug!(uri = %request.uri(), "outbound HTTP request denied");
+        tracing::debug!(uri = %request.uri().authority().map_or("", |a| a.as_str()), "outbound HTTP request denied");
         Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
     }
 }
-
-impl log::Host for InstanceState {
-    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        let budget = &self.tags.budget;
-        let allowed = budget
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                Some(left.saturating_sub(message.len()))
-            })
-            .unwrap_or(0);
-        if allowed == 0 {
-            return Ok(());
-        }
-        let (function, request_id) = (&*self.tags.function, &*self.tags.request_id);
-        let message = &message[..floor_char_boundary(&message, allowed)];
-        match level {
-            Level::Trace => {
-                tracing::trace!(target: "portico::guest", function, request_id, "{message}")
-            }
-            Level::Debug => {
-                tracing::debug!(target: "portico::guest", function, request_id, "{message}")
-            }
-            Level::Info => {
-                tracing::info!(target: "portico::guest", function, request_id, "{message}")
-            }
-            Level::Warn => {
-                tracing::warn!(target: "portico::guest", function, request_id, "{message}")
-            }
-            Level::Error => {
-                tracing::error!(target: "portico::guest", function, request_id, "{message}")
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The largest char boundary of `s` at or below `at`.
-fn floor_char_boundary(s: &str, at: usize) -> usize {
-    let mut at = at.min(s.len());
-    while !s.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// `http-types` declares only types; nothing to implement.
-impl super::bindings::portico::edge::http_types::Host for InstanceState {}

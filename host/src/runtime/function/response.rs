@@ -1,61 +1,10 @@
-//! Maps a function's `http-response` to HTTP, and API Gateway's own error responses.
+//! Maps a Portico function's `http-response` to HTTP, checking every part of it.
 
-use super::GatewayResponse;
-use crate::runtime::bindings::HttpResponse;
+use super::bindings::HttpResponse;
+use crate::exchange::{Response, ResponseBody};
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, SET_COOKIE};
+use http::header::{HeaderName, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, StatusCode};
-
-/// The error responses the gateway itself sends, with API Gateway's bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GatewayError {
-    /// 400 `{"message":"Bad Request"}`: the request body could not be read.
-    BadRequest,
-    /// 404 `{"message":"Not Found"}`: no route matched.
-    NotFound,
-    /// 413 `{"message":"Request Entity Too Large"}`: body over `max_body`.
-    PayloadTooLarge,
-    /// 500 `{"message":"Internal Server Error"}`: trap, guest error, malformed or
-    /// oversized response.
-    Internal,
-    /// 503 `{"message":"Service Unavailable"}`: timeout, or no instance free.
-    Unavailable,
-}
-
-impl GatewayError {
-    /// The status code.
-    pub fn status(self) -> StatusCode {
-        match self {
-            GatewayError::BadRequest => StatusCode::BAD_REQUEST,
-            GatewayError::NotFound => StatusCode::NOT_FOUND,
-            GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            GatewayError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    /// The JSON body.
-    pub fn body(self) -> &'static str {
-        match self {
-            GatewayError::BadRequest => r#"{"message":"Bad Request"}"#,
-            GatewayError::NotFound => r#"{"message":"Not Found"}"#,
-            GatewayError::PayloadTooLarge => r#"{"message":"Request Entity Too Large"}"#,
-            GatewayError::Internal => r#"{"message":"Internal Server Error"}"#,
-            GatewayError::Unavailable => r#"{"message":"Service Unavailable"}"#,
-        }
-    }
-
-    /// The full response.
-    pub fn response(self) -> GatewayResponse {
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        GatewayResponse {
-            status: self.status(),
-            headers,
-            body: Bytes::from_static(self.body().as_bytes()),
-        }
-    }
-}
 
 /// Why a function's response could not be sent.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +36,7 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 }
 
 /// Converts a function's response, checking every part of it.
-pub fn map_response(response: HttpResponse) -> Result<GatewayResponse, MalformedResponse> {
+pub fn map_response(response: HttpResponse) -> Result<Response, MalformedResponse> {
     let status = match response.status {
         s @ 200..=599 => StatusCode::from_u16(s).map_err(|_| MalformedResponse::Status(s))?,
         s => return Err(MalformedResponse::Status(s)),
@@ -107,10 +56,10 @@ pub fn map_response(response: HttpResponse) -> Result<GatewayResponse, Malformed
             .map_err(|_| MalformedResponse::HeaderValue("set-cookie".into()))?;
         headers.append(SET_COOKIE, value);
     }
-    Ok(GatewayResponse {
+    Ok(Response {
         status,
         headers,
-        body: Bytes::from(response.body),
+        body: ResponseBody::Full(Bytes::from(response.body)),
     })
 }
 

@@ -1,25 +1,21 @@
-//! Builds the payload-format-2.0 event a function receives from an HTTP request.
+//! Builds the payload-format-2.0 event a Portico function receives from an HTTP request.
 
-use super::GatewayRequest;
-use crate::manifest::StageConfig;
-use crate::runtime::bindings::{HttpDetails, HttpRequestEvent, RequestContext};
+use super::bindings::{HttpDetails, HttpRequestEvent, RequestContext};
+use crate::runtime::HttpTrigger;
 use http::HeaderMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Everything the event needs besides the request itself.
-pub struct EventContext<'a> {
-    /// The matched route key, as text.
-    pub route_key: String,
-    /// Decoded path parameters.
-    pub path_parameters: Vec<(String, String)>,
-    /// The stage.
-    pub stage: &'a StageConfig,
-    /// When the request arrived.
-    pub time: SystemTime,
-}
-
-/// Builds the event. Consumes the body without copying it.
-pub fn build_event(req: &GatewayRequest, body: Vec<u8>, ctx: EventContext<'_>) -> HttpRequestEvent {
+/// Builds the event of `trigger`, whose body is `body`. Consumes the body without
+/// copying it.
+pub fn build_event(trigger: HttpTrigger, body: Vec<u8>) -> HttpRequestEvent {
+    let HttpTrigger {
+        request: req,
+        route_key,
+        path_parameters,
+        stage,
+        stage_variables,
+        time,
+    } = trigger;
     let (headers, cookies) = headers_and_cookies(&req.headers);
     let host = req
         .headers
@@ -38,35 +34,34 @@ pub fn build_event(req: &GatewayRequest, body: Vec<u8>, ctx: EventContext<'_>) -
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let epoch_ms = ctx
-        .time
+    let epoch_ms = time
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     HttpRequestEvent {
         version: "2.0".to_string(),
-        route_key: ctx.route_key.clone(),
+        route_key: route_key.clone(),
         raw_path: req.path.clone(),
-        raw_query_string: req.query.clone(),
+        query_string_parameters: query_parameters(&req.query),
+        raw_query_string: req.query,
         cookies,
         headers,
-        query_string_parameters: query_parameters(&req.query),
-        path_parameters: ctx.path_parameters,
-        stage_variables: ctx.stage.variables.clone(),
+        path_parameters,
+        stage_variables,
         body,
         request_context: RequestContext {
             request_id: req.request_id.to_string(),
-            route_key: ctx.route_key,
-            stage: ctx.stage.name.clone(),
+            route_key,
+            stage,
             domain_name,
             domain_prefix,
             http: HttpDetails {
                 method: req.method.to_string(),
-                path: req.path.clone(),
-                protocol: req.protocol.clone(),
-                source_ip: req.source_ip.clone(),
+                path: req.path,
+                protocol: req.protocol,
+                source_ip: req.source_ip,
                 user_agent,
             },
-            time: clf_time(ctx.time),
+            time: clf_time(time),
             time_epoch: epoch_ms,
             authorizer: None,
         },

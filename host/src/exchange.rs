@@ -1,0 +1,234 @@
+//! One HTTP exchange as the gateway and the executors see it, independent of where it
+//! came from (the hyper server, `portico invoke`, a bench): the incoming request, and
+//! request and response bodies that are either whole or still streaming.
+//!
+//! A leaf module: it imports no other part of Portico.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// Any error a streaming body may end with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A body that is still arriving (or still being produced).
+pub type StreamBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// A request as received.
+#[derive(Debug)]
+pub struct IncomingRequest {
+    /// The request id (sent back in `apigw-requestid` and given to the function).
+    pub request_id: Arc<str>,
+    /// Method.
+    pub method: Method,
+    /// Path as received, percent-encoding intact, without the query string.
+    pub path: String,
+    /// Query string without `?`.
+    pub query: String,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: RequestBody,
+    /// Client address.
+    pub source_ip: String,
+    /// `HTTP/1.1`, `HTTP/2.0`, ...
+    pub protocol: String,
+}
+
+/// A request body: whole in memory, or still arriving from the client.
+pub enum RequestBody {
+    /// The whole body.
+    Full(Bytes),
+    /// Arriving; ends with an error if it breaks or grows past the request limit.
+    Stream(StreamBody),
+}
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestBody::Full(bytes) => write!(f, "Full({} bytes)", bytes.len()),
+            RequestBody::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+impl Default for RequestBody {
+    fn default() -> Self {
+        RequestBody::Full(Bytes::new())
+    }
+}
+
+impl From<Bytes> for RequestBody {
+    fn from(bytes: Bytes) -> Self {
+        RequestBody::Full(bytes)
+    }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// It is longer than the limit (HTTP 413).
+    #[error("request body over the limit of {0} bytes")]
+    TooLarge(u64),
+    /// It broke off: bad chunked encoding, or the client went away (HTTP 400).
+    #[error("request body unreadable: {0}")]
+    Broken(BoxError),
+}
+
+impl RequestBody {
+    /// A streaming body that ends with [`BodyError::TooLarge`] past `limit` bytes.
+    pub fn limited<B>(body: B, limit: u64) -> RequestBody
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+        RequestBody::Stream(
+            limited
+                .map_err(move |e| -> BoxError {
+                    if e.downcast_ref::<LengthLimitError>().is_some() {
+                        Box::new(BodyError::TooLarge(limit))
+                    } else {
+                        Box::new(BodyError::Broken(e))
+                    }
+                })
+                .boxed_unsync(),
+        )
+    }
+
+    /// The whole body; a streaming body is read to its end.
+    pub async fn collect(self) -> Result<Bytes, BodyError> {
+        match self {
+            RequestBody::Full(bytes) => Ok(bytes),
+            RequestBody::Stream(body) => match body.collect().await {
+                Ok(collected) => Ok(collected.to_bytes()),
+                Err(e) => Err(match e.downcast::<BodyError>() {
+                    Ok(e) => *e,
+                    Err(e) => BodyError::Broken(e),
+                }),
+            },
+        }
+    }
+
+    /// The body as a stream, whichever it is.
+    pub fn into_stream(self) -> StreamBody {
+        match self {
+            RequestBody::Full(bytes) => Full::new(bytes).map_err(|e| match e {}).boxed_unsync(),
+            RequestBody::Stream(body) => body,
+        }
+    }
+
+    /// Its length, if it is whole.
+    pub fn known_len(&self) -> Option<usize> {
+        match self {
+            RequestBody::Full(bytes) => Some(bytes.len()),
+            RequestBody::Stream(_) => None,
+        }
+    }
+}
+
+/// A finished response: status, headers, and a whole or streaming body.
+#[derive(Debug)]
+pub struct Response {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: ResponseBody,
+}
+
+/// A response body: whole, or produced while it is sent (a `wasi:http` component
+/// writing its body).
+pub enum ResponseBody {
+    /// The whole body.
+    Full(Bytes),
+    /// Produced while sent.
+    Stream(StreamBody),
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResponseBody::Full(bytes) => write!(f, "Full({} bytes)", bytes.len()),
+            ResponseBody::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+impl ResponseBody {
+    /// The whole body, if it is in memory.
+    pub fn as_full(&self) -> Option<&Bytes> {
+        match self {
+            ResponseBody::Full(bytes) => Some(bytes),
+            ResponseBody::Stream(_) => None,
+        }
+    }
+
+    /// The whole body; a stream is read to its end.
+    pub async fn collect(self) -> Result<Bytes, BoxError> {
+        match self {
+            ResponseBody::Full(bytes) => Ok(bytes),
+            ResponseBody::Stream(body) => Ok(body.collect().await?.to_bytes()),
+        }
+    }
+}
+
+/// The body hyper sends: whole bodies are not boxed.
+pub enum WireBody {
+    /// A whole body.
+    Full(Option<Bytes>),
+    /// A stream.
+    Stream(StreamBody),
+}
+
+impl From<ResponseBody> for WireBody {
+    fn from(body: ResponseBody) -> Self {
+        match body {
+            ResponseBody::Full(bytes) => WireBody::Full((!bytes.is_empty()).then_some(bytes)),
+            ResponseBody::Stream(stream) => WireBody::Stream(stream),
+        }
+    }
+}
+
+impl From<Bytes> for WireBody {
+    fn from(bytes: Bytes) -> Self {
+        ResponseBody::Full(bytes).into()
+    }
+}
+
+impl Body for WireBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            WireBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            WireBody::Stream(stream) => Pin::new(stream).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            WireBody::Full(bytes) => bytes.is_none(),
+            WireBody::Stream(stream) => stream.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            WireBody::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            WireBody::Stream(stream) => stream.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! What the gateway serves at one moment: an API with its stages, each stage's routes
+//! leading to targets (an integration plus its policies), and the functions behind
+//! them. A deploy or a reload builds a new [`Served`] and swaps it in whole.
+
+use crate::policy::{CorsPolicy, Policies, Policy};
+use crate::routing::{RouteKey, Router};
+use crate::runtime::Function;
+use anyhow::Context as _;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a route says about one policy.
+#[derive(Debug, Clone, Default)]
+pub enum Override<T> {
+    /// The API's setting applies.
+    #[default]
+    Inherit,
+    /// Off for this route, whatever the API says.
+    Off,
+    /// This route's own.
+    Set(T),
+}
+
+impl<T: Clone> Override<T> {
+    /// The effective value, given the API's.
+    pub fn resolve(&self, api: Option<&T>) -> Option<T> {
+        match self {
+            Override::Inherit => api.cloned(),
+            Override::Off => None,
+            Override::Set(own) => Some(own.clone()),
+        }
+    }
+}
+
+/// A route's options besides its function (the manifest's table form:
+/// `"GET /items/{id}" = { function = "items", cors = false, timeout = "5s" }`).
+#[derive(Debug, Clone, Default)]
+pub struct RouteOptions {
+    /// CORS for this route.
+    pub cors: Override<Arc<CorsPolicy>>,
+    /// The integration timeout for this route, replacing the function's.
+    pub timeout: Option<Duration>,
+}
+
+/// A route as configured: its key, the function it leads to, and its options.
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    /// The route key.
+    pub key: RouteKey,
+    /// The function it leads to.
+    pub function: String,
+    /// Policies and the timeout.
+    pub options: RouteOptions,
+}
+
+/// The API-wide settings routes inherit.
+#[derive(Debug, Clone, Default)]
+pub struct ApiSettings {
+    /// `[cors]`, if configured.
+    pub cors: Option<Arc<CorsPolicy>>,
+}
+
+impl ApiSettings {
+    /// The policies of a route with `options`, in pipeline order.
+    fn policies(&self, options: &RouteOptions) -> Policies {
+        let mut list: Vec<Arc<dyn Policy>> = Vec::new();
+        if let Some(cors) = options.cors.resolve(self.cors.as_ref()) {
+            list.push(cors);
+        }
+        Policies::new(list)
+    }
+}
+
+/// What a route leads to.
+#[derive(Debug, Clone)]
+pub enum Integration {
+    /// A function, of any kind.
+    Function(Arc<Function>),
+}
+
+/// A route's value: the integration, the policies around it, and its options.
+#[derive(Debug, Clone)]
+pub struct RouteTarget {
+    /// What runs.
+    pub integration: Integration,
+    /// What runs around it.
+    pub policies: Policies,
+    /// The route as configured (for deploys and the admin API).
+    pub spec: RouteSpec,
+}
+
+impl RouteTarget {
+    /// The function the route leads to.
+    pub fn function(&self) -> &Arc<Function> {
+        match &self.integration {
+            Integration::Function(f) => f,
+        }
+    }
+}
+
+/// A stage: its name, its variables and its routes.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// `$default` unless set; reported as `requestContext.stage`.
+    pub name: String,
+    /// Stage variables, passed in every event.
+    pub variables: Vec<(String, String)>,
+    /// Routes to targets.
+    pub routes: Router<RouteTarget>,
+}
+
+/// The settings of a stage, before its routes are built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageConfig {
+    /// Stage name, reported in the event's request context.
+    pub name: String,
+    /// Stage variables, passed in every event.
+    pub variables: Vec<(String, String)>,
+}
+
+impl Default for StageConfig {
+    fn default() -> Self {
+        StageConfig {
+            name: "$default".to_string(),
+            variables: Vec::new(),
+        }
+    }
+}
+
+/// An API: its stages (one today, served at the root) and the policies of requests no
+/// route matches.
+#[derive(Debug, Clone)]
+pub struct Api {
+    stages: Vec<Stage>,
+    settings: ApiSettings,
+    policies: Policies,
+}
+
+impl Api {
+    /// The stage serving `path`.
+    pub fn stage_for(&self, _path: &str) -> &Stage {
+        // One stage, at the root, until stages arrive: `new` guarantees it exists.
+        &self.stages[0]
+    }
+
+    /// The stages.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// The API's own policies (for requests no route matches).
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    /// The API-wide settings.
+    pub fn settings(&self) -> &ApiSettings {
+        &self.settings
+    }
+}
+
+/// What the gateway serves at one moment.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// Every served function by name (including functions no route leads to).
+    pub functions: BTreeMap<String, Arc<Function>>,
+    /// The API.
+    pub api: Api,
+}
+
+impl Served {
+    /// Builds the routes of one stage from `routes`. Fails on a route to an unknown
+    /// function or two routes that conflict.
+    pub fn new(
+        functions: BTreeMap<String, Arc<Function>>,
+        routes: &[RouteSpec],
+        stage: StageConfig,
+        settings: ApiSettings,
+    ) -> anyhow::Result<Served> {
+        let mut router = Router::new();
+        for spec in routes {
+            let function = functions.get(&spec.function).with_context(|| {
+                format!(
+                    "route `{}` leads to unknown function `{}`",
+                    spec.key, spec.function
+                )
+            })?;
+            let target = RouteTarget {
+                integration: Integration::Function(Arc::clone(function)),
+                policies: settings.policies(&spec.options),
+                spec: spec.clone(),
+            };
+            router.insert(spec.key.clone(), target)?;
+        }
+        let policies = settings.policies(&RouteOptions::default());
+        Ok(Served {
+            functions,
+            api: Api {
+                stages: vec![Stage {
+                    name: stage.name,
+                    variables: stage.variables,
+                    routes: router,
+                }],
+                settings,
+                policies,
+            },
+        })
+    }
+
+    /// The one stage served today.
+    pub fn stage(&self) -> &Stage {
+        &self.api.stages[0]
+    }
+
+    /// The stage's settings.
+    pub fn stage_config(&self) -> StageConfig {
+        let stage = self.stage();
+        StageConfig {
+            name: stage.name.clone(),
+            variables: stage.variables.clone(),
+        }
+    }
+
+    /// Every route as configured, in route order.
+    pub fn route_list(&self) -> Vec<RouteSpec> {
+        self.stage()
+            .routes
+            .routes()
+            .iter()
+            .map(|r| r.value.spec.clone())
+            .collect()
+    }
+
+    /// The route keys leading to function `name`, in route order.
+    pub fn routes_of(&self, name: &str) -> Vec<RouteKey> {
+        self.stage()
+            .routes
+            .routes()
+            .iter()
+            .filter(|r| r.value.spec.function == name)
+            .map(|r| r.key.clone())
+            .collect()
+    }
+}

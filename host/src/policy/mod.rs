@@ -1,0 +1,118 @@
+//! Route policies: what the gateway does around an integration — CORS now; authorizers,
+//! API keys and throttles later — one module each, behind one small trait.
+//!
+//! A request meets a route's policies at three points, in this order:
+//!
+//! 1. **before routing** ([`Policy::preflight`]): a request the gateway may answer
+//!    itself without running anything, such as a CORS preflight. For an `OPTIONS`
+//!    request carrying `Access-Control-Request-Method`, the policies asked are those of
+//!    the route the preflight asks about (that method, that path), or the API's when
+//!    no route matches;
+//! 2. **after routing, before the integration** ([`Policy::admit`]): may refuse the
+//!    request with a response of its own (401, 403, 429, ...); nothing runs then;
+//! 3. **on the response** ([`Policy::respond`]): may change the headers of whatever
+//!    answers the request — the integration's response or the gateway's own error.
+//!
+//! Policies run in their list's order at every point. Contract: a policy is cheap on
+//! requests it does not concern (no allocation on the common path), never blocks, and
+//! never sees a response body.
+
+pub mod cors;
+
+use crate::exchange::{IncomingRequest, Response};
+use http::HeaderMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// One route policy. See the [module docs](self) for when each method runs.
+pub trait Policy: Send + Sync + fmt::Debug + 'static {
+    /// The policy's name, for logs (`cors`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Before routing: the gateway's own answer to `request`, if this policy has one.
+    fn preflight(&self, request: &IncomingRequest) -> Option<Response> {
+        let _ = request;
+        None
+    }
+
+    /// After routing: `Err(response)` refuses the request with that response.
+    fn admit(&self, request: &IncomingRequest) -> Result<(), Box<Response>> {
+        let _ = request;
+        Ok(())
+    }
+
+    /// On the response to a request whose headers were `request_headers`.
+    fn respond(&self, request_headers: &HeaderMap, response: &mut Response) {
+        let _ = (request_headers, response);
+    }
+}
+
+/// The policies of a route (or of the whole API), in order. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Policies(Arc<[Arc<dyn Policy>]>);
+
+impl Policies {
+    /// No policies.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// These policies, in this order.
+    pub fn new(policies: Vec<Arc<dyn Policy>>) -> Self {
+        Policies(policies.into())
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first answer a policy gives before routing.
+    pub fn preflight(&self, request: &IncomingRequest) -> Option<Response> {
+        self.0.iter().find_map(|p| p.preflight(request))
+    }
+
+    /// The first refusal a policy gives after routing.
+    pub fn admit(&self, request: &IncomingRequest) -> Result<(), Box<Response>> {
+        self.0.iter().try_for_each(|p| p.admit(request))
+    }
+
+    /// Lets every policy change the response.
+    pub fn respond(&self, request_headers: &HeaderMap, response: &mut Response) {
+        for policy in self.0.iter() {
+            policy.respond(request_headers, response);
+        }
+    }
+
+    /// The policies' names, for the admin API and logs.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|p| p.name()).collect()
+    }
+}
+
+/// CORS as a route policy: preflights answered by the gateway, CORS headers on every
+/// response.
+#[derive(Debug)]
+pub struct CorsPolicy(pub cors::Cors);
+
+impl Policy for CorsPolicy {
+    fn name(&self) -> &'static str {
+        "cors"
+    }
+
+    fn preflight(&self, request: &IncomingRequest) -> Option<Response> {
+        if !cors::Cors::is_preflight(&request.method, &request.headers) {
+            return None;
+        }
+        let (status, headers) = self.0.preflight(&request.headers);
+        Some(Response {
+            status,
+            headers,
+            body: crate::exchange::ResponseBody::Full(bytes::Bytes::new()),
+        })
+    }
+
+    fn respond(&self, request_headers: &HeaderMap, response: &mut Response) {
+        self.0.apply(request_headers, &mut response.headers);
+    }
+}

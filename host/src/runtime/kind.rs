@@ -1,0 +1,95 @@
+//! Handler kinds: what a component is, read from its exports when it is loaded.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
+
+/// The export of a Portico function.
+pub const FUNCTION_EXPORT: &str = "portico:edge/handler@0.1.0";
+/// The export of a standard `wasi:http/proxy` component (any 0.2.x).
+pub const WASI_HTTP_EXPORT_PREFIX: &str = "wasi:http/incoming-handler@0.2.";
+
+/// What a component is, and so which executor runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Portico's `function` world: `handle(http-request-event) -> result<http-response, string>`,
+    /// API Gateway's payload 2.0 in and out.
+    Function,
+    /// A standard `wasi:http/proxy` component (`wasi:http/incoming-handler@0.2.x`), as
+    /// `wasmtime serve` and Spin run: streaming request and response bodies.
+    WasiHttp,
+}
+
+impl Kind {
+    /// Every kind, in detection order.
+    pub const ALL: [Kind; 2] = [Kind::Function, Kind::WasiHttp];
+
+    /// The name used in the manifest's `kind` and in the admin API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Function => "function",
+            Kind::WasiHttp => "wasi-http",
+        }
+    }
+
+    /// Parses a manifest `kind`.
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// What the kind's component exports.
+    pub fn export(self) -> &'static str {
+        match self {
+            Kind::Function => FUNCTION_EXPORT,
+            Kind::WasiHttp => "wasi:http/incoming-handler@0.2.x",
+        }
+    }
+
+    fn matches(self, export: &str) -> bool {
+        match self {
+            Kind::Function => export == FUNCTION_EXPORT,
+            Kind::WasiHttp => export.starts_with(WASI_HTTP_EXPORT_PREFIX),
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kinds a component's exports make it, in [`Kind::ALL`] order (usually one), and
+/// the names of its exported instances (for the error when it is none).
+pub fn detect(component: &Component, engine: &Engine) -> (Vec<Kind>, Vec<String>) {
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let kinds = Kind::ALL
+        .into_iter()
+        .filter(|k| exports.iter().any(|e| k.matches(e)))
+        .collect();
+    (kinds, exports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_match_their_exports() {
+        assert!(Kind::Function.matches("portico:edge/handler@0.1.0"));
+        assert!(!Kind::Function.matches("portico:edge/handler@0.2.0"));
+        assert!(Kind::WasiHttp.matches("wasi:http/incoming-handler@0.2.6"));
+        assert!(Kind::WasiHttp.matches("wasi:http/incoming-handler@0.2.10"));
+        assert!(!Kind::WasiHttp.matches("wasi:http/incoming-handler@0.3.0"));
+        assert_eq!(Kind::parse("wasi-http"), Some(Kind::WasiHttp));
+        assert_eq!(Kind::parse("proxy"), None);
+    }
+}
