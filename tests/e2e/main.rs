@@ -7,6 +7,7 @@ mod deploy;
 mod errors;
 mod events;
 mod observability;
+mod policies;
 mod routing;
 mod scale;
 mod support;

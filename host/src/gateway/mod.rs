@@ -110,19 +110,22 @@ impl Gateway {
 
         // Before routing: a preflight is answered by the policies of the route it asks
         // about (or the API's), without running anything.
-        if let Some(asked) = preflight_method(&req) {
-            let policies = stage
+        let asked = preflight_method(&req).map(|asked| {
+            stage
                 .routes
                 .at(&asked, &req.path)
-                .map_or(served.api.policies(), |m| &m.route.value.policies);
-            if let Some(response) = policies.preflight(&req) {
-                return access.finish_now(response, None);
-            }
+                .map_or(served.api.policies(), |m| &m.route.value.policies)
+        });
+        if let Some(response) = asked.and_then(|policies| policies.preflight(&req)) {
+            return access.finish_now(response, None);
         }
 
         let Some(matched) = stage.routes.at(&req.method, &req.path) else {
+            // A preflight that fell through answers with its route's policies.
             let mut response = GatewayError::NotFound.response();
-            served.api.policies().respond(&req.headers, &mut response);
+            asked
+                .unwrap_or(served.api.policies())
+                .respond(&req.headers, &mut response);
             return access.finish_now(response, None);
         };
         let target = &matched.route.value;
@@ -144,7 +147,12 @@ impl Gateway {
 
         let function = Arc::clone(target.function());
         function.count_request();
-        let request_headers = req.headers.clone();
+        // Response policies see the request's headers; keep them only if there are any.
+        let request_headers = if policies.is_empty() {
+            http::HeaderMap::new()
+        } else {
+            req.headers.clone()
+        };
         let trigger = HttpTrigger {
             request: req,
             route_key: matched.route.text.clone(),
