@@ -30,8 +30,10 @@
 pub mod data;
 mod error;
 pub mod log;
+pub mod outbound;
 mod request;
 mod response;
+pub mod variables;
 
 pub use error::Error;
 pub use http;

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "test-token";
+/// The admin token the deploy tests start Portico with.
+pub const TOKEN: &str = "test-token";
 
 /// One hello function on `GET /hello`, its module copied into the manifest's directory.
 const HELLO: &str =
@@ -19,7 +20,7 @@ const HELLO: &str =
 
 /// `wasm` with a custom section holding `tag` appended: another version (another
 /// SHA-256) that behaves the same.
-fn variant(wasm: &[u8], tag: &str) -> Vec<u8> {
+pub fn variant(wasm: &[u8], tag: &str) -> Vec<u8> {
     let name = b"portico-test";
     let mut payload = leb128(name.len());
     payload.extend_from_slice(name);
@@ -45,7 +46,7 @@ fn leb128(mut n: usize) -> Vec<u8> {
 }
 
 /// The version Portico gives a module.
-fn version(wasm: &[u8]) -> String {
+pub fn version(wasm: &[u8]) -> String {
     portico::runtime::hex(&Sha256::digest(wasm)[..6])
 }
 
@@ -60,7 +61,8 @@ fn hello_manifest(text: &str) -> crate::support::TempManifest {
     m
 }
 
-fn start(m: crate::support::TempManifest) -> Server {
+/// Starts Portico on `m` with JSON logs and the admin token [`TOKEN`].
+pub fn start(m: crate::support::TempManifest) -> Server {
     Server::start_env(
         m,
         &["--log-format", "json"],
@@ -68,7 +70,8 @@ fn start(m: crate::support::TempManifest) -> Server {
     )
 }
 
-async fn put(server: &Server, function: &str, wasm: Vec<u8>) -> (StatusCode, Value) {
+/// Deploys `wasm` as `function` through the admin API.
+pub async fn put(server: &Server, function: &str, wasm: Vec<u8>) -> (StatusCode, Value) {
     let resp = client()
         .put(server.admin_url(&format!("/functions/{function}")))
         .bearer_auth(TOKEN)
@@ -101,7 +104,8 @@ async fn put_with_config(
     answer(resp).await
 }
 
-async fn admin(server: &Server, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
+/// One admin API call with the token.
+pub async fn admin(server: &Server, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
     let resp = client()
         .request(method, server.admin_url(path))
         .bearer_auth(TOKEN)

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `portico` binary on loopback, real components compiled
 //! from `examples/`, driven by a real HTTP client.
 
+mod capabilities;
 mod cli;
 mod data;
 mod deploy;
@@ -12,3 +13,4 @@ mod routing;
 mod scale;
 mod support;
 mod telemetry;
+mod wasi_http;

@@ -41,14 +41,17 @@ pub struct TempManifest {
     pub path: PathBuf,
 }
 
-/// Writes `text` as `portico.toml` in a new temporary directory. `{hello}` and
-/// `{misbehave}` are replaced with the components' paths.
+/// Writes `text` as `portico.toml` in a new temporary directory. `{hello}`,
+/// `{misbehave}`, `{todo}`, `{fetch}` and `{wasi}` (the wasi:http example) are replaced
+/// with the components' paths.
 pub fn manifest(text: &str) -> TempManifest {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = text
         .replace("{hello}", &toml_path(&component("hello")))
         .replace("{misbehave}", &toml_path(&component("misbehave")))
-        .replace("{todo}", &toml_path(&component("todo")));
+        .replace("{todo}", &toml_path(&component("todo")))
+        .replace("{fetch}", &toml_path(&component("fetch")))
+        .replace("{wasi}", &toml_path(&component("wasi_http_hello")));
     let path = dir.path().join("portico.toml");
     std::fs::write(&path, text).expect("write manifest");
     TempManifest { dir, path }
