@@ -284,3 +284,37 @@ async fn the_head_limit_is_configurable() {
         .expect("join");
     assert!(status.contains(" 431 "), "{status}");
 }
+
+#[tokio::test]
+async fn the_policies_example_answers_preflights_for_its_app() {
+    crate::support::component("hello"); // builds the examples
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |origin: &str| {
+        let event = dir.path().join("event.json");
+        std::fs::write(
+            &event,
+            format!(
+                r#"{{"version":"2.0","rawPath":"/hello","headers":{{"origin":"{origin}","access-control-request-method":"GET"}},"requestContext":{{"http":{{"method":"OPTIONS"}}}}}}"#
+            ),
+        )
+        .expect("event");
+        let out = crate::support::portico()
+            .args(["invoke", "--manifest"])
+            .arg(crate::support::root().join("examples/policies/portico.toml"))
+            .arg("--event")
+            .arg(&event)
+            .output()
+            .expect("invoke runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("payload")
+    };
+    let allowed = run("https://app.example");
+    assert_eq!(allowed["statusCode"], 204);
+    assert_eq!(
+        allowed["headers"]["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let other = run("https://other.example");
+    assert_eq!(other["statusCode"], 204);
+    assert!(other["headers"].get("access-control-allow-origin").is_none());
+}

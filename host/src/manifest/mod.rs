@@ -908,6 +908,10 @@ tables = ["todos"]
                 "examples/hello/portico.toml",
                 include_str!("../../../examples/hello/portico.toml"),
             ),
+            (
+                "examples/policies/portico.toml",
+                include_str!("../../../examples/policies/portico.toml"),
+            ),
         ] {
             if let Err(e) = Manifest::parse(Path::new(path), text) {
                 panic!("{e}");
