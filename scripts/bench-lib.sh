@@ -70,9 +70,10 @@ run() {
 
 hello_wasm=$PWD/examples/target/wasm32-wasip2/release/hello.wasm
 
-# Starts `portico up` on manifest $2 (free ports, RUST_LOG=warn unless BENCH_LOG says otherwise); prints its URL.
+# Starts `portico up` on manifest $2 (free ports, RUST_LOG=warn unless BENCH_LOG says
+# otherwise; the binary is PORTICO_BIN, else this tree's release build); prints its URL.
 portico_up() {
     local name=$1 manifest=$2
-    RUST_LOG=${BENCH_LOG:-warn} start "$name" "$TARGET_DIR/release/portico" up \
+    RUST_LOG=${BENCH_LOG:-warn} start "$name" "${PORTICO_BIN:-$TARGET_DIR/release/portico}" up \
         --manifest "$manifest" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
 }

@@ -4,15 +4,20 @@
 #   2. Portico `GET /hello/{name}` through a release build of `portico up`
 #      (a fresh wasm instance per request),
 #   3. the same with 1,000 routes registered (routing cost must stay flat),
-#   4. the todo API (`examples/todo`), 95% `GET /todos/{id}` and 5% `POST /todos`, on the
+#   4. a plain wasi:http component (`examples/wasi-http-hello`) on
+#      `GET /wasi/hello/{name}`: the same answer through the wasi:http executor,
+#   5. the todo API (`examples/todo`), 95% `GET /todos/{id}` and 5% `POST /todos`, on the
 #      embedded store with the read cache on,
-#   5. the same with the cache off,
-#   6. the same on the dynamodb backend against a local dynoxide (cache on);
+#   6. the same with the cache off,
+#   7. the same on the dynamodb backend against a local dynoxide (cache on);
 # prints requests/s and p50/p99/p99.9 latency for each, and the ratio to (1).
+# With BASELINE=path/to/another/portico, row 2 is also run against that binary (say, a
+# build of an earlier commit), in the same run, as row 2b.
 # Then the resident memory of an idle `portico up` with 1, 100 and 1,000 functions.
 #
 #   bash scripts/bench.sh                 # 10 s per run, 32 connections
 #   DURATION=30s CONNECTIONS=64 bash scripts/bench.sh
+#   BASELINE=/tmp/old/target/release/portico bash scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +60,16 @@ seed() {
 
 native=$(start native "$TARGET_DIR/release/examples/native_hello" 127.0.0.1:0)
 portico=$(portico_up portico examples/hello/portico.toml)
+baseline=""
+if [ -n "${BASELINE:-}" ]; then
+    # Its own copy of the manifest, so the two hosts keep separate data directories.
+    sed -e "s#\.\./target/#$PWD/examples/target/#" -e '/^build = /d' \
+        examples/hello/portico.toml >"$work/baseline.toml"
+    baseline=$(PORTICO_BIN=$BASELINE portico_up baseline "$work/baseline.toml")
+fi
+printf '[functions.wasi]\nmodule = "%s"\n[routes]\n"GET /wasi/hello/{name}" = "wasi"\n' \
+    "$PWD/examples/target/wasm32-wasip2/release/wasi_http_hello.wasm" >"$work/wasi.toml"
+wasi=$(portico_up wasi "$work/wasi.toml")
 generate 1 1000 "$work/routes.toml"
 routes=$(portico_up routes "$work/routes.toml")
 todo_manifest "$work/todo-cache.toml" on
@@ -79,7 +94,7 @@ if [ -x "$dynoxide" ]; then
         portico_up todo-dynamodb "$work/todo-dynamodb.toml")
     seed "$todo_dynamodb" "$work/ids-dynamodb"
 else
-    echo "no dynoxide at $dynoxide (run scripts/test.sh once, or set PORTICO_DYNOXIDE): skipping row 6" >&2
+    echo "no dynoxide at $dynoxide (run scripts/test.sh once, or set PORTICO_DYNOXIDE): skipping row 7" >&2
 fi
 
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
@@ -98,11 +113,15 @@ row() {
 }
 row "1. native hyper (ceiling)" "$native/hello/bench"
 row "2. portico GET /hello/{name}" "$portico/hello/bench"
+if [ -n "$baseline" ]; then
+    row "2b. the same, BASELINE binary" "$baseline/hello/bench"
+fi
 row "3. portico, 1,000 routes registered" "$routes/f0/r999/hello/bench"
-row "4. todo 95% reads, cache on" "$todo_cache" scripts/wrk-todos.lua "$work/ids-cache"
-row "5. todo 95% reads, cache off" "$todo_nocache" scripts/wrk-todos.lua "$work/ids-nocache"
+row "4. wasi:http GET /wasi/hello/{name}" "$wasi/wasi/hello/bench"
+row "5. todo 95% reads, cache on" "$todo_cache" scripts/wrk-todos.lua "$work/ids-cache"
+row "6. todo 95% reads, cache off" "$todo_nocache" scripts/wrk-todos.lua "$work/ids-nocache"
 if [ -n "$todo_dynamodb" ]; then
-    row "6. todo 95% reads, dynamodb+cache" "$todo_dynamodb" scripts/wrk-todos.lua "$work/ids-dynamodb"
+    row "7. todo 95% reads, dynamodb+cache" "$todo_dynamodb" scripts/wrk-todos.lua "$work/ids-dynamodb"
 fi
 
 # Idle resident memory: each server started alone, measured once it listens.
