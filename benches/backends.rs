@@ -135,7 +135,7 @@ fn data(c: &mut Criterion) {
             b.iter(|| {
                 rt.block_on(backend.put_item(put(item("fresh", next()))))
                     .expect("put")
-            })
+            });
         });
     }
     group.finish();
@@ -157,7 +157,7 @@ fn data(c: &mut Criterion) {
                     names: BTreeMap::new(),
                 };
                 black_box(rt.block_on(backend.get_item(request)).expect("get"))
-            })
+            });
         });
     }
     group.finish();
@@ -180,7 +180,7 @@ fn data(c: &mut Criterion) {
         rt.block_on(cache.get_item(request.clone()))
             .expect("warm the cache");
         group.bench_function(*name, |b| {
-            b.iter(|| black_box(rt.block_on(cache.get_item(request.clone())).expect("get")))
+            b.iter(|| black_box(rt.block_on(cache.get_item(request.clone())).expect("get")));
         });
     }
     group.finish();
@@ -192,7 +192,7 @@ fn data(c: &mut Criterion) {
                 let page = rt.block_on(backend.query(query())).expect("query");
                 assert_eq!(page.items.len(), 100);
                 black_box(page)
-            })
+            });
         });
     }
     group.finish();
@@ -208,8 +208,8 @@ fn data(c: &mut Criterion) {
                     client_token: None,
                 };
                 rt.block_on(backend.transact_write(request))
-                    .expect("transact")
-            })
+                    .expect("transact");
+            });
         });
     }
     group.finish();
@@ -229,8 +229,8 @@ fn data(c: &mut Criterion) {
                     for write in writes {
                         write.await.expect("join").expect("put");
                     }
-                })
-            })
+                });
+            });
         });
     }
     group.finish();

@@ -65,7 +65,7 @@ fn dispatch(c: &mut Criterion) {
         let resp = rt.block_on(gateway.dispatch(request()));
         assert_eq!(resp.status, 200, "the bench request must succeed");
         group.bench_function(label, |b| {
-            b.iter(|| rt.block_on(gateway.dispatch(black_box(request()))))
+            b.iter(|| rt.block_on(gateway.dispatch(black_box(request()))));
         });
     }
     group.finish();
@@ -86,7 +86,7 @@ fn routing(c: &mut Criterion) {
                 router
                     .at(&Method::GET, black_box(&path))
                     .map(|m| m.route.value)
-            })
+            });
         });
     }
     group.finish();
@@ -213,7 +213,7 @@ fn data_get(c: &mut Criterion) {
         let read = || todo_request(Method::GET, path.clone(), "");
         assert_eq!(rt.block_on(gateway.dispatch(read())).status, 200);
         group.bench_function(label, |b| {
-            b.iter(|| rt.block_on(gateway.dispatch(black_box(read()))))
+            b.iter(|| rt.block_on(gateway.dispatch(black_box(read()))));
         });
     }
     group.finish();
@@ -221,6 +221,7 @@ fn data_get(c: &mut Criterion) {
 
 criterion_group!(benches, dispatch, routing, data_get);
 
+#[allow(unsafe_code, reason = "std::env::set_var; see the SAFETY comments")]
 fn main() {
     // As `portico` itself does (see host/src/main.rs): wasmtime builds an error on every
     // Store drop, and a captured backtrace would dominate the measurement.

@@ -258,7 +258,7 @@ fn send(
 
     // Hand the request over first and stream its body afterwards: the host consumes the
     // body while it sends, so a body larger than the host's buffer cannot block.
-    let future = outgoing_handler::handle(outgoing, None).map_err(http_error)?;
+    let future = outgoing_handler::handle(outgoing, None).map_err(|e| http_error(&e))?;
     if let Some(body) = body
         && write_body(&body, &prepared.body).is_ok()
     {
@@ -315,7 +315,7 @@ fn write_all(stream: &OutputStream, mut data: &[u8]) -> Result<(), FetchError> {
 fn wait(future: &FutureIncomingResponse) -> Result<IncomingResponse, FetchError> {
     loop {
         match future.get() {
-            Some(Ok(result)) => return result.map_err(http_error),
+            Some(Ok(result)) => return result.map_err(|e| http_error(&e)),
             Some(Err(())) => {
                 return Err(FetchError::Body("response already taken".to_string()));
             }
@@ -417,8 +417,8 @@ fn code_text(code: &ErrorCode) -> String {
     }
 }
 
-fn http_error(code: ErrorCode) -> FetchError {
-    FetchError::Http(code_text(&code))
+fn http_error(code: &ErrorCode) -> FetchError {
+    FetchError::Http(code_text(code))
 }
 
 /// A stream failure: the `error-code` behind it when the host gives one.
@@ -426,7 +426,7 @@ fn stream_error(e: StreamError, which: &str) -> FetchError {
     match e {
         StreamError::Closed => FetchError::Body(format!("{which} body stream closed early")),
         StreamError::LastOperationFailed(e) => match wasip2::http::types::http_error_code(&e) {
-            Some(code) => http_error(code),
+            Some(code) => http_error(&code),
             None => FetchError::Body(format!("{which} body: {}", io_error_text(&e))),
         },
     }
@@ -513,7 +513,7 @@ mod tests {
             code_text(&ErrorCode::HttpRequestDenied),
             "HttpRequestDenied"
         );
-        let e = http_error(ErrorCode::ConnectionRefused);
+        let e = http_error(&ErrorCode::ConnectionRefused);
         assert_eq!(e, FetchError::Http("ConnectionRefused".to_string()));
         assert_eq!(e.to_string(), "outbound request failed: ConnectionRefused");
         let text = code_text(&ErrorCode::InternalError(Some("boom".to_string())));

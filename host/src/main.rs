@@ -1,5 +1,6 @@
 //! The `portico` command. See `portico --help`.
 
+#[allow(unsafe_code, reason = "std::env::set_var; see the SAFETY comment")]
 fn main() -> std::process::ExitCode {
     // wasmtime builds an error value every time a `Store` is dropped (one per request),
     // and with RUST_BACKTRACE set, each capture walks the stack: measured at ~15% of the

@@ -305,7 +305,11 @@ async fn the_policies_example_answers_preflights_for_its_app() {
             .arg(&event)
             .output()
             .expect("invoke runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("payload")
     };
     let allowed = run("https://app.example");
@@ -316,5 +320,9 @@ async fn the_policies_example_answers_preflights_for_its_app() {
     );
     let other = run("https://other.example");
     assert_eq!(other["statusCode"], 204);
-    assert!(other["headers"].get("access-control-allow-origin").is_none());
+    assert!(
+        other["headers"]
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }

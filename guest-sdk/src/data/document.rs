@@ -115,7 +115,7 @@ fn check_shape(nodes: &[wit::Value]) -> Result<(), Error> {
     Ok(())
 }
 
-fn number(text: String) -> Result<Number, Error> {
+fn number(text: &str) -> Result<Number, Error> {
     text.parse()
         .map_err(|_| malformed(format!("{text:?} is not a number")))
 }
@@ -140,12 +140,12 @@ pub(crate) fn to_value(doc: wit::Document) -> Result<Value, Error> {
     for (i, node) in doc.nodes.into_iter().enumerate().rev() {
         let value = match node {
             wit::Value::S(s) => Value::S(s),
-            wit::Value::N(n) => Value::N(number(n)?),
+            wit::Value::N(n) => Value::N(number(&n)?),
             wit::Value::B(b) => Value::B(b),
             wit::Value::Boolean(b) => Value::Bool(b),
             wit::Value::Null => Value::Null,
             wit::Value::Ss(s) => Value::Ss(s.into_iter().collect()),
-            wit::Value::Ns(s) => Value::Ns(s.into_iter().map(number).collect::<Result<_, _>>()?),
+            wit::Value::Ns(s) => Value::Ns(s.iter().map(|n| number(n)).collect::<Result<_, _>>()?),
             wit::Value::Bs(s) => Value::Bs(s.into_iter().collect()),
             wit::Value::L(list) => Value::L(
                 list.into_iter()

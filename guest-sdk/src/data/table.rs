@@ -64,6 +64,7 @@ impl Table {
     /// A table for unit tests on the host, where the data interface is not linked: it
     /// must never be sent on nor dropped (hence `ManuallyDrop`).
     #[cfg(test)]
+    #[allow(unsafe_code, reason = "a fake resource handle; see the SAFETY comment")]
     pub(crate) fn fake(name: &str) -> std::mem::ManuallyDrop<Table> {
         // SAFETY: the handle is never passed to the host: tests only build requests.
         let handle = unsafe { wit::Table::from_handle(1) };

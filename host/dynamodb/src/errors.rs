@@ -240,7 +240,7 @@ fn cancellation_reasons(
 
 /// A request this backend built was incomplete: a bug here, reported as a validation
 /// error rather than a panic.
-pub fn build_error(error: BuildError) -> DataError {
+pub fn build_error(error: &BuildError) -> DataError {
     DataError::Validation(format!("could not build the DynamoDB request: {error}"))
 }
 

@@ -177,7 +177,7 @@ impl Backend for DynamoDbBackend {
                 .set_expression_attribute_names(names(keys.names.clone()))
                 .set_consistent_read(keys.consistent.then_some(true))
                 .build()
-                .map_err(build_error)?;
+                .map_err(|e| build_error(&e))?;
             request_items.insert(table.clone(), keys_and_attributes);
         }
         let output = self
@@ -269,7 +269,7 @@ impl Backend for DynamoDbBackend {
                     .set_projection_expression(read.projection)
                     .set_expression_attribute_names(names(read.names))
                     .build()
-                    .map_err(build_error)?;
+                    .map_err(|e| build_error(&e))?;
                 Ok(sdk::TransactGetItem::builder().get(get).build())
             })
             .collect::<Result<Vec<_>, DataError>>()?;
@@ -382,7 +382,7 @@ fn write_request(write: BatchWriteRequest) -> Result<WriteRequest, DataError> {
                 sdk::PutRequest::builder()
                     .set_item(Some(item_to_attributes(item)))
                     .build()
-                    .map_err(build_error)?,
+                    .map_err(|e| build_error(&e))?,
             )
             .build(),
         BatchWriteRequest::Delete(key) => WriteRequest::builder()
@@ -390,7 +390,7 @@ fn write_request(write: BatchWriteRequest) -> Result<WriteRequest, DataError> {
                 sdk::DeleteRequest::builder()
                     .set_key(Some(item_to_attributes(key)))
                     .build()
-                    .map_err(build_error)?,
+                    .map_err(|e| build_error(&e))?,
             )
             .build(),
     })
@@ -429,7 +429,7 @@ fn transact_write_item(
                             put.return_old_on_condition_failure,
                         ))
                         .build()
-                        .map_err(build_error)?,
+                        .map_err(|e| build_error(&e))?,
                 )
                 .build()
         }
@@ -456,7 +456,7 @@ fn transact_write_item(
                             update.return_old_on_condition_failure,
                         ))
                         .build()
-                        .map_err(build_error)?,
+                        .map_err(|e| build_error(&e))?,
                 )
                 .build()
         }
@@ -474,7 +474,7 @@ fn transact_write_item(
                             delete.return_old_on_condition_failure,
                         ))
                         .build()
-                        .map_err(build_error)?,
+                        .map_err(|e| build_error(&e))?,
                 )
                 .build()
         }
@@ -498,7 +498,7 @@ fn transact_write_item(
                             return_old_on_condition_failure,
                         ))
                         .build()
-                        .map_err(build_error)?,
+                        .map_err(|e| build_error(&e))?,
                 )
                 .build()
         }

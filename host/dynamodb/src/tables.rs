@@ -87,7 +87,7 @@ async fn create_table(client: &Client, table: &TableSchema) -> Result<bool, Conn
         table: table.name.clone(),
         source,
     };
-    let build = |error| request_error(build_error(error));
+    let build = |error| request_error(build_error(&error));
 
     let global_indexes = table
         .global_indexes
@@ -182,7 +182,7 @@ async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<(),
         .enabled(true)
         .attribute_name(attribute)
         .build()
-        .map_err(|error| request_error(build_error(error)))?;
+        .map_err(|error| request_error(build_error(&error)))?;
     client
         .update_time_to_live()
         .table_name(table)
@@ -449,7 +449,7 @@ fn attribute_definitions(table: &TableSchema) -> Result<Vec<AttributeDefinition>
                 .map_err(|error| ConnectError::Request {
                     action: "creating",
                     table: table.name.clone(),
-                    source: build_error(error),
+                    source: build_error(&error),
                 })
         })
         .collect()

@@ -85,16 +85,13 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
         Err(Denied::NotConfigured) => {
             return error(
                 StatusCode::FORBIDDEN,
-                format!(
+                &format!(
                     "admin token not configured (set {ADMIN_TOKEN_ENV} or `admin_token` in the manifest's [server] section)"
                 ),
             );
         }
         Err(Denied::BadToken) => {
-            let mut response = error(
-                StatusCode::UNAUTHORIZED,
-                "missing or wrong bearer token".into(),
-            );
+            let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -107,12 +104,15 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
         (&Method::GET, ["functions"]) => json(StatusCode::OK, &deployer.list().await),
         (&Method::GET, ["functions", name]) => match deployer.describe(name).await {
             Some(info) => json(StatusCode::OK, &info),
-            None => error(StatusCode::NOT_FOUND, format!("no function named `{name}`")),
+            None => error(
+                StatusCode::NOT_FOUND,
+                &format!("no function named `{name}`"),
+            ),
         },
         (&Method::PUT, ["functions", name]) => {
             let upload = match upload::read(&parts.headers, body, MAX_UPLOAD_BYTES).await {
                 Ok(upload) => upload,
-                Err((status, message)) => return error(status, message),
+                Err((status, message)) => return error(status, &message),
             };
             outcome(
                 deployer
@@ -131,7 +131,7 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
         (_, ["functions"] | ["functions", _] | ["functions", _, "rollback"]) => {
             method_not_allowed()
         }
-        _ => error(StatusCode::NOT_FOUND, "Not Found".into()),
+        _ => error(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
 
@@ -140,14 +140,17 @@ fn outcome(result: Result<crate::deploy::Deployed, DeployError>) -> Response<Ful
         Ok(deployed) => json(StatusCode::OK, &deployed),
         Err(e) => {
             let status = match &e {
-                DeployError::UnknownFunction(_) | DeployError::UnknownVersion(_) => {
+                DeployError::UnknownFunction(_) | DeployError::UnknownVersion { .. } => {
                     StatusCode::NOT_FOUND
                 }
-                DeployError::BadModule(_) | DeployError::BadSettings(_) => StatusCode::BAD_REQUEST,
-                DeployError::NothingToRollBack(_) => StatusCode::CONFLICT,
+                DeployError::BadModule(_)
+                | DeployError::BadSettings(_)
+                | DeployError::RouteConflict(_)
+                | DeployError::Routes(_) => StatusCode::BAD_REQUEST,
+                DeployError::NothingToRollBack { .. } => StatusCode::CONFLICT,
                 DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
-            error(status, e.to_string())
+            error(status, &e.to_string())
         }
     }
 }
@@ -155,17 +158,17 @@ fn outcome(result: Result<crate::deploy::Deployed, DeployError>) -> Response<Ful
 fn json(status: StatusCode, value: &impl Serialize) -> Response<Full<Bytes>> {
     match serde_json::to_string_pretty(value) {
         Ok(body) => respond(status, "application/json", body),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 
-fn error(status: StatusCode, message: String) -> Response<Full<Bytes>> {
+fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "message": message }).to_string();
     respond(status, "application/json", body)
 }
 
 fn method_not_allowed() -> Response<Full<Bytes>> {
-    error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed".into())
+    error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {

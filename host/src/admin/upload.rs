@@ -84,7 +84,9 @@ async fn multipart(content_type: &str, bytes: Bytes) -> Result<Upload, (StatusCo
             .map_err(|e| bad(format!("multipart/form-data: part `{name}`: {e}")))?;
         match name.as_str() {
             "module" => module = Some(data.to_vec()),
-            "config" => settings = Some(SettingsPatch::parse(&data).map_err(bad)?),
+            "config" => {
+                settings = Some(SettingsPatch::parse(&data).map_err(|e| bad(e.to_string()))?);
+            }
             other => {
                 return Err(bad(format!(
                     "multipart/form-data: unexpected part `{other}` (expected `module` and `config`)"

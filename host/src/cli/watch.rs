@@ -95,7 +95,7 @@ pub fn spawn(
                     }
                 }
                 Err(e) => {
-                    tracing::error!("reload refused; the old configuration keeps serving: {e:#}")
+                    tracing::error!("reload refused; the old configuration keeps serving: {e:#}");
                 }
             }
             watch_paths(&mut watcher, &mut watched, &manifest_abs, &next);

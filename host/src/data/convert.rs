@@ -173,7 +173,7 @@ pub fn segment(raw: wit::Segment) -> Segment {
 }
 
 /// Writes a page.
-pub fn page_to_wit(page: Page) -> wit::Page {
+pub fn page_to_wit(page: &Page) -> wit::Page {
     wit::Page {
         items: page.items.iter().map(item_to_wit).collect(),
         count: page.count,

@@ -94,7 +94,7 @@ macro_rules! input {
     };
 }
 
-fn written(output: WriteOutput) -> Option<wit::Document> {
+fn written(output: &WriteOutput) -> Option<wit::Document> {
     output.attributes.as_ref().map(item_to_wit)
 }
 
@@ -163,7 +163,7 @@ impl wit::HostTable for InstanceState {
             return_old_on_condition_failure: options.return_old_on_condition_failure,
         };
         self.data_call("put", |backend| async move {
-            Ok(written(backend.put_item(request).await?))
+            Ok(written(&backend.put_item(request).await?))
         })
         .await
     }
@@ -185,7 +185,7 @@ impl wit::HostTable for InstanceState {
             return_old_on_condition_failure: options.return_old_on_condition_failure,
         };
         self.data_call("update", |backend| async move {
-            Ok(written(backend.update_item(request).await?))
+            Ok(written(&backend.update_item(request).await?))
         })
         .await
     }
@@ -205,7 +205,7 @@ impl wit::HostTable for InstanceState {
             return_old_on_condition_failure: options.return_old_on_condition_failure,
         };
         self.data_call("delete", |backend| async move {
-            Ok(written(backend.delete_item(request).await?))
+            Ok(written(&backend.delete_item(request).await?))
         })
         .await
     }
@@ -229,7 +229,7 @@ impl wit::HostTable for InstanceState {
             count_only: input.count_only,
         };
         self.data_call("query", |backend| async move {
-            Ok(convert::page_to_wit(backend.query(request).await?))
+            Ok(convert::page_to_wit(&backend.query(request).await?))
         })
         .await
     }
@@ -252,7 +252,7 @@ impl wit::HostTable for InstanceState {
             count_only: input.count_only,
         };
         self.data_call("scan", |backend| async move {
-            Ok(convert::page_to_wit(backend.scan(request).await?))
+            Ok(convert::page_to_wit(&backend.scan(request).await?))
         })
         .await
     }

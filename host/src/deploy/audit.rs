@@ -35,6 +35,49 @@ impl Actor {
     }
 }
 
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditAction {
+    /// `PUT /functions/{name}`: new code (and maybe settings).
+    Deploy,
+    /// `POST /functions/{name}/rollback`: an earlier deployment live again.
+    Rollback,
+    /// A version chosen at start or under `up --watch`.
+    Load,
+}
+
+impl AuditAction {
+    /// `deploy`, `rollback` or `load`: its name in the log and the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Deploy => "deploy",
+            AuditAction::Rollback => "rollback",
+            AuditAction::Load => "load",
+        }
+    }
+}
+
+/// How a change ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditOutcome {
+    /// Made and live.
+    Ok,
+    /// Refused; nothing changed.
+    Refused,
+}
+
+impl AuditOutcome {
+    /// `ok` or `refused`: its name in the log and the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Ok => "ok",
+            AuditOutcome::Refused => "refused",
+        }
+    }
+}
+
 /// One audit entry.
 #[derive(Debug, Serialize)]
 pub struct Entry<'a> {
@@ -42,16 +85,16 @@ pub struct Entry<'a> {
     pub time: String,
     /// Who ([`Actor::label`]).
     pub who: String,
-    /// `deploy`, `rollback` or `load`.
-    pub action: &'a str,
+    /// What was done.
+    pub action: AuditAction,
     /// The function.
     pub function: &'a str,
     /// Version live before.
     pub from: Option<&'a str>,
     /// Version live after (the attempted one when refused).
     pub to: Option<&'a str>,
-    /// `ok` or `refused`.
-    pub outcome: &'a str,
+    /// How it ended.
+    pub outcome: AuditOutcome,
     /// Why it was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
@@ -81,11 +124,11 @@ impl AuditLog {
         tracing::info!(
             target: "portico::audit",
             who = %entry.who,
-            action = entry.action,
+            action = entry.action.as_str(),
             function = entry.function,
             from = entry.from,
             to = entry.to,
-            outcome = entry.outcome,
+            outcome = entry.outcome.as_str(),
             reason = entry.reason,
         );
         let mut file = self
@@ -123,11 +166,11 @@ mod tests {
             log.record(&Entry {
                 time: "t".into(),
                 who: who.clone(),
-                action: "deploy",
+                action: AuditAction::Deploy,
                 function: "f",
                 from: None,
                 to: Some(to),
-                outcome: "ok",
+                outcome: AuditOutcome::Ok,
                 reason: None,
             })
             .expect("record");
@@ -141,5 +184,35 @@ mod tests {
         assert_eq!(lines[1]["to"], "b");
         assert_eq!(lines[0]["who"], "token:2bb80d53");
         assert!(!text.contains("secret"));
+    }
+
+    #[test]
+    fn actions_and_outcomes_are_written_as_their_names() {
+        let entry = Entry {
+            time: "t".into(),
+            who: "watch".into(),
+            action: AuditAction::Rollback,
+            function: "f",
+            from: Some("a"),
+            to: None,
+            outcome: AuditOutcome::Refused,
+            reason: Some("why"),
+        };
+        assert_eq!(
+            serde_json::to_string(&entry).expect("json"),
+            r#"{"time":"t","who":"watch","action":"rollback","function":"f","from":"a","to":null,"outcome":"refused","reason":"why"}"#
+        );
+        for action in [
+            AuditAction::Deploy,
+            AuditAction::Rollback,
+            AuditAction::Load,
+        ] {
+            let json = serde_json::to_value(action).expect("json");
+            assert_eq!(json, action.as_str());
+        }
+        for outcome in [AuditOutcome::Ok, AuditOutcome::Refused] {
+            let json = serde_json::to_value(outcome).expect("json");
+            assert_eq!(json, outcome.as_str());
+        }
     }
 }

@@ -17,14 +17,14 @@ mod audit;
 mod settings;
 mod store;
 
-pub use audit::{Actor, AuditLog};
-pub use settings::{Settings, SettingsPatch, StoredSettings};
+pub use audit::{Actor, AuditAction, AuditLog, AuditOutcome};
+pub use settings::{Settings, SettingsError, SettingsPatch, StoredSettings};
 pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError};
 
 use crate::gateway::{Gateway, RouteSpec, Served};
 use crate::manifest::{FunctionConfig, Manifest};
 use crate::metrics::Metrics;
-use crate::routing::RouteKey;
+use crate::routing::{RouteConflict, RouteKey};
 use crate::runtime::{Function, Kind, Limits, LoadError, Runtime, hex, version_of};
 use anyhow::Context as _;
 use serde::Serialize;
@@ -43,23 +43,72 @@ pub enum DeployError {
     /// The module cannot be compiled, does not match Portico's world, or cannot start.
     #[error(transparent)]
     BadModule(#[from] LoadError),
-    /// The settings are invalid or their routes conflict with other routes.
-    #[error("{0}")]
-    BadSettings(String),
+    /// The settings (a deploy's `config`, or those stored with a deployment) are invalid.
+    #[error(transparent)]
+    BadSettings(#[from] SettingsError),
+    /// The function's routes conflict with another function's.
+    #[error(transparent)]
+    RouteConflict(#[from] RouteConflict),
+    /// The routes could not be built for another reason (a route to an unknown function).
+    #[error("{0:#}")]
+    Routes(#[source] anyhow::Error),
     /// No kept deployment has that version.
-    #[error("{0}")]
-    UnknownVersion(String),
+    #[error(
+        "function `{function}` has no kept version `{version}` (kept: {})",
+        kept_list(.kept)
+    )]
+    UnknownVersion {
+        /// The function.
+        function: String,
+        /// The version asked for.
+        version: String,
+        /// The versions kept, oldest first.
+        kept: Vec<String>,
+    },
     /// Rollback with nothing to roll back to, or to the live version.
-    #[error("{0}")]
-    NothingToRollBack(String),
-    /// The store or the audit log could not be written; the live version is unchanged.
+    #[error("{}", .reason.message(.function))]
+    NothingToRollBack {
+        /// The function.
+        function: String,
+        /// Why there is nothing to do.
+        reason: NoRollback,
+    },
+    /// The store could not be read or written; the live version is unchanged.
     #[error("cannot record the change, so it was not made: {0}")]
-    Store(String),
+    Store(#[from] StoreError),
 }
 
-impl From<StoreError> for DeployError {
-    fn from(e: StoreError) -> Self {
-        DeployError::Store(e.to_string())
+/// Why a rollback has nothing to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRollback {
+    /// No kept deployment is older than the live one.
+    NoEarlierVersion,
+    /// The deployment asked for is the live one.
+    AlreadyLive {
+        /// Its version.
+        version: String,
+    },
+}
+
+impl NoRollback {
+    fn message(&self, function: &str) -> String {
+        match self {
+            NoRollback::NoEarlierVersion => {
+                format!("function `{function}` has no version before the live one to roll back to")
+            }
+            NoRollback::AlreadyLive { version } => {
+                format!("version `{version}` of function `{function}` is already live")
+            }
+        }
+    }
+}
+
+/// `a, b, c`, or `none`.
+fn kept_list(kept: &[String]) -> String {
+    if kept.is_empty() {
+        "none".into()
+    } else {
+        kept.join(", ")
     }
 }
 
@@ -220,7 +269,7 @@ impl Deployer {
         actor: &Actor,
     ) -> Result<Deployed, DeployError> {
         let result = self.try_deploy(name, wasm, patch).await;
-        self.finish("deploy", name, actor, result)
+        self.finish(AuditAction::Deploy, name, actor, result)
     }
 
     async fn try_deploy(
@@ -237,9 +286,8 @@ impl Deployer {
         let record = state.records.get(name).cloned().unwrap_or_default();
         let (settings, stored) = match &patch {
             Some(patch) => {
-                let settings = patch
-                    .apply(&live_settings, self.gateway.runtime().max_memory_bytes())
-                    .map_err(DeployError::BadSettings)?;
+                let settings =
+                    patch.apply(&live_settings, self.gateway.runtime().max_memory_bytes())?;
                 let stored = settings.to_stored();
                 (settings, Some(stored))
             }
@@ -293,7 +341,7 @@ impl Deployer {
         actor: &Actor,
     ) -> Result<Deployed, DeployError> {
         let result = self.try_rollback(name, to).await;
-        self.finish("rollback", name, actor, result)
+        self.finish(AuditAction::Rollback, name, actor, result)
     }
 
     async fn try_rollback(&self, name: &str, to: Option<&str>) -> Result<Deployed, DeployError> {
@@ -308,11 +356,10 @@ impl Deployer {
                 .rev()
                 .find(|d| d.version == version || d.sha256 == version)
                 .cloned()
-                .ok_or_else(|| {
-                    DeployError::UnknownVersion(format!(
-                        "function `{name}` has no kept version `{version}` (kept: {})",
-                        kept_versions(&record)
-                    ))
+                .ok_or_else(|| DeployError::UnknownVersion {
+                    function: name.to_string(),
+                    version: version.to_string(),
+                    kept: record.history.iter().map(|d| d.version.clone()).collect(),
                 })?,
             None => {
                 let live_id = live.as_ref().map_or(u64::MAX, |d| d.id);
@@ -322,21 +369,22 @@ impl Deployer {
                     .rev()
                     .find(|d| d.id < live_id)
                     .cloned()
-                    .ok_or_else(|| {
-                        DeployError::NothingToRollBack(format!(
-                            "function `{name}` has no version before the live one to roll back to"
-                        ))
+                    .ok_or_else(|| DeployError::NothingToRollBack {
+                        function: name.to_string(),
+                        reason: NoRollback::NoEarlierVersion,
                     })?
             }
         };
         if live.as_ref().is_some_and(|l| l.id == target.id) {
-            return Err(DeployError::NothingToRollBack(format!(
-                "version `{}` of function `{name}` is already live",
-                target.version
-            )));
+            return Err(DeployError::NothingToRollBack {
+                function: name.to_string(),
+                reason: NoRollback::AlreadyLive {
+                    version: target.version,
+                },
+            });
         }
         let settings = match &target.settings {
-            Some(stored) => stored.to_settings().map_err(DeployError::BadSettings)?,
+            Some(stored) => stored.to_settings()?,
             None => Settings::from_manifest(&state.manifest, &config),
         };
         let wasm = self.store.read_module(&target.sha256)?;
@@ -443,16 +491,22 @@ impl Deployer {
     /// Audits and counts the outcome of a deploy or rollback.
     fn finish(
         &self,
-        action: &'static str,
+        action: AuditAction,
         function: &str,
         actor: &Actor,
         result: Result<Deployed, DeployError>,
     ) -> Result<Deployed, DeployError> {
         let (outcome, to, from, reason) = match &result {
-            Ok(d) => ("ok", Some(d.version.clone()), d.previous.clone(), None),
-            Err(e) => ("refused", None, None, Some(e.to_string())),
+            Ok(d) => (
+                AuditOutcome::Ok,
+                Some(d.version.clone()),
+                d.previous.clone(),
+                None,
+            ),
+            Err(e) => (AuditOutcome::Refused, None, None, Some(e.to_string())),
         };
-        self.metrics.deploy(function, action, outcome);
+        self.metrics
+            .deploy(function, action.as_str(), outcome.as_str());
         let entry = audit::Entry {
             time: store::rfc3339(store::now_ms()),
             who: actor.label(),
@@ -482,15 +536,17 @@ impl Deployer {
         actor: &Actor,
     ) -> anyhow::Result<()> {
         for (function, from, to) in changes {
-            self.metrics.deploy(function, "load", "ok");
+            let (action, outcome) = (AuditAction::Load, AuditOutcome::Ok);
+            self.metrics
+                .deploy(function, action.as_str(), outcome.as_str());
             self.audit.record(&audit::Entry {
                 time: store::rfc3339(store::now_ms()),
                 who: actor.label(),
-                action: "load",
+                action,
                 function,
                 from: from.as_deref(),
                 to: Some(to),
-                outcome: "ok",
+                outcome,
                 reason: None,
             })?;
         }
@@ -502,15 +558,6 @@ impl Deployer {
 fn identify(wasm: &[u8]) -> (String, String) {
     let digest: [u8; 32] = Sha256::digest(wasm).into();
     (hex(&digest), version_of(&digest))
-}
-
-fn kept_versions(record: &FunctionRecord) -> String {
-    let versions: Vec<&str> = record.history.iter().map(|d| d.version.as_str()).collect();
-    if versions.is_empty() {
-        "none".into()
-    } else {
-        versions.join(", ")
-    }
 }
 
 /// The settings function `name` is served with now.
@@ -550,7 +597,10 @@ fn replace_function(
         served.stage_config(),
         served.api.settings().clone(),
     )
-    .map_err(|e| DeployError::BadSettings(format!("{e:#}")))
+    .map_err(|e| match e.downcast::<RouteConflict>() {
+        Ok(conflict) => DeployError::RouteConflict(conflict),
+        Err(other) => DeployError::Routes(other),
+    })
 }
 
 /// Route `key` to function `name`, with the options the manifest gives that key.
@@ -726,9 +776,9 @@ async fn reconcile(
         let deployment = &choice.deployment;
         let settings = match &deployment.settings {
             Some(stored) => {
-                let settings = stored.to_settings().map_err(|e| {
-                    anyhow::anyhow!(
-                        "function `{name}`: stored settings of deployment {}: {e}",
+                let settings = stored.to_settings().with_context(|| {
+                    format!(
+                        "function `{name}`: stored settings of deployment {}",
                         deployment.id
                     )
                 })?;

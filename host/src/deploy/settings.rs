@@ -3,10 +3,66 @@
 //! `multipart/form-data` deploy sends in its `config` part.
 
 use crate::manifest::{Bytes, FunctionConfig, HumanDuration, Manifest};
-use crate::routing::RouteKey;
-use crate::runtime::Limits;
+use crate::routing::{RouteKey, RouteKeyError};
+use crate::runtime::{LimitError, Limits};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// Why settings (a deploy's `config` part, or those stored with a deployment) are refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The `config` part is not valid JSON of the expected shape.
+    #[error("config: {}{source}", field_prefix(.path.as_deref()))]
+    Config {
+        /// The field at fault (`limits.memory`), `None` for the document as a whole.
+        path: Option<String>,
+        /// The parser's error.
+        source: serde_json::Error,
+    },
+    /// A limit's value is out of range.
+    #[error("config: `{field}` {source}")]
+    Limit {
+        /// The field: `limits.timeout` or `limits.memory`.
+        field: &'static str,
+        /// What is wrong with its value.
+        source: LimitError,
+    },
+    /// `limits.memory` is over the instance pool's slot size.
+    #[error(
+        "config: `limits.memory` of {} is over the instance pool's slot size of {}, \
+         which is fixed at start by the largest `memory` in the manifest; raise a \
+         function's `memory` there and restart",
+        bytesize::ByteSize(*.memory).display().iec(),
+        bytesize::ByteSize(*.slot).display().iec()
+    )]
+    MemoryOverSlot {
+        /// The memory asked for, in bytes.
+        memory: u64,
+        /// The pool's slot size, in bytes.
+        slot: u64,
+    },
+    /// A route key of the `config` part does not parse.
+    #[error("config: `routes`: `{route}`: {source}")]
+    Route {
+        /// The route key as given.
+        route: String,
+        /// Why it does not parse.
+        source: RouteKeyError,
+    },
+    /// A route key stored with a deployment does not parse (in this version).
+    #[error("route `{route}`: {source}")]
+    StoredRoute {
+        /// The route key as stored.
+        route: String,
+        /// Why it does not parse.
+        source: RouteKeyError,
+    },
+}
+
+/// "`path`: " before a parse error at a field, nothing for the whole document.
+fn field_prefix(path: Option<&str>) -> String {
+    path.map(|p| format!("`{p}`: ")).unwrap_or_default()
+}
 
 /// What a deploy may change besides the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,13 +118,16 @@ pub struct StoredSettings {
 
 impl StoredSettings {
     /// Back to effective settings; fails on a route key this version cannot parse.
-    pub fn to_settings(&self) -> Result<Settings, String> {
+    pub fn to_settings(&self) -> Result<Settings, SettingsError> {
         let routes = self
             .routes
             .iter()
             .map(|r| {
                 r.parse::<RouteKey>()
-                    .map_err(|e| format!("route `{r}`: {e}"))
+                    .map_err(|source| SettingsError::StoredRoute {
+                        route: r.clone(),
+                        source,
+                    })
             })
             .collect::<Result<_, _>>()?;
         Ok(Settings {
@@ -113,37 +172,38 @@ pub struct LimitsPatch {
 
 impl SettingsPatch {
     /// Parses a `config` part; the error names the field at fault.
-    pub fn parse(json: &[u8]) -> Result<SettingsPatch, String> {
+    pub fn parse(json: &[u8]) -> Result<SettingsPatch, SettingsError> {
         let mut de = serde_json::Deserializer::from_slice(json);
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            if path == "." {
-                format!("config: {}", e.into_inner())
-            } else {
-                format!("config: `{path}`: {}", e.into_inner())
+            SettingsError::Config {
+                path: (path != ".").then_some(path),
+                source: e.into_inner(),
             }
         })
     }
 
     /// Applies the patch to `live`. `max_memory` is the instance pool's slot size, which
     /// is fixed while the host runs.
-    pub fn apply(&self, live: &Settings, max_memory: u64) -> Result<Settings, String> {
+    pub fn apply(&self, live: &Settings, max_memory: u64) -> Result<Settings, SettingsError> {
         let mut next = live.clone();
         if let Some(t) = &self.limits.timeout {
             next.limits.timeout =
-                Limits::check_timeout(t.0).map_err(|e| format!("config: `limits.timeout` {e}"))?;
+                Limits::check_timeout(t.0).map_err(|source| SettingsError::Limit {
+                    field: "limits.timeout",
+                    source,
+                })?;
         }
         if let Some(m) = &self.limits.memory {
-            let bytes =
-                Limits::check_memory(m.0).map_err(|e| format!("config: `limits.memory` {e}"))?;
+            let bytes = Limits::check_memory(m.0).map_err(|source| SettingsError::Limit {
+                field: "limits.memory",
+                source,
+            })?;
             if bytes > max_memory {
-                return Err(format!(
-                    "config: `limits.memory` of {} is over the instance pool's slot size of {}, \
-                     which is fixed at start by the largest `memory` in the manifest; raise a \
-                     function's `memory` there and restart",
-                    bytesize::ByteSize(bytes).display().iec(),
-                    bytesize::ByteSize(max_memory).display().iec(),
-                ));
+                return Err(SettingsError::MemoryOverSlot {
+                    memory: bytes,
+                    slot: max_memory,
+                });
             }
             next.limits.memory_bytes = bytes;
         }
@@ -158,7 +218,10 @@ impl SettingsPatch {
                 .iter()
                 .map(|r| {
                     r.parse::<RouteKey>()
-                        .map_err(|e| format!("config: `routes`: `{r}`: {e}"))
+                        .map_err(|source| SettingsError::Route {
+                            route: r.clone(),
+                            source,
+                        })
                 })
                 .collect::<Result<_, _>>()?;
         }
@@ -196,25 +259,63 @@ mod tests {
     #[test]
     fn bad_patches_name_the_field() {
         let err = SettingsPatch::parse(br#"{"limits":{"memory":"lots"}}"#).unwrap_err();
-        assert!(err.contains("limits.memory"), "{err}");
+        assert!(
+            matches!(&err, SettingsError::Config { path: Some(p), .. } if p == "limits.memory"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("config: `limits.memory`: "),
+            "{err}"
+        );
         let err = SettingsPatch::parse(br#"{"colour":"red"}"#).unwrap_err();
-        assert!(err.contains("colour"), "{err}");
+        assert!(err.to_string().contains("colour"), "{err}");
+        let err = SettingsPatch::parse(b"[]").unwrap_err();
+        assert!(
+            matches!(&err, SettingsError::Config { path: None, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("config: invalid length"),
+            "{err}"
+        );
         let patch = SettingsPatch::parse(br#"{"limits":{"memory":"1GiB"}}"#).expect("parses");
         let err = patch.apply(&live(), 128 << 20).unwrap_err();
-        assert!(err.contains("slot size of 128"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "config: `limits.memory` of 1.0 GiB is over the instance pool's slot size of \
+             128.0 MiB, which is fixed at start by the largest `memory` in the manifest; raise \
+             a function's `memory` there and restart"
+        );
         let patch = SettingsPatch::parse(br#"{"routes":["FETCH /x"]}"#).expect("parses");
+        let err = patch.apply(&live(), 128 << 20).unwrap_err();
+        assert!(matches!(err, SettingsError::Route { .. }), "{err:?}");
         assert!(
-            patch
-                .apply(&live(), 128 << 20)
-                .unwrap_err()
-                .contains("FETCH /x")
+            err.to_string()
+                .starts_with("config: `routes`: `FETCH /x`: "),
+            "{err}"
         );
         let patch = SettingsPatch::parse(br#"{"limits":{"timeout":"0s"}}"#).expect("parses");
-        assert!(
-            patch
-                .apply(&live(), 128 << 20)
-                .unwrap_err()
-                .contains("timeout")
+        assert_eq!(
+            patch.apply(&live(), 128 << 20).unwrap_err().to_string(),
+            "config: `limits.timeout` must be longer than zero"
         );
+        let patch = SettingsPatch::parse(br#"{"limits":{"memory":1}}"#).expect("parses");
+        assert_eq!(
+            patch.apply(&live(), 128 << 20).unwrap_err().to_string(),
+            "config: `limits.memory` must be between 64KiB and 4GiB, got 1 bytes"
+        );
+    }
+
+    #[test]
+    fn a_stored_route_that_does_not_parse_is_named() {
+        let mut stored = live().to_stored();
+        stored.routes = vec!["FETCH /x".into()];
+        let err = stored.to_settings().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("route `FETCH /x`: invalid route key"),
+            "{err}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
     }
 }

@@ -32,13 +32,13 @@ pub enum StoreError {
     },
     /// A record file is not valid JSON of the expected shape.
     #[error(
-        "{path}: not a valid deployment record ({reason}); move it away to start this function's history afresh"
+        "{path}: not a valid deployment record ({source}); move it away to start this function's history afresh"
     )]
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// The parser's explanation.
-        reason: String,
+        /// The parser's error.
+        source: serde_json::Error,
     },
     /// A stored module's content does not match its name.
     #[error("{path}: stored module does not match its SHA-256 (damaged on disk)")]
@@ -189,10 +189,8 @@ impl DeployStore {
     pub fn read_record(&self, function: &str) -> Result<FunctionRecord, StoreError> {
         let path = self.record_path(function);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-                path,
-                reason: e.to_string(),
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| StoreError::Corrupt { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FunctionRecord::default()),
             Err(source) => Err(StoreError::Io { path, source }),
         }

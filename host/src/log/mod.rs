@@ -79,19 +79,19 @@ impl wit::Host for InstanceState {
         let message = &message[..floor_char_boundary(&message, allowed)];
         match level {
             Level::Trace => {
-                tracing::trace!(target: "portico::guest", function, request_id, "{message}")
+                tracing::trace!(target: "portico::guest", function, request_id, "{message}");
             }
             Level::Debug => {
-                tracing::debug!(target: "portico::guest", function, request_id, "{message}")
+                tracing::debug!(target: "portico::guest", function, request_id, "{message}");
             }
             Level::Info => {
-                tracing::info!(target: "portico::guest", function, request_id, "{message}")
+                tracing::info!(target: "portico::guest", function, request_id, "{message}");
             }
             Level::Warn => {
-                tracing::warn!(target: "portico::guest", function, request_id, "{message}")
+                tracing::warn!(target: "portico::guest", function, request_id, "{message}");
             }
             Level::Error => {
-                tracing::error!(target: "portico::guest", function, request_id, "{message}")
+                tracing::error!(target: "portico::guest", function, request_id, "{message}");
             }
         }
         Ok(())

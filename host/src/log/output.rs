@@ -121,10 +121,10 @@ impl LineLogger {
         let (function, request_id) = (&*self.tags.function, &*self.tags.request_id);
         match self.stream {
             Stream::Stdout => {
-                tracing::info!(target: "portico::guest", function, request_id, stream = "stdout", "{line}")
+                tracing::info!(target: "portico::guest", function, request_id, stream = "stdout", "{line}");
             }
             Stream::Stderr => {
-                tracing::warn!(target: "portico::guest", function, request_id, stream = "stderr", "{line}")
+                tracing::warn!(target: "portico::guest", function, request_id, stream = "stderr", "{line}");
             }
         }
         self.buf.clear();

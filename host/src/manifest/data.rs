@@ -181,7 +181,7 @@ pub(super) fn build(
     dir: &std::path::Path,
     raw: RawData,
     tables: BTreeMap<String, Spanned<RawTable>>,
-    cache: RawCache,
+    cache: &RawCache,
 ) -> Result<DataConfig, TableProblem> {
     let defaults = CacheConfig::default();
     let mut cache = CacheConfig {

@@ -322,7 +322,7 @@ impl Manifest {
             variables: raw.stage.variables.into_iter().collect(),
         };
 
-        let data = data::build(&dir, raw.data, raw.tables, raw.cache)
+        let data = data::build(&dir, raw.data, raw.tables, &raw.cache)
             .map_err(|p| ManifestError::at(path, source, p.offset, p.key, p.message))?;
 
         let mut functions = BTreeMap::new();

@@ -42,6 +42,7 @@ impl Artifacts {
 
     /// The precompiled component for `module`, if a sound artifact exists. Problems are
     /// logged and answered with `None`: the caller compiles instead.
+    #[allow(unsafe_code, reason = "Component::deserialize; see the SAFETY comment")]
     pub fn load(&self, engine: &Engine, module: &[u8; 32]) -> Option<Component> {
         let path = self.path(module);
         let bytes = match std::fs::read(&path) {

@@ -548,7 +548,7 @@ impl Runtime {
             function: function.name.to_string(),
             reason,
         };
-        let mut store = self.new_store(function, "(load)".into());
+        let mut store = self.new_store(function, &"(load)".into());
         let timeout = function.limits().timeout;
         let started = match &function.handler {
             Handler::Function(pre) => {
@@ -607,10 +607,10 @@ impl Runtime {
     /// A fresh store for one instance of `function`: its limits, its environment, every
     /// capability's instance state, and a guest that yields to tokio at every epoch tick
     /// (so the caller's `tokio::time::timeout` can cut it off).
-    fn new_store(&self, function: &Function, request_id: Arc<str>) -> Store<InstanceState> {
+    fn new_store(&self, function: &Function, request_id: &Arc<str>) -> Store<InstanceState> {
         let state = InstanceState::new(
             &function.name,
-            &request_id,
+            request_id,
             &function.spec.environment,
             &function.spec.limits,
             &function.configured,

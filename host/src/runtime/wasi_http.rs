@@ -74,8 +74,7 @@ pub async fn invoke(
             return (Err(e), finished);
         }
     };
-    let request_id = Arc::clone(&request.1);
-    let mut store = runtime.new_store(function, request_id);
+    let mut store = runtime.new_store(function, &request.1);
     let (response_tx, response_rx) = oneshot::channel();
     let handles = store
         .data_mut()

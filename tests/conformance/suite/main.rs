@@ -224,6 +224,7 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
 }
 
 /// Points `PORTICO_DYNOXIDE` at the fallback copy when neither it nor `PATH` names one.
+#[allow(unsafe_code, reason = "std::env::set_var; see the SAFETY comment")]
 fn locate_dynoxide() {
     let named = std::env::var_os(DYNOXIDE_ENV).is_some_and(|p| !p.is_empty());
     let on_path = std::env::var_os("PATH")

@@ -210,12 +210,12 @@ impl Backend for Embedded {
     }
 
     async fn query(&self, request: Query) -> Result<Page, DataError> {
-        self.read(move |db, tables| reads::query(db, tables, request))
+        self.read(move |db, tables| reads::query(db, tables, &request))
             .await
     }
 
     async fn scan(&self, request: Scan) -> Result<Page, DataError> {
-        self.read(move |db, tables| reads::scan(db, tables, request))
+        self.read(move |db, tables| reads::scan(db, tables, &request))
             .await
     }
 

@@ -372,7 +372,7 @@ fn filter_and_projection(
 }
 
 /// `Query`.
-pub fn query(db: &Database, tables: &Tables, request: Query) -> Result<Page, DataError> {
+pub fn query(db: &Database, tables: &Tables, request: &Query) -> Result<Page, DataError> {
     let layout = prepare::table(tables, &request.table)?;
     let source = Source::new(layout, request.index.as_deref(), request.consistent)?;
     let limit = check_limit(request.limit)?;
@@ -429,7 +429,7 @@ pub fn query(db: &Database, tables: &Tables, request: Query) -> Result<Page, Dat
 }
 
 /// `Scan`.
-pub fn scan(db: &Database, tables: &Tables, request: Scan) -> Result<Page, DataError> {
+pub fn scan(db: &Database, tables: &Tables, request: &Scan) -> Result<Page, DataError> {
     let layout = prepare::table(tables, &request.table)?;
     let source = Source::new(layout, request.index.as_deref(), request.consistent)?;
     let limit = check_limit(request.limit)?;

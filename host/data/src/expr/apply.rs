@@ -594,7 +594,7 @@ mod tests {
                 ("r", Value::n(1)),
             ])
         );
-        let mut after = before.clone();
+        let mut after = before;
         update.apply(&mut after).expect("applies");
         assert_eq!(
             update.updated_attributes(&after),

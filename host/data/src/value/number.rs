@@ -33,7 +33,7 @@ impl Number {
     /// # Errors
     /// A validation error when the value has more than 38 significant digits or lies
     /// outside DynamoDB's range.
-    pub fn new(value: BigDecimal) -> Result<Self, DataError> {
+    pub fn new(value: &BigDecimal) -> Result<Self, DataError> {
         let value = value.normalized();
         if value.is_zero() {
             return Ok(Self(BigDecimal::from(0)));
@@ -67,7 +67,7 @@ impl Number {
     /// # Errors
     /// A validation error when the exact result does not fit a DynamoDB number.
     pub fn checked_add(&self, other: &Number) -> Result<Number, DataError> {
-        Number::new(&self.0 + &other.0)
+        Number::new(&(&self.0 + &other.0))
     }
 
     /// `self - other`, checked against DynamoDB's limits.
@@ -75,7 +75,7 @@ impl Number {
     /// # Errors
     /// A validation error when the exact result does not fit a DynamoDB number.
     pub fn checked_sub(&self, other: &Number) -> Result<Number, DataError> {
-        Number::new(&self.0 - &other.0)
+        Number::new(&(&self.0 - &other.0))
     }
 
     /// Whether the number is negative, zero or positive.
@@ -129,7 +129,7 @@ impl FromStr for Number {
             None
         };
         match parsed {
-            Some(value) => Number::new(value),
+            Some(value) => Number::new(&value),
             None => Err(DataError::validation(format!(
                 "A value provided cannot be converted into a number: {text:?}"
             ))),

@@ -56,8 +56,7 @@ pub async fn invoke(
         }
     };
     record.queue = started.elapsed();
-    let request_id = Arc::clone(&trigger.request.request_id);
-    let mut store = runtime.new_store(function, request_id);
+    let mut store = runtime.new_store(function, &trigger.request.request_id);
     // Move the body into the event (no copy when the buffer is not shared).
     let event = event::build_event(trigger, Vec::from(body));
     let run = run(
