@@ -145,7 +145,6 @@ fn outcome(result: Result<crate::deploy::Deployed, DeployError>) -> Response<Ful
                 }
                 DeployError::BadModule(_)
                 | DeployError::BadSettings(_)
-                | DeployError::RouteConflict(_)
                 | DeployError::Routes(_) => StatusCode::BAD_REQUEST,
                 DeployError::NothingToRollBack { .. } => StatusCode::CONFLICT,
                 DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,

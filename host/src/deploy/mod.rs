@@ -21,10 +21,10 @@ pub use audit::{Actor, AuditAction, AuditLog, AuditOutcome};
 pub use settings::{Settings, SettingsError, SettingsPatch, StoredSettings};
 pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError};
 
-use crate::gateway::{Gateway, RouteSpec, Served};
+use crate::gateway::{Gateway, RouteSpec, RoutesError, Served};
 use crate::manifest::{FunctionConfig, Manifest};
 use crate::metrics::Metrics;
-use crate::routing::{RouteConflict, RouteKey};
+use crate::routing::RouteKey;
 use crate::runtime::{Function, Kind, Limits, LoadError, Runtime, hex, version_of};
 use anyhow::Context as _;
 use serde::Serialize;
@@ -46,12 +46,9 @@ pub enum DeployError {
     /// The settings (a deploy's `config`, or those stored with a deployment) are invalid.
     #[error(transparent)]
     BadSettings(#[from] SettingsError),
-    /// The function's routes conflict with another function's.
+    /// The function's routes conflict with another function's (or lead nowhere).
     #[error(transparent)]
-    RouteConflict(#[from] RouteConflict),
-    /// The routes could not be built for another reason (a route to an unknown function).
-    #[error("{0:#}")]
-    Routes(#[source] anyhow::Error),
+    Routes(#[from] RoutesError),
     /// No kept deployment has that version.
     #[error(
         "function `{function}` has no kept version `{version}` (kept: {})",
@@ -597,10 +594,7 @@ fn replace_function(
         served.stage_config(),
         served.api.settings().clone(),
     )
-    .map_err(|e| match e.downcast::<RouteConflict>() {
-        Ok(conflict) => DeployError::RouteConflict(conflict),
-        Err(other) => DeployError::Routes(other),
-    })
+    .map_err(DeployError::Routes)
 }
 
 /// Route `key` to function `name`, with the options the manifest gives that key.

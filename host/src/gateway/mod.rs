@@ -24,8 +24,8 @@ pub use crate::runtime::function::{clf_time, query_parameters};
 pub use error::GatewayError;
 pub use request_id::new_request_id;
 pub use served::{
-    Api, ApiSettings, Integration, Override, RouteOptions, RouteSpec, RouteTarget, Served, Stage,
-    StageConfig,
+    Api, ApiSettings, Integration, Override, RouteOptions, RouteSpec, RouteTarget, RoutesError,
+    Served, Stage, StageConfig,
 };
 
 use crate::exchange::{BodyError, Response};

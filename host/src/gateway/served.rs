@@ -3,9 +3,8 @@
 //! them. A deploy or a reload builds a new [`Served`] and swaps it in whole.
 
 use crate::policy::{CorsPolicy, Policies, Policy};
-use crate::routing::{RouteKey, Router};
+use crate::routing::{RouteConflict, RouteKey, Router};
 use crate::runtime::Function;
-use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,6 +159,22 @@ impl Api {
     }
 }
 
+/// Why routes could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoutesError {
+    /// A route leads to a function that is not served.
+    #[error("route `{route}` leads to unknown function `{function}`")]
+    UnknownFunction {
+        /// The route key.
+        route: String,
+        /// The function it names.
+        function: String,
+    },
+    /// Two routes match the same requests.
+    #[error(transparent)]
+    Conflict(#[from] RouteConflict),
+}
+
 /// What the gateway serves at one moment.
 #[derive(Debug, Clone)]
 pub struct Served {
@@ -177,15 +192,16 @@ impl Served {
         routes: &[RouteSpec],
         stage: StageConfig,
         settings: ApiSettings,
-    ) -> anyhow::Result<Served> {
+    ) -> Result<Served, RoutesError> {
         let mut router = Router::new();
         for spec in routes {
-            let function = functions.get(&spec.function).with_context(|| {
-                format!(
-                    "route `{}` leads to unknown function `{}`",
-                    spec.key, spec.function
-                )
-            })?;
+            let function =
+                functions
+                    .get(&spec.function)
+                    .ok_or_else(|| RoutesError::UnknownFunction {
+                        route: spec.key.to_string(),
+                        function: spec.function.clone(),
+                    })?;
             let target = RouteTarget {
                 integration: Integration::Function(Arc::clone(function)),
                 policies: settings.policies(&spec.options),
