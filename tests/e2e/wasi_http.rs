@@ -167,6 +167,16 @@ async fn streaming_bodies_keep_their_limits() {
         .await
         .expect("request");
     assert_eq!(resp.status(), 413);
+    // The body was not read, so the connection is not reused for another request.
+    assert_eq!(resp.headers()["connection"], "close");
+    let resp = http
+        .post(server.url("/nowhere"))
+        .body(vec![b'x'; 1 << 10])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["connection"], "close");
 
     // A response declaring more than max_response: 500.
     let resp = http

@@ -6,11 +6,16 @@
 use super::{Gateway, GatewayError, GatewayRequest, GatewayResponse, new_request_id};
 use crate::exchange::{RequestBody, WireBody};
 use crate::http_server::{self, Peers};
-use http::header::{HOST, HeaderValue};
+use bytes::Bytes;
+use http::header::{CONNECTION, HOST, HeaderValue};
 use http::{Request, Response, Version};
+use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::net::TcpListener;
 
@@ -67,9 +72,13 @@ async fn handle(
         source_ip: peer.ip().to_string(),
         protocol: protocol(parts.version).to_string(),
     };
+    // A client that sent a body the gateway did not read must not reuse the connection:
+    // the unread rest would be taken for its next request.
+    let http1 = parts.version < Version::HTTP_2;
     if head_bytes > limits.max_header_bytes {
         tracing::debug!(request_id = %request.request_id, head_bytes, "request line and headers over the limit");
-        return into_hyper(gateway.reject(request, GatewayError::HeaderFieldsTooLarge, started));
+        let response = gateway.reject(request, GatewayError::HeaderFieldsTooLarge, started);
+        return close_if(into_hyper(response), http1 && !body.is_end_stream());
     }
     let declared = request
         .headers
@@ -77,12 +86,83 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > gateway.max_body_bytes()) {
-        return into_hyper(gateway.reject(request, GatewayError::PayloadTooLarge, started));
+        let response = gateway.reject(request, GatewayError::PayloadTooLarge, started);
+        return close_if(into_hyper(response), http1);
     }
-    if declared != Some(0) {
-        request.body = RequestBody::limited(body, gateway.max_body_bytes());
+    let mut unread = None;
+    if !body.is_end_stream() {
+        let tracked = Tracked::new(body);
+        unread = Some(Arc::clone(&tracked.state));
+        request.body = RequestBody::limited(tracked, gateway.max_body_bytes());
     }
-    into_hyper(gateway.dispatch(request).await)
+    let response = into_hyper(gateway.dispatch(request).await);
+    let dropped_unread = unread.is_some_and(|state| state.load(Ordering::Acquire) == DROPPED_UNREAD);
+    close_if(response, http1 && dropped_unread)
+}
+
+/// `response` with `connection: close` when `close`.
+fn close_if(mut response: Response<WireBody>, close: bool) -> Response<WireBody> {
+    if close {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+const READING: u8 = 0;
+const ENDED: u8 = 1;
+const DROPPED_UNREAD: u8 = 2;
+
+/// The client's body, remembering whether it was dropped before its end.
+struct Tracked {
+    inner: Incoming,
+    state: Arc<AtomicU8>,
+}
+
+impl Tracked {
+    fn new(inner: Incoming) -> Self {
+        Tracked {
+            inner,
+            state: Arc::new(AtomicU8::new(READING)),
+        }
+    }
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            this.state.store(ENDED, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        let _ = self.state.compare_exchange(
+            READING,
+            DROPPED_UNREAD,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
 }
 
 /// The size of the request line and headers as sent on HTTP/1.1
