@@ -3,7 +3,9 @@
 //! audit log.
 
 use crate::deploy::{TOKEN, admin, put, variant};
-use crate::support::{Server, client, component, manifest, request_id, up_fails};
+use crate::support::{
+    Server, access_line, client, component, manifest, metrics, request_id, up_fails,
+};
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -118,19 +120,11 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
     assert_eq!(other_hits.load(Ordering::SeqCst), 0);
 
     // The access log counts the calls; the denial is logged with the origin only.
+    let line = access_line(&server, &id).await;
+    assert!(line.contains("outbound_calls=1"), "{line}");
+    let line = access_line(&server, &denied_id).await;
+    assert!(line.contains("outbound_denied=1"), "{line}");
     let log = server.log();
-    let line = |id: &str| {
-        log.lines()
-            .find(|l| l.contains("portico::access") && l.contains(id))
-            .unwrap_or_else(|| panic!("no access line for {id}:\n{log}"))
-            .to_string()
-    };
-    assert!(line(&id).contains("outbound_calls=1"), "{}", line(&id));
-    assert!(
-        line(&denied_id).contains("outbound_denied=1"),
-        "{}",
-        line(&denied_id)
-    );
     let warning = log
         .lines()
         .find(|l| l.contains("outbound HTTP request denied"))
@@ -142,14 +136,7 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
     );
 
     // And so do the metrics.
-    let metrics = http
-        .get(server.admin_url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&server).await;
     assert!(
         metrics.contains(r#"portico_outbound_requests_total{function="fetch",outcome="sent"} 1"#),
         "{metrics}"
@@ -258,15 +245,7 @@ async fn variables_reach_the_guest_and_secrets_stay_out_of_logs_and_the_admin_ap
         assert_eq!(status, 200, "{path}: {body}");
         answers.push(body.to_string());
     }
-    answers.push(
-        http.get(server.admin_url("/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text"),
-    );
+    answers.push(metrics(&server).await);
     let audit = std::fs::read_to_string(deploy_dir.join("audit.log")).expect("audit log");
     assert!(audit.contains("\"deploy\""), "{audit}");
 

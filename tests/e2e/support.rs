@@ -251,3 +251,31 @@ pub fn request_id(resp: &reqwest::Response) -> String {
         .expect("ascii")
         .to_string()
 }
+
+/// The admin listener's `/metrics` text.
+pub async fn metrics(server: &Server) -> String {
+    client()
+        .get(server.admin_url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
+/// The access-log line of request `id`, once it is written (a streaming response's line
+/// is written when its body ends).
+pub async fn access_line(server: &Server, id: &str) -> String {
+    for _ in 0..100 {
+        if let Some(line) = server
+            .log()
+            .lines()
+            .find(|l| l.contains("portico::access") && l.contains(id))
+        {
+            return line.to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no access-log line for {id}:\n{}", server.log());
+}

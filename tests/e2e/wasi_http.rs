@@ -3,7 +3,9 @@
 //! the access log and metrics, hot swap, and `invoke`.
 
 use crate::deploy::{TOKEN, put, start, variant, version};
-use crate::support::{Server, client, component, manifest, portico, request_id, up_fails};
+use crate::support::{
+    Server, access_line, client, component, manifest, metrics, portico, request_id, up_fails,
+};
 use std::time::Duration;
 
 const BOTH: &str = r#"
@@ -71,21 +73,14 @@ async fn a_wasi_http_component_is_served_beside_a_portico_function() {
     assert_eq!(resp.status(), 404);
 
     // The access log line is like any function's, with its kind.
-    let log = wait_for(&server, &id).await;
+    let log = access_line(&server, &id).await;
     assert!(log.contains("function=\"wasi\""), "{log}");
     assert!(log.contains("kind=\"wasi-http\""), "{log}");
     assert!(log.contains("status=200"), "{log}");
     assert!(log.contains("route=\"GET /wasi/hello/{name}\""), "{log}");
 
     // And so are the metrics.
-    let metrics = http
-        .get(server.admin_url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&server).await;
     assert!(
         metrics.contains(r#"portico_requests_total{route="GET /wasi/hello/{name}",status="200"}"#),
         "{metrics}"
@@ -94,22 +89,6 @@ async fn a_wasi_http_component_is_served_beside_a_portico_function() {
         metrics.contains(r#"portico_instantiate_duration_seconds_count{function="wasi"}"#),
         "{metrics}"
     );
-}
-
-/// The access-log line of request `id`, once it is written (a streaming response's line
-/// is written when its body ends).
-async fn wait_for(server: &Server, id: &str) -> String {
-    for _ in 0..100 {
-        if let Some(line) = server
-            .log()
-            .lines()
-            .find(|l| l.contains("portico::access") && l.contains(id))
-        {
-            return line.to_string();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no access-log line for {id}:\n{}", server.log());
 }
 
 #[tokio::test]
@@ -134,7 +113,7 @@ async fn bodies_stream_both_ways_through_a_small_instance() {
     let echoed = resp.bytes().await.expect("echoed body");
     assert_eq!(echoed.len(), size);
     assert!(echoed == body, "the echoed body differs");
-    let line = wait_for(&server, &id).await;
+    let line = access_line(&server, &id).await;
     assert!(line.contains(&format!("bytes_in={size}")), "{line}");
     assert!(line.contains(&format!("bytes_out={size}")), "{line}");
 
@@ -201,6 +180,51 @@ async fn streaming_bodies_keep_their_limits() {
 }
 
 #[tokio::test]
+async fn traps_and_timeouts_get_the_documented_errors_and_the_host_goes_on() {
+    let server = Server::start(manifest(
+        "[functions.wasi]\nmodule = \"{wasi}\"\ntimeout = \"1s\"\n[routes]\n\"ANY /{proxy+}\" = \"wasi\"\n",
+    ));
+    let http = client();
+    let started = std::time::Instant::now();
+    let resp = http
+        .get(server.url("/wasi/spin"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        resp.text().await.expect("body"),
+        r#"{"message":"Service Unavailable"}"#
+    );
+    let resp = http
+        .get(server.url("/wasi/panic"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 500);
+    let resp = http
+        .get(server.url("/wasi/hello"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let metrics = metrics(&server).await;
+    for outcome in ["timeout", "trap"] {
+        assert!(
+            metrics.contains(&format!(
+                r#"portico_invocation_failures_total{{function="wasi",outcome="{outcome}"}} 1"#
+            )),
+            "{outcome}: {metrics}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_wasi_http_component_hot_swaps() {
     let m = manifest(
         "[functions.wasi]\nmodule = \"{wasi}\"\n[routes]\n\"GET /wasi/hello/{name}\" = \"wasi\"\n",
@@ -218,7 +242,7 @@ async fn a_wasi_http_component_hot_swaps() {
         .expect("request");
     assert_eq!(resp.status(), 200);
     let id = request_id(&resp);
-    let line = wait_for(&server, &id).await;
+    let line = access_line(&server, &id).await;
     assert!(line.contains(&version(&next)), "{line}");
     let info = client()
         .get(server.admin_url("/functions/wasi"))

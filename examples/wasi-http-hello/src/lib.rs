@@ -28,6 +28,8 @@
 //! | `GET /wasi/bytes/{n}` | 200, exactly `n` bytes (byte `i` is `i % 251`), generated in chunks; 400 for a bad `n` |
 //! | `GET /wasi/fetch?url=URL` | 200 with the upstream body and `x-upstream-status`; 502 `{"error":"<error-code>"}` if the outgoing request fails |
 //! | `GET /wasi/env/{NAME}` | 200 with the variable's value as text; 404 if unset |
+//! | `GET /wasi/spin` | never answers: loops until the host's timeout stops it |
+//! | `GET /wasi/panic` | panics (a trap) before setting a response |
 //! | anything else | 404 `{"message":"Not Found"}` |
 //!
 //! Every response carries `x-handler: wasi-http`. Bodies are never held whole in memory: the
@@ -86,7 +88,17 @@ fn route(request: &IncomingRequest, out: ResponseOutparam) {
             let name = percent_decode(one_segment(rest, "env/").unwrap_or_default(), false);
             env(out, &name)
         }
+        Some("spin") if get => spin(),
+        Some("panic") if get => panic!("asked to panic"),
         _ => not_found(out),
+    }
+}
+
+/// Spins without end (the host's `timeout` is what stops it).
+fn spin() {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
     }
 }
 

@@ -96,7 +96,8 @@ async fn handle(
         request.body = RequestBody::limited(tracked, gateway.max_body_bytes());
     }
     let response = into_hyper(gateway.dispatch(request).await);
-    let dropped_unread = unread.is_some_and(|state| state.load(Ordering::Acquire) == DROPPED_UNREAD);
+    let dropped_unread =
+        unread.is_some_and(|state| state.load(Ordering::Acquire) == DROPPED_UNREAD);
     close_if(response, http1 && dropped_unread)
 }
 

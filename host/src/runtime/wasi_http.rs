@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use tracing::Instrument as _;
 use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
 /// A compiled `wasi:http` component, ready to instantiate.
 pub type Pre = ProxyPre<InstanceState>;
@@ -129,52 +129,66 @@ pub async fn invoke(
         .instrument(span),
     );
 
-    // The guest sets the response, or ends (or fails) without setting one.
-    let (outcome, guest) = {
-        let mut guest = guest;
-        tokio::select! {
-            biased;
-            response = response_rx => (Some(response), guest),
-            joined = &mut guest => {
-                let (record, error) = joined.unwrap_or_else(|e| {
-                    (InvocationRecord::default(), Some(InvokeError::Trap(wasmtime::Error::msg(format!("the guest task failed: {e}")))))
-                });
-                let error = error.unwrap_or_else(|| {
-                    InvokeError::Guest("the component returned without setting a response".into())
-                });
-                let _ = finished_tx.send(Finished { record, error: None });
-                return (Err(error), finished);
-            }
+    // The guest sets the response head, or ends (or fails, or times out) without one.
+    let mut guest = guest;
+    let mut response_rx = response_rx;
+    let (head, ended) = tokio::select! {
+        biased;
+        head = &mut response_rx => (head.ok(), None),
+        joined = &mut guest => {
+            // It may have set the head just before it ended.
+            (response_rx.try_recv().ok(), Some(task_outcome(joined)))
         }
     };
-    // The response head is here (or the outparam was dropped without one).
-    tokio::spawn(async move {
-        let (record, error) = guest.await.unwrap_or_else(|e| {
-            (
-                InvocationRecord::default(),
-                Some(InvokeError::Trap(wasmtime::Error::msg(format!(
-                    "the guest task failed: {e}"
-                )))),
-            )
+    let Some(head) = head else {
+        // No head: the guest's own failure says why, if it failed.
+        let (record, error) = match ended {
+            Some(outcome) => outcome,
+            None => task_outcome(guest.await),
+        };
+        let error = error.unwrap_or_else(|| {
+            InvokeError::Guest("the component returned without setting a response".into())
         });
-        let _ = finished_tx.send(Finished { record, error });
-    });
-    let response = match outcome {
-        Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(code))) => return (Err(InvokeError::Guest(format!("{code:?}"))), finished),
-        Some(Err(_)) | None => {
-            return (
-                Err(InvokeError::Guest(
-                    "the component dropped its response without setting one".into(),
-                )),
-                finished,
-            );
+        let _ = finished_tx.send(Finished {
+            record,
+            error: None,
+        });
+        return (Err(error), finished);
+    };
+    // The head is here; the guest may go on writing the body.
+    match ended {
+        Some((record, error)) => {
+            let _ = finished_tx.send(Finished { record, error });
         }
+        None => {
+            tokio::spawn(async move {
+                let (record, error) = task_outcome(guest.await);
+                let _ = finished_tx.send(Finished { record, error });
+            });
+        }
+    }
+    let response = match head {
+        Ok(response) => response,
+        Err(code) => return (Err(InvokeError::Guest(format!("{code:?}"))), finished),
     };
     (
         outgoing(response, function.limits().max_response_bytes),
         finished,
     )
+}
+
+/// What the guest task ended with: its record, and its failure if it failed.
+fn task_outcome(
+    joined: Result<(InvocationRecord, Option<InvokeError>), tokio::task::JoinError>,
+) -> (InvocationRecord, Option<InvokeError>) {
+    joined.unwrap_or_else(|e| {
+        (
+            InvocationRecord::default(),
+            Some(InvokeError::Trap(wasmtime::Error::msg(format!(
+                "the guest task failed: {e}"
+            )))),
+        )
+    })
 }
 
 /// The `wasi:http` request for `trigger`, its body streaming, and its request id.
@@ -332,9 +346,4 @@ impl Body for Bounded {
 /// Starts one instance and drops it (a load-time check).
 pub async fn probe(pre: &Pre, store: &mut wasmtime::Store<InstanceState>) -> wasmtime::Result<()> {
     pre.instantiate_async(store).await.map(drop)
-}
-
-/// The `wasi:http` error code a guest set, as text (`HttpRequestDenied`, ...).
-pub fn error_code_text(code: &ErrorCode) -> String {
-    format!("{code:?}")
 }
