@@ -401,14 +401,7 @@ async fn bad_modules_and_settings_are_refused_and_the_old_version_keeps_serving(
     // Eight refused deploys, the unknown function and the rollback; a malformed request
     // (the unknown setting) is refused before it reaches the deployer.
     assert_eq!(audit.matches("\"refused\"").count(), 10, "{audit}");
-    let metrics = client()
-        .get(server.admin_url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = crate::support::metrics(&server).await;
     assert!(
         metrics.contains(
             r#"portico_deploys_total{function="hello",action="deploy",outcome="refused"} 8"#
