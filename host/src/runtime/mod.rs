@@ -622,16 +622,6 @@ impl Runtime {
         store
     }
 
-    /// Ends an invocation's store (see [`Function::finish_store`]).
-    fn finish_store(
-        &self,
-        function: &Function,
-        store: Store<InstanceState>,
-        record: &mut InvocationRecord,
-    ) {
-        function.finish_store(store, record);
-    }
-
     /// Compiles (or loads the precompiled artifact of) one module, detects its kind and
     /// links it.
     fn compile(

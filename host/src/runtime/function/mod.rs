@@ -70,7 +70,7 @@ pub async fn invoke(
         Ok(result) => result,
         Err(_) => Err(InvokeError::Timeout(timeout)),
     };
-    runtime.finish_store(function, store, &mut record);
+    function.finish_store(store, &mut record);
     drop(permit);
     (result, record)
 }
