@@ -53,7 +53,7 @@ impl CancellationReason {
 
 /// A data call's failure.
 ///
-/// The first eight cases mirror the host's answer; [`Error::Serialization`] is a
+/// Every case but two mirrors the host's answer; [`Error::Serialization`] is a
 /// conversion between Rust values and items that failed in the guest, before or after
 /// the call, and [`Error::InvalidDocument`] is a malformed answer from the host.
 ///
@@ -96,6 +96,14 @@ pub enum Error {
     Unavailable(String),
     /// This function may not use that table (it is not listed in its manifest entry).
     AccessDenied(String),
+    /// A transaction's client token was used again, within its 10 minutes, with a
+    /// different request (DynamoDB's `IdempotentParameterMismatchException`). Not
+    /// retryable as it is: use a new token for a new request.
+    IdempotentParameterMismatch(String),
+    /// The write conflicted with a transaction in progress on the same item (DynamoDB's
+    /// `TransactionConflictException`). Retry later, with backoff. Only the dynamodb
+    /// backend reports it: the embedded store applies writes one at a time.
+    TransactionConflict(String),
     /// A Rust value could not be turned into an item, or an item into the Rust type
     /// asked for.
     Serialization(String),
@@ -113,16 +121,19 @@ const TRANSIENT_CODES: [&str; 4] = [
 
 impl Error {
     /// Whether retrying the same call later (with backoff) may succeed: throttling, an
-    /// unavailable backend, or a transaction cancelled only by conflicts or throttling.
+    /// unavailable backend, a conflict with another transaction, or a transaction
+    /// cancelled only by conflicts or throttling.
     ///
     /// ```
     /// use portico_guest::data::Error;
     /// assert!(Error::Throttled("slow down".into()).is_retryable());
+    /// assert!(Error::TransactionConflict("ongoing".into()).is_retryable());
     /// assert!(!Error::Validation("bad".into()).is_retryable());
+    /// assert!(!Error::IdempotentParameterMismatch("token reused".into()).is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Throttled(_) | Error::Unavailable(_) => true,
+            Error::Throttled(_) | Error::Unavailable(_) | Error::TransactionConflict(_) => true,
             Error::TransactionCanceled(reasons) => {
                 let mut failures = reasons.iter().filter(|r| r.is_failure()).peekable();
                 failures.peek().is_some()
@@ -173,6 +184,8 @@ impl Error {
             wit::Error::ThroughputExceeded(m) => Ok(Error::Throttled(m)),
             wit::Error::Unavailable(m) => Ok(Error::Unavailable(m)),
             wit::Error::AccessDenied(m) => Ok(Error::AccessDenied(m)),
+            wit::Error::IdempotentParameterMismatch(m) => Ok(Error::IdempotentParameterMismatch(m)),
+            wit::Error::TransactionConflict(m) => Ok(Error::TransactionConflict(m)),
         };
         converted.unwrap_or_else(|e| e)
     }
@@ -209,6 +222,10 @@ impl fmt::Display for Error {
             Error::Throttled(m) => write!(f, "throttled: {m}"),
             Error::Unavailable(m) => write!(f, "data backend unavailable: {m}"),
             Error::AccessDenied(m) => write!(f, "access denied: {m}"),
+            Error::IdempotentParameterMismatch(m) => {
+                write!(f, "client token reused with a different request: {m}")
+            }
+            Error::TransactionConflict(m) => write!(f, "transaction conflict: {m}"),
             Error::Serialization(m) => write!(f, "item conversion failed: {m}"),
             Error::InvalidDocument(m) => write!(f, "malformed document from the host: {m}"),
         }

@@ -33,6 +33,20 @@ pub enum DataError {
     /// The function may not use this table.
     #[error("access denied: {0}")]
     AccessDenied(String),
+    /// A `TransactWriteItems` client token was used again, within its 10 minutes, with a
+    /// request that differs from the first one (`IdempotentParameterMismatchException`).
+    /// Not retryable as it is: use a new token for a new request.
+    #[error("idempotent parameter mismatch: {0}")]
+    IdempotentParameterMismatch(String),
+    /// A write or transaction conflicted with another transaction in progress on the same
+    /// item (`TransactionConflictException`). Retryable.
+    ///
+    /// Only the DynamoDB backend reports it. The embedded store cannot: every write goes
+    /// through its single writer thread, which applies writes (a transaction as a whole)
+    /// one after another, and reads see committed snapshots, so no two writes are ever
+    /// in progress on one item at once.
+    #[error("transaction conflict: {0}")]
+    TransactionConflict(String),
     /// Throttled (`ProvisionedThroughputExceededException`, `ThrottlingException`,
     /// `RequestLimitExceeded`). Retryable.
     #[error("throughput exceeded: {0}")]
@@ -52,14 +66,19 @@ impl DataError {
     /// The message without the kind.
     pub fn message(&self) -> String {
         match self {
-            DataError::Validation(message) => message.clone(),
+            DataError::Validation(message)
+            | DataError::IdempotentParameterMismatch(message)
+            | DataError::TransactionConflict(message) => message.clone(),
             other => other.to_string(),
         }
     }
 
     /// Whether retrying the same request later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, DataError::Throttled(_) | DataError::Unavailable(_))
+        matches!(
+            self,
+            DataError::Throttled(_) | DataError::Unavailable(_) | DataError::TransactionConflict(_)
+        )
     }
 
     /// The error's kind, for comparing outcomes across backends.
@@ -71,6 +90,8 @@ impl DataError {
             DataError::ItemTooLarge => ErrorKind::ItemTooLarge,
             DataError::ResourceNotFound(_) => ErrorKind::ResourceNotFound,
             DataError::AccessDenied(_) => ErrorKind::AccessDenied,
+            DataError::IdempotentParameterMismatch(_) => ErrorKind::IdempotentParameterMismatch,
+            DataError::TransactionConflict(_) => ErrorKind::TransactionConflict,
             DataError::Throttled(_) => ErrorKind::Throttled,
             DataError::Unavailable(_) => ErrorKind::Unavailable,
         }
@@ -92,6 +113,10 @@ pub enum ErrorKind {
     ResourceNotFound,
     /// [`DataError::AccessDenied`].
     AccessDenied,
+    /// [`DataError::IdempotentParameterMismatch`].
+    IdempotentParameterMismatch,
+    /// [`DataError::TransactionConflict`].
+    TransactionConflict,
     /// [`DataError::Throttled`].
     Throttled,
     /// [`DataError::Unavailable`].

@@ -27,6 +27,51 @@ impl KeyType {
     }
 }
 
+/// The largest partition key value DynamoDB stores: 2048 bytes (UTF-8 bytes of a
+/// string, the bytes of a binary). Numbers are at most 38 digits and always fit.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// The largest sort key value DynamoDB stores: 1024 bytes, counted as for
+/// [`MAX_PARTITION_KEY_BYTES`].
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+
+/// Which part of a key a value is: DynamoDB limits the two differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyRole {
+    /// The partition (hash) key: at most [`MAX_PARTITION_KEY_BYTES`].
+    Partition,
+    /// The sort (range) key: at most [`MAX_SORT_KEY_BYTES`].
+    Sort,
+}
+
+/// Checks a key value's size against DynamoDB's limit for its role. Strings count their
+/// UTF-8 bytes and binaries their bytes; numbers (at most 38 digits) always fit.
+///
+/// # Errors
+/// A validation error with DynamoDB's message, verbatim, including the missing space
+/// in "limit of2048". Sources: real DynamoDB errors quoted in issue reports
+/// (nextauthjs/next-auth#5827, facebook/ThreatExchange#1324 for a Query,
+/// formkiq/formkiq-core#271) and tests written against DynamoDB (architect/dynalite
+/// `test/getItem.js`; getmoto/moto `moto/dynamodb/exceptions.py`: "deliberately no
+/// space between of and 2048").
+pub fn check_key_size(role: KeyRole, value: &Value) -> Result<(), DataError> {
+    let size = match value {
+        Value::S(text) => text.len(),
+        Value::B(bytes) => bytes.len(),
+        _ => return Ok(()),
+    };
+    match role {
+        KeyRole::Partition if size > MAX_PARTITION_KEY_BYTES => {
+            Err(DataError::validation(format!(
+                "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of{MAX_PARTITION_KEY_BYTES} bytes"
+            )))
+        }
+        KeyRole::Sort if size > MAX_SORT_KEY_BYTES => Err(DataError::validation(format!(
+            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of {MAX_SORT_KEY_BYTES} bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// One key attribute: its name and type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KeyAttribute {
@@ -52,6 +97,12 @@ impl KeySchema {
         std::iter::once(&self.partition).chain(self.sort.as_ref())
     }
 
+    /// The key attributes with their roles, partition key first.
+    pub fn attributes_with_roles(&self) -> impl Iterator<Item = (&KeyAttribute, KeyRole)> {
+        std::iter::once((&self.partition, KeyRole::Partition))
+            .chain(self.sort.as_ref().map(|sort| (sort, KeyRole::Sort)))
+    }
+
     /// Whether `name` is one of this schema's key attributes.
     pub fn is_key_attribute(&self, name: &str) -> bool {
         self.attributes().any(|a| a.name == name)
@@ -70,28 +121,32 @@ impl KeySchema {
     }
 
     /// Checks that `key` is exactly this schema's key: every key attribute present with
-    /// its type, non-empty, and nothing else.
+    /// its type, non-empty, within its size limit ([`check_key_size`]), and nothing else.
     ///
     /// # Errors
-    /// DynamoDB's validation error, "The provided key element does not match the schema".
+    /// DynamoDB's validation error, "The provided key element does not match the schema",
+    /// or its errors for an empty or too large key value.
     pub fn validate_key(&self, key: &Item) -> Result<(), DataError> {
         let expected = self.attributes().count();
         if key.len() != expected {
             return Err(key_mismatch());
         }
-        for attr in self.attributes() {
+        for (attr, role) in self.attributes_with_roles() {
             let value = key.get(&attr.name).ok_or_else(key_mismatch)?;
             check_key_value(attr, value)?;
+            check_key_size(role, value)?;
         }
         Ok(())
     }
 
-    /// Checks an item's key attributes: present, of the key type, and not empty.
+    /// Checks an item's key attributes: present, of the key type, not empty, and within
+    /// their size limits ([`check_key_size`]).
     ///
     /// # Errors
-    /// DynamoDB's validation errors for a missing, mistyped or empty key attribute.
+    /// DynamoDB's validation errors for a missing, mistyped, empty or too large key
+    /// attribute.
     pub fn validate_item_key(&self, item: &Item) -> Result<(), DataError> {
-        for attr in self.attributes() {
+        for (attr, role) in self.attributes_with_roles() {
             let value = item.get(&attr.name).ok_or_else(|| {
                 DataError::validation(format!(
                     "One or more parameter values were invalid: Missing the key {} in the item",
@@ -99,6 +154,7 @@ impl KeySchema {
                 ))
             })?;
             check_key_value(attr, value)?;
+            check_key_size(role, value)?;
         }
         Ok(())
     }
@@ -221,5 +277,40 @@ pub fn string_keys(partition: &str, sort: Option<&str>) -> KeySchema {
             name: name.to_owned(),
             key_type: KeyType::S,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_sizes_count_utf8_bytes_and_binary_bytes() {
+        use KeyRole::{Partition, Sort};
+        let ok = |role, value: Value| check_key_size(role, &value).is_ok();
+        assert!(ok(Partition, Value::s("x".repeat(2048))));
+        assert!(!ok(Partition, Value::s("x".repeat(2049))));
+        assert!(ok(Sort, Value::s("x".repeat(1024))));
+        assert!(!ok(Sort, Value::s("x".repeat(1025))));
+        // 342 three-byte characters: 1026 bytes, though only 342 characters.
+        assert!(!ok(Sort, Value::s("€".repeat(342))));
+        assert!(ok(Sort, Value::s("€".repeat(341))));
+        assert!(ok(Partition, Value::B(vec![0; 2048])));
+        assert!(!ok(Partition, Value::B(vec![0; 2049])));
+        assert!(!ok(Sort, Value::B(vec![0; 1025])));
+        // Numbers are not measured (38 digits always fit).
+        assert!(ok(Sort, Value::n(1)));
+        assert_eq!(
+            check_key_size(Partition, &Value::s("x".repeat(2049)))
+                .expect_err("too large")
+                .message(),
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"
+        );
+        assert_eq!(
+            check_key_size(Sort, &Value::B(vec![0; 1025]))
+                .expect_err("too large")
+                .message(),
+            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+        );
     }
 }

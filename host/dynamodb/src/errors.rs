@@ -175,6 +175,12 @@ pub fn service_error(error: ServiceError) -> DataError {
         }
         ServiceError::RequestLimitExceeded(e) => DataError::Throttled(message(e.message)),
         ServiceError::ThrottlingException(e) => DataError::Throttled(message(e.message)),
+        ServiceError::IdempotentParameterMismatchException(e) => {
+            DataError::IdempotentParameterMismatch(message(e.message))
+        }
+        ServiceError::TransactionConflictException(e) => {
+            DataError::TransactionConflict(message(e.message))
+        }
         ServiceError::InternalServerError(e) => {
             unavailable("InternalServerError", &message(e.message))
         }
@@ -187,11 +193,12 @@ fn by_code(code: Option<&str>, message: String) -> DataError {
     match code {
         Some("ValidationException") if is_item_size_message(&message) => DataError::ItemTooLarge,
         Some("ValidationException" | "SerializationException") => DataError::Validation(message),
-        // A write with the same token but other parameters, or an item collection that
-        // outgrew 10 GB: the request cannot succeed as it is.
-        Some(
-            "IdempotentParameterMismatchException" | "ItemCollectionSizeLimitExceededException",
-        ) => DataError::Validation(message),
+        Some("IdempotentParameterMismatchException") => {
+            DataError::IdempotentParameterMismatch(message)
+        }
+        Some("TransactionConflictException") => DataError::TransactionConflict(message),
+        // An item collection that outgrew 10 GB: the request cannot succeed as it is.
+        Some("ItemCollectionSizeLimitExceededException") => DataError::Validation(message),
         Some("ResourceNotFoundException") => DataError::ResourceNotFound(message),
         Some(
             "ProvisionedThroughputExceededException"
@@ -250,9 +257,9 @@ mod tests {
     use aws_sdk_dynamodb::operation::put_item::PutItemError;
     use aws_sdk_dynamodb::types::AttributeValue;
     use aws_sdk_dynamodb::types::error::{
-        ConditionalCheckFailedException, InternalServerError,
+        ConditionalCheckFailedException, IdempotentParameterMismatchException, InternalServerError,
         ProvisionedThroughputExceededException, ResourceNotFoundException,
-        TransactionCanceledException,
+        TransactionCanceledException, TransactionConflictException,
     };
     use portico_data::{ErrorKind, Item, Value};
 
@@ -363,6 +370,56 @@ mod tests {
             .kind(),
             ErrorKind::Validation
         );
+    }
+
+    #[test]
+    fn token_mismatch_and_transaction_conflict_have_kinds_of_their_own() {
+        let mismatch = IdempotentParameterMismatchException::builder()
+            .message("token reused")
+            .build();
+        assert_eq!(
+            service_error(ServiceError::IdempotentParameterMismatchException(mismatch)),
+            DataError::IdempotentParameterMismatch("token reused".into())
+        );
+        let conflict = TransactionConflictException::builder()
+            .message("Transaction is ongoing for the item")
+            .build();
+        let error = service_error(ServiceError::TransactionConflictException(conflict));
+        assert_eq!(
+            error,
+            DataError::TransactionConflict("Transaction is ongoing for the item".into())
+        );
+        assert!(error.is_retryable());
+        // The same by code, when the SDK does not model the exception.
+        assert_eq!(
+            service_error(unmodelled("IdempotentParameterMismatchException", "reused")).kind(),
+            ErrorKind::IdempotentParameterMismatch
+        );
+        assert_eq!(
+            service_error(unmodelled("TransactionConflictException", "ongoing")).kind(),
+            ErrorKind::TransactionConflict
+        );
+        assert_eq!(
+            service_error(unmodelled(
+                "ItemCollectionSizeLimitExceededException",
+                "10 GB"
+            ))
+            .kind(),
+            ErrorKind::Validation
+        );
+    }
+
+    #[test]
+    fn key_size_errors_are_validation() {
+        for message in [
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes",
+            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+        ] {
+            assert_eq!(
+                service_error(unmodelled("ValidationException", message)),
+                DataError::Validation(message.into())
+            );
+        }
     }
 
     #[test]

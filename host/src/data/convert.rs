@@ -285,6 +285,10 @@ pub fn error_to_wit(error: DataError) -> wit::Error {
         DataError::ItemTooLarge => wit::Error::ItemTooLarge,
         DataError::ResourceNotFound(message) => wit::Error::ResourceNotFound(message),
         DataError::AccessDenied(message) => wit::Error::AccessDenied(message),
+        DataError::IdempotentParameterMismatch(message) => {
+            wit::Error::IdempotentParameterMismatch(message)
+        }
+        DataError::TransactionConflict(message) => wit::Error::TransactionConflict(message),
         DataError::Throttled(message) => wit::Error::ThroughputExceeded(message),
         DataError::Unavailable(message) => wit::Error::Unavailable(message),
     }
@@ -344,5 +348,17 @@ mod tests {
         assert!(value_from_wit(doc(vec![wit::Value::Ss(vec![])])).is_err());
         // A key that is not a map.
         assert!(item_from_wit(doc(vec![wit::Value::S("a".into())])).is_err());
+    }
+
+    #[test]
+    fn token_mismatch_and_transaction_conflict_keep_their_kinds() {
+        assert!(matches!(
+            error_to_wit(DataError::IdempotentParameterMismatch("reused".into())),
+            wit::Error::IdempotentParameterMismatch(message) if message == "reused"
+        ));
+        assert!(matches!(
+            error_to_wit(DataError::TransactionConflict("ongoing".into())),
+            wit::Error::TransactionConflict(message) if message == "ongoing"
+        ));
     }
 }

@@ -417,6 +417,17 @@ fn host_errors_convert() {
     );
     let e = Error::from_wit(wit::Error::ThroughputExceeded("slow".into()));
     assert!(e.is_retryable());
+    let e = Error::from_wit(wit::Error::IdempotentParameterMismatch("reused".into()));
+    assert_eq!(e, Error::IdempotentParameterMismatch("reused".into()));
+    assert!(!e.is_retryable());
+    assert_eq!(
+        e.to_string(),
+        "client token reused with a different request: reused"
+    );
+    let e = Error::from_wit(wit::Error::TransactionConflict("ongoing".into()));
+    assert_eq!(e, Error::TransactionConflict("ongoing".into()));
+    assert!(e.is_retryable());
+    assert_eq!(e.to_string(), "transaction conflict: ongoing");
     let broken = wit::Document {
         nodes: vec![wit::Value::M(vec![("a".into(), 0)])],
     };

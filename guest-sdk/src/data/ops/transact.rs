@@ -195,7 +195,9 @@ impl TransactWrite {
         self.push(check.into_transact())
     }
 
-    /// Makes retries idempotent: the same token within ten minutes applies once.
+    /// Makes retries idempotent: the same token within ten minutes applies once. The
+    /// same token with different writes is refused with
+    /// [`Error::IdempotentParameterMismatch`].
     ///
     /// ```no_run
     /// # use portico_guest::data::transact_write;
@@ -228,7 +230,8 @@ impl TransactWrite {
     ///
     /// # Errors
     /// [`Error::TransactionCanceled`] with one reason per write when any condition
-    /// failed or the items conflicted; other refusals; a value that could not be
+    /// failed or the items conflicted; [`Error::IdempotentParameterMismatch`] for a
+    /// client token reused with other writes; other refusals; a value that could not be
     /// converted.
     ///
     /// ```no_run

@@ -10,7 +10,7 @@ use crate::ops::{
     BatchWrite, BatchWriteRequest, ConditionCheck, DeleteItem, PutItem, ReturnValues,
     TransactWrite, TransactWriteItem, UpdateItem,
 };
-use crate::schema::KeyType;
+use crate::schema::{KeyType, check_key_size};
 use crate::value::{Item, MAX_ITEM_SIZE, Value, item_size};
 
 use super::keys;
@@ -124,11 +124,19 @@ impl TransactOp {
 /// data does not fit the table: a key of the wrong type, an item too large) rather than
 /// refusing the whole request (a malformed expression, an empty key value), as DynamoDB
 /// tells them apart.
+///
+/// A key value over its size limit counts as the item's data not fitting the table (a
+/// "user error, such as an invalid data format", in TransactionCanceledException's
+/// documentation), like a mistyped key; DynamoDB does not document which it is, and the
+/// reference server (dynoxide) cancels too.
 pub fn is_item_level(error: &DataError) -> bool {
     match error {
         DataError::ItemTooLarge => true,
         DataError::Validation(message) => {
-            message.contains("Type mismatch") || message.contains("does not match the schema")
+            message.contains("Type mismatch")
+                || message.contains("does not match the schema")
+                || message.contains("Size of hashkey has exceeded")
+                || message.contains("Aggregated size of all range keys has exceeded")
         }
         _ => false,
     }
@@ -170,15 +178,16 @@ pub fn target(tables: &Tables, name: &str, key: Item) -> Result<Target, DataErro
     })
 }
 
-/// Checks a whole item: table key attributes present and well-typed, index key
-/// attributes (when present) of their key type and not empty, at most 400 KB.
+/// Checks a whole item: table key attributes present, well-typed and within their size
+/// limits, index key attributes (when present) of their key type, not empty and within
+/// the same limits, at most 400 KB.
 ///
 /// # Errors
 /// DynamoDB's validation errors, or `ItemTooLarge`.
 pub fn check_item(layout: &Layout, item: &Item) -> Result<(), DataError> {
     layout.schema.key.validate_item_key(item)?;
     for (index, _) in &layout.indexes {
-        for attr in index.key.attributes() {
+        for (attr, role) in index.key.attributes_with_roles() {
             let Some(value) = item.get(&attr.name) else {
                 continue;
             };
@@ -202,6 +211,11 @@ pub fn check_item(layout: &Layout, item: &Item) -> Result<(), DataError> {
                     index.name, attr.name
                 )));
             }
+            // A value longer than an index key may be is an "index key violation"
+            // (DynamoDB developer guide, "Detecting and correcting index key
+            // violations"), refused like a mistyped one; the messages are the table
+            // key's (moto checks index keys the same way).
+            check_key_size(role, value)?;
         }
     }
     if item_size(item) > MAX_ITEM_SIZE {

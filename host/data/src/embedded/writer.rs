@@ -29,6 +29,11 @@ use super::{rows, storage_error};
 const MAX_GROUP: usize = 512;
 /// How long a transaction's client token makes retries idempotent.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+/// The message of a reused client token: DynamoDB's description of
+/// `IdempotentParameterMismatchException` (API reference, TransactWriteItems, Errors),
+/// which does not document the exception's message text itself.
+const TOKEN_MISMATCH: &str = "The request was rejected because it retried a request with a \
+    different payload but with an idempotent token that was already used";
 /// TTL values further than this in the past are ignored, as on DynamoDB.
 const TTL_HORIZON_SECS: u64 = 5 * 365 * 24 * 3600;
 
@@ -192,8 +197,8 @@ fn apply_group(
                 ..
             } => match tokens.get(token) {
                 Some((first, _)) if first == request => Ok(Done::Applied),
-                Some(_) => Err(DataError::validation(
-                    "IdempotentParameterMismatch: the client token was used with a different request",
+                Some(_) => Err(DataError::IdempotentParameterMismatch(
+                    TOKEN_MISMATCH.to_owned(),
                 )),
                 None => {
                     let result = apply(&txn, &envelope.job);

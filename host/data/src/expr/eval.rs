@@ -9,9 +9,11 @@
 //! - `<`, `<=`, `>`, `>=` and `BETWEEN` order strings and binaries by their bytes
 //!   (UTF-8 for strings) and numbers by value; other types have no order.
 //! - `=` and `<>` compare any two values deeply; sets compare as sets.
-//! - `size` is a string's length in UTF-8 bytes (as DynamoDB counts string sizes), a
-//!   binary's length, or the number of elements of a set, list or map; other types have no
-//!   size (the operand is absent).
+//! - `size` is a string's length in UTF-16 code units (DynamoDB's measure here, though it
+//!   counts UTF-8 bytes for item sizes and key limits: `size("é𝄞")` is 3, as measured
+//!   against DynamoDB in ExtendDB/extenddb#60 and #67, and as dynoxide counts), a
+//!   binary's length in bytes, or the number of elements of a set, list or map; other
+//!   types have no size (the operand is absent).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -99,7 +101,7 @@ pub(crate) fn operand<'v>(op: &'v Operand, item: &'v Item) -> Option<Cow<'v, Val
 /// `size(value)`, or `None` for a type without a size.
 pub(crate) fn size(value: &Value) -> Option<Number> {
     let count = match value {
-        Value::S(text) => text.len(),
+        Value::S(text) => text.encode_utf16().count(),
         Value::B(bytes) => bytes.len(),
         Value::Ss(set) => set.len(),
         Value::Ns(set) => set.len(),
@@ -189,6 +191,7 @@ mod tests {
                 (":zero", Value::n(0)),
                 (":one", Value::n(1)),
                 (":two", Value::n(2)),
+                (":three", Value::n(3)),
                 (":ten", Value::n(10)),
                 (":a", Value::s("a")),
                 (":ab", Value::s("ab")),
@@ -363,8 +366,13 @@ mod tests {
         assert!(!eval("size(s) = :two"));
         let item = Item::from([("s".to_owned(), Value::s("ab"))]);
         assert!(eval_on("size(s) = :two", &item));
-        // UTF-8 bytes: 'é' is two.
-        assert!(eval("size(m.u) = :two"));
+        // UTF-16 code units: 'é' is one.
+        assert!(eval("size(m.u) = :one"));
+        assert!(!eval("size(m.u) = :two"));
+        // 'é' plus a surrogate pair: 3 units (UTF-8 would say 6).
+        let item = Item::from([("s".to_owned(), Value::s("é𝄞"))]);
+        assert!(eval_on("size(s) = :three", &item));
+        assert!(eval_on("NOT size(s) > :three", &item));
         assert!(eval("size(b) > :two"));
         assert!(eval("size(ss) = :two"));
         assert!(eval("size(l) > :two"));
@@ -394,7 +402,16 @@ mod tests {
 
     #[test]
     fn helpers() {
-        assert_eq!(size(&Value::s("héllo")), Some(Number::from(6)));
+        // UTF-16 code units: 'é' is one unit (two UTF-8 bytes), '𝄞' (outside the BMP) a
+        // surrogate pair (four UTF-8 bytes, one character).
+        assert_eq!(size(&Value::s("héllo")), Some(Number::from(5)));
+        assert_eq!(size(&Value::s("é𝄞")), Some(Number::from(3)));
+        assert_eq!(size(&Value::s("")), Some(Number::from(0)));
+        // Binaries stay byte counts.
+        assert_eq!(
+            size(&Value::B("é𝄞".as_bytes().to_vec())),
+            Some(Number::from(6))
+        );
         assert_eq!(size(&Value::Null), None);
         assert_eq!(compare_ordered(&Value::n(1), &Value::s("1")), None);
         assert!(begins_with(&Value::s("abc"), &Value::s("")));

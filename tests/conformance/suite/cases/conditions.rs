@@ -11,6 +11,7 @@ fn fixture() -> Item {
     item! {
         "pk" => s("cond"),
         "str" => s("hello world"),
+        "uni" => s("é𝄞"),
         "emp" => s(""),
         "num" => n(42),
         "neg" => num("-3.5"),
@@ -119,6 +120,11 @@ pub async fn condition_functions(db: &dyn Backend, ctx: &Ctx) -> CaseResult {
         ("contains(absent, :p)", vec![(":p", s("a"))], false),
         ("size(str) = :n", vec![(":n", n(11))], true),
         ("size(emp) = :n", vec![(":n", n(0))], true),
+        // A string's size is in UTF-16 code units: 'é' is one, '𝄞' a surrogate pair
+        // (not 6, its UTF-8 bytes, nor 2, its characters).
+        ("size(uni) = :n", vec![(":n", n(3))], true),
+        ("size(uni) = :n", vec![(":n", n(6))], false),
+        ("size(uni) = :n", vec![(":n", n(2))], false),
         ("size(bin) = :n", vec![(":n", n(3))], true),
         ("size(mp) = :n", vec![(":n", n(2))], true),
         ("size(lst) = :n", vec![(":n", n(3))], true),
@@ -368,6 +374,30 @@ pub async fn condition_refused(db: &dyn Backend, ctx: &Ctx) -> CaseResult {
                 Validation,
                 "attribute_type with an unknown type name"
             );
+            Ok(())
+        })(),
+    )?;
+    // "The maximum number of operands for the IN comparator is 100" (DynamoDB's
+    // constraints, expression parameters); dynoxide 3.2.0 accepts 101.
+    let operands: Vec<String> = (0..101).map(|i| format!(":v{i}")).collect();
+    let in_101 = db
+        .put_item(PutItem {
+            condition: Some(format!("num IN ({})", operands.join(", "))),
+            placeholders: ph(
+                &[],
+                &operands
+                    .iter()
+                    .zip(0..)
+                    .map(|(name, i)| (name.as_str(), n(i)))
+                    .collect::<Vec<_>>(),
+            ),
+            ..put(t, item.clone())
+        })
+        .await;
+    ctx.reference_difference(
+        "dynoxide accepts more than 100 operands after IN",
+        (|| {
+            ensure_err!(in_101, Validation, "IN with 101 operands");
             Ok(())
         })(),
     )?;

@@ -63,6 +63,8 @@ pub fn all() -> Vec<Case> {
         case!(transact::transact_write_refused, [Simple, StrSorted]),
         case!(transact::transact_write_idempotent, [Simple]),
         case!(limits::item_size_limit, [Simple]),
+        case!(limits::key_size_limits, [StrSorted, BinSorted]),
+        case!(limits::index_key_size_limits, [NumSorted]),
         case!(limits::ttl_expiry, [Ttl]),
         case!(errors::expression_errors, [Simple]),
         case!(errors::unknown_table, [Simple]),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use portico_conformance::{CaseResult, Ctx, Failure, Kind, Must, ensure_eq, ensure_err};
+use portico_conformance::{CaseResult, Ctx, Failure, Kind, Must, ensure, ensure_eq, ensure_err};
 use portico_data::ops::{
     ConditionCheck, DeleteItem, Placeholders, PutItem, TransactGet, TransactGetItem, TransactWrite,
     TransactWriteItem, UpdateItem,
@@ -416,10 +416,19 @@ pub async fn transact_write_idempotent(db: &dyn Backend, ctx: &Ctx) -> CaseResul
         "ADD hits :two",
         ph(&[], &[(":two", n(2))]),
     ))];
-    ensure_err!(
+    let error = ensure_err!(
         db.transact_write(other).await,
-        Validation,
-        "the same token with other writes (IdempotentParameterMismatch)"
+        IdempotentParameterMismatch,
+        "the same token with other writes"
+    );
+    ensure!(
+        !error.is_retryable(),
+        "a token mismatch is not retryable as it is"
+    );
+    ensure_eq!(
+        db.get_item(get(simple, key("tok"))).await.must("get")?,
+        Some(item! { "pk" => s("tok"), "hits" => n(1) }),
+        "the mismatched request applied nothing"
     );
     Ok(())
 }
