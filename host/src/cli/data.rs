@@ -133,6 +133,8 @@ pub fn run(
             manifest.path.display()
         );
     }
+    // Held until the command ends: no `up` or other `data` may open the store meanwhile.
+    let _lock = super::lock_embedded_store(manifest, "data")?;
     super::tokio_runtime()?.block_on(async {
         let backend = crate::data::open_backend(&manifest.data)
             .await

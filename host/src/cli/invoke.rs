@@ -21,6 +21,8 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read event file {}", event.display()))?
     };
     let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
+    // With tables on the embedded store, the store is opened: held until the end.
+    let _lock = super::lock_embedded_store(manifest, "invoke")?;
     let payload = super::tokio_runtime()?.block_on(async {
         let metrics = Arc::new(Metrics::new());
         let runtime = super::runtime_for(manifest, &metrics, None).await?;

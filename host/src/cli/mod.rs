@@ -5,6 +5,8 @@ mod build;
 mod client;
 mod data;
 mod invoke;
+mod lock;
+mod report;
 mod up;
 mod watch;
 
@@ -124,7 +126,7 @@ pub enum Command {
     },
 }
 
-/// Runs the command line; errors are printed with their causes.
+/// Runs the command line; errors are printed with their causes, each once.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = matches!(cli.log_format, LogFormat::Json);
@@ -179,7 +181,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report::error_chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -197,6 +199,24 @@ fn load(path: &std::path::Path) -> anyhow::Result<crate::manifest::Manifest> {
             .map_err(|e: String| anyhow::anyhow!("{DATA_BACKEND_ENV}: {e}"))?;
     }
     Ok(manifest)
+}
+
+/// Locks the manifest's data directory for `command` when it will open the embedded
+/// store in it (tables declared, embedded backend): what `data` and `invoke` use of the
+/// directory. `up` always locks it (the deploy store is there too).
+fn lock_embedded_store(
+    manifest: &crate::manifest::Manifest,
+    command: &str,
+) -> anyhow::Result<Option<lock::DataDirLock>> {
+    if manifest.data.tables.is_empty()
+        || manifest.data.backend != crate::manifest::BackendKind::Embedded
+    {
+        return Ok(None);
+    }
+    Ok(Some(lock::DataDirLock::acquire(
+        &manifest.data.dir,
+        command,
+    )?))
 }
 
 /// Opens the manifest's data store, if it declares tables, and builds the runtime. With

@@ -70,7 +70,8 @@ pub fn spawn(
                 Some(Ok(next)) => next,
                 Some(Err(e)) => {
                     tracing::error!(
-                        "the manifest changed but is invalid; the old configuration keeps serving: {e:#}"
+                        "the manifest changed but is invalid; the old configuration keeps serving: {}",
+                        super::report::error_chain(&e)
                     );
                     manifest
                 }
@@ -81,7 +82,11 @@ pub fn spawn(
                 let f = function.clone();
                 match tokio::task::spawn_blocking(move || super::build_one(&m, &f)).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(function, "{e:#}; the old version keeps serving"),
+                    Ok(Err(e)) => tracing::error!(
+                        function,
+                        "{}; the old version keeps serving",
+                        super::report::error_chain(&e)
+                    ),
                     Err(e) => tracing::error!(function, "build task failed: {e}"),
                 }
             }
@@ -95,7 +100,10 @@ pub fn spawn(
                     }
                 }
                 Err(e) => {
-                    tracing::error!("reload refused; the old configuration keeps serving: {e:#}");
+                    tracing::error!(
+                        "reload refused; the old configuration keeps serving: {}",
+                        super::report::error_chain(&e)
+                    );
                 }
             }
             watch_paths(&mut watcher, &mut watched, &manifest_abs, &next);

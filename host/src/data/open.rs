@@ -8,15 +8,29 @@ use portico_dynamodb::{DynamoDbBackend, DynamoDbConfig};
 
 use super::{BackendKind, DataConfig};
 
-/// Why the data store could not be opened.
+/// Why the data store could not be opened. The message holds the whole cause, so none is
+/// also returned as [`std::error::Error::source`]: a chain printed with `{:#}` says each
+/// cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The embedded store failed to open.
-    #[error(transparent)]
-    Embedded(#[from] portico_data::embedded::OpenError),
+    #[error("{0}")]
+    Embedded(portico_data::embedded::OpenError),
     /// DynamoDB could not be reached or its tables do not match the manifest.
     #[error("dynamodb backend: {0}")]
-    DynamoDb(#[from] portico_dynamodb::ConnectError),
+    DynamoDb(portico_dynamodb::ConnectError),
+}
+
+impl From<portico_data::embedded::OpenError> for OpenError {
+    fn from(e: portico_data::embedded::OpenError) -> Self {
+        OpenError::Embedded(e)
+    }
+}
+
+impl From<portico_dynamodb::ConnectError> for OpenError {
+    fn from(e: portico_dynamodb::ConnectError) -> Self {
+        OpenError::DynamoDb(e)
+    }
 }
 
 /// Opens the store `config` names, creating (embedded) or verifying (dynamodb) the
@@ -47,4 +61,34 @@ pub async fn open_backend(config: &DataConfig) -> Result<Arc<dyn Backend>, OpenE
             Arc::new(DynamoDbBackend::connect(&settings, &config.tables).await?)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_that_cannot_open_says_why_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = DataConfig {
+            backend: BackendKind::Embedded,
+            dir: dir.path().to_path_buf(),
+            dynamodb: Default::default(),
+            tables: Vec::new(),
+            cache: Default::default(),
+        };
+        let _open = open_backend(&config).await.expect("first open");
+        let Err(e) = open_backend(&config).await else {
+            panic!("the store is open already");
+        };
+        // The message says the cause; it is not also the source.
+        assert!(std::error::Error::source(&e).is_none(), "{e:?}");
+        let text = format!("{:#}", anyhow::Error::from(e));
+        assert!(
+            text.starts_with("cannot open the embedded store "),
+            "{text}"
+        );
+        let cause = text.rsplit(": ").next().unwrap_or_default();
+        assert_eq!(text.matches(cause).count(), 1, "{text}");
+    }
 }

@@ -35,14 +35,17 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 /// Why a deploy or rollback was refused. Nothing changed.
+///
+/// The admin API answers with the message alone, so each message holds its whole cause
+/// and none is also returned as [`std::error::Error::source`].
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     /// The manifest has no function by that name.
     #[error("no function named `{0}` in the manifest")]
     UnknownFunction(String),
     /// The module cannot be compiled, does not match Portico's world, or cannot start.
-    #[error(transparent)]
-    BadModule(#[from] LoadError),
+    #[error("{0}")]
+    BadModule(LoadError),
     /// The settings (a deploy's `config`, or those stored with a deployment) are invalid.
     #[error(transparent)]
     BadSettings(#[from] SettingsError),
@@ -72,7 +75,19 @@ pub enum DeployError {
     },
     /// The store could not be read or written; the live version is unchanged.
     #[error("cannot record the change, so it was not made: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<LoadError> for DeployError {
+    fn from(e: LoadError) -> Self {
+        DeployError::BadModule(e)
+    }
+}
+
+impl From<StoreError> for DeployError {
+    fn from(e: StoreError) -> Self {
+        DeployError::Store(e)
+    }
 }
 
 /// Why a rollback has nothing to do.
@@ -645,7 +660,7 @@ pub async fn load_gateway(
             function = %name,
             version = function.version(),
             kind = function.kind().as_str(),
-            compile_ms = started.elapsed().as_millis() as u64,
+            compile_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "loaded {}",
             config.module.display()
         );
@@ -671,6 +686,9 @@ struct Choice {
     /// The module, if it was read from the manifest's file.
     wasm: Option<Vec<u8>>,
     reason: String,
+    /// The manifest's module file cannot be read (an earlier deployment serves): worth a
+    /// warning, not an info line.
+    unreadable: bool,
 }
 
 /// Chooses function `config`'s live deployment against its record (updated in place).
@@ -702,6 +720,7 @@ fn choose(
                     deployment: live,
                     wasm: Some(wasm),
                     reason: "the manifest's module is the live version".into(),
+                    unreadable: false,
                 });
             }
             let deployment = record.push(version, sha, Source::Manifest, None);
@@ -713,6 +732,7 @@ fn choose(
                     "the manifest's module changed since it was last loaded, so it is newer than the deployed version {}",
                     live.version
                 ),
+                unreadable: false,
             })
         }
         (None, Ok(wasm), Some((sha, version))) => {
@@ -722,6 +742,7 @@ fn choose(
                 deployment,
                 wasm: Some(wasm),
                 reason: "first load of the manifest's module".into(),
+                unreadable: false,
             })
         }
         (Some(live), file, _) => {
@@ -733,6 +754,7 @@ fn choose(
                 ),
                 (Ok(_), Source::Manifest) => "the manifest's module, unchanged".into(),
             };
+            let unreadable = file.is_err();
             let wasm = file
                 .ok()
                 .filter(|_| file_sha.as_deref() == Some(live.sha256.as_str()));
@@ -740,6 +762,7 @@ fn choose(
                 deployment: live,
                 wasm,
                 reason,
+                unreadable,
             })
         }
         (None, Ok(_), None) => {
@@ -792,7 +815,12 @@ async fn reconcile(
                 && *f.spec() == config.spec(settings.limits, settings.environment_list())
         });
         let function = match old {
-            Some(f) if unchanged => Arc::clone(f),
+            Some(f) if unchanged => {
+                if choice.unreadable {
+                    tracing::warn!(function = %name, version = %deployment.version, "still serving: {}", choice.reason);
+                }
+                Arc::clone(f)
+            }
             _ => {
                 let wasm = match choice.wasm {
                     Some(wasm) => wasm,
@@ -803,16 +831,26 @@ async fn reconcile(
                 }
                 let started = Instant::now();
                 let function = load(runtime, config, wasm.into(), &settings, state).await?;
-                tracing::info!(
-                    function = %name,
-                    version = %deployment.version,
-                    deployment = deployment.id,
-                    source = deployment.source.as_str(),
-                    code = function.origin().as_str(),
-                    load_ms = format_args!("{:.2}", duration_ms(started.elapsed())),
-                    "serving: {}",
-                    choice.reason
-                );
+                // One line per loaded function; a warning when its module file is gone.
+                macro_rules! serving {
+                    ($level:ident) => {
+                        tracing::$level!(
+                            function = %name,
+                            version = %deployment.version,
+                            deployment = deployment.id,
+                            source = deployment.source.as_str(),
+                            code = function.origin().as_str(),
+                            load_ms = format_args!("{:.2}", duration_ms(started.elapsed())),
+                            "serving: {}",
+                            choice.reason
+                        )
+                    };
+                }
+                if choice.unreadable {
+                    serving!(warn);
+                } else {
+                    serving!(info);
+                }
                 function
             }
         };

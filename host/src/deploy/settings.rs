@@ -2,30 +2,34 @@
 //! the gateway serves, the JSON form stored with a deployment, and the JSON patch a
 //! `multipart/form-data` deploy sends in its `config` part.
 
-use crate::manifest::{Bytes, FunctionConfig, HumanDuration, Manifest};
+use crate::manifest::{Bytes, FunctionConfig, HumanDuration, Manifest, check_timeout};
 use crate::routing::{RouteKey, RouteKeyError};
-use crate::runtime::{LimitError, Limits};
+use crate::runtime::Limits;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Why settings (a deploy's `config` part, or those stored with a deployment) are refused.
+///
+/// Each message holds its whole cause (the answer of the admin API is the message alone),
+/// so none is also returned as [`std::error::Error::source`]: a chain printed with `{:#}`
+/// says each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     /// The `config` part is not valid JSON of the expected shape.
-    #[error("config: {}{source}", field_prefix(.path.as_deref()))]
+    #[error("config: {}{cause}", field_prefix(.path.as_deref()))]
     Config {
         /// The field at fault (`limits.memory`), `None` for the document as a whole.
         path: Option<String>,
         /// The parser's error.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     /// A limit's value is out of range.
-    #[error("config: `{field}` {source}")]
+    #[error("config: `{field}` {reason}")]
     Limit {
         /// The field: `limits.timeout` or `limits.memory`.
         field: &'static str,
         /// What is wrong with its value.
-        source: LimitError,
+        reason: String,
     },
     /// `limits.memory` is over the instance pool's slot size.
     #[error(
@@ -42,20 +46,20 @@ pub enum SettingsError {
         slot: u64,
     },
     /// A route key of the `config` part does not parse.
-    #[error("config: `routes`: `{route}`: {source}")]
+    #[error("config: `routes`: `{route}`: {cause}")]
     Route {
         /// The route key as given.
         route: String,
         /// Why it does not parse.
-        source: RouteKeyError,
+        cause: RouteKeyError,
     },
     /// A route key stored with a deployment does not parse (in this version).
-    #[error("route `{route}`: {source}")]
+    #[error("route `{route}`: {cause}")]
     StoredRoute {
         /// The route key as stored.
         route: String,
         /// Why it does not parse.
-        source: RouteKeyError,
+        cause: RouteKeyError,
     },
 }
 
@@ -124,9 +128,9 @@ impl StoredSettings {
             .iter()
             .map(|r| {
                 r.parse::<RouteKey>()
-                    .map_err(|source| SettingsError::StoredRoute {
+                    .map_err(|cause| SettingsError::StoredRoute {
                         route: r.clone(),
-                        source,
+                        cause,
                     })
             })
             .collect::<Result<_, _>>()?;
@@ -178,7 +182,7 @@ impl SettingsPatch {
             let path = e.path().to_string();
             SettingsError::Config {
                 path: (path != ".").then_some(path),
-                source: e.into_inner(),
+                cause: e.into_inner(),
             }
         })
     }
@@ -188,16 +192,15 @@ impl SettingsPatch {
     pub fn apply(&self, live: &Settings, max_memory: u64) -> Result<Settings, SettingsError> {
         let mut next = live.clone();
         if let Some(t) = &self.limits.timeout {
-            next.limits.timeout =
-                Limits::check_timeout(t.0).map_err(|source| SettingsError::Limit {
-                    field: "limits.timeout",
-                    source,
-                })?;
+            next.limits.timeout = check_timeout(t.0).map_err(|reason| SettingsError::Limit {
+                field: "limits.timeout",
+                reason,
+            })?;
         }
         if let Some(m) = &self.limits.memory {
-            let bytes = Limits::check_memory(m.0).map_err(|source| SettingsError::Limit {
+            let bytes = Limits::check_memory(m.0).map_err(|e| SettingsError::Limit {
                 field: "limits.memory",
-                source,
+                reason: e.to_string(),
             })?;
             if bytes > max_memory {
                 return Err(SettingsError::MemoryOverSlot {
@@ -217,11 +220,10 @@ impl SettingsPatch {
             next.routes = routes
                 .iter()
                 .map(|r| {
-                    r.parse::<RouteKey>()
-                        .map_err(|source| SettingsError::Route {
-                            route: r.clone(),
-                            source,
-                        })
+                    r.parse::<RouteKey>().map_err(|cause| SettingsError::Route {
+                        route: r.clone(),
+                        cause,
+                    })
                 })
                 .collect::<Result<_, _>>()?;
         }
@@ -316,6 +318,51 @@ mod tests {
                 .starts_with("route `FETCH /x`: invalid route key"),
             "{err}"
         );
-        assert!(std::error::Error::source(&err).is_some());
+        crate::manifest::assert_each_cause_once(&err);
+    }
+
+    #[test]
+    fn every_refusal_says_its_cause_once() {
+        let refusals = [
+            SettingsPatch::parse(br#"{"limits":{"memory":"lots"}}"#).unwrap_err(),
+            SettingsPatch::parse(b"[]").unwrap_err(),
+            SettingsPatch::parse(br#"{"routes":["FETCH /x"]}"#)
+                .expect("parses")
+                .apply(&live(), 128 << 20)
+                .unwrap_err(),
+            SettingsPatch::parse(br#"{"limits":{"timeout":"0s"}}"#)
+                .expect("parses")
+                .apply(&live(), 128 << 20)
+                .unwrap_err(),
+        ];
+        for err in refusals {
+            crate::manifest::assert_each_cause_once(&err);
+            // As the command line prints it: the message and nothing after.
+            let text = err.to_string();
+            assert_eq!(format!("{:#}", anyhow::Error::from(err)), text);
+        }
+    }
+
+    #[test]
+    fn limits_that_do_not_fit_are_refused() {
+        let err =
+            SettingsPatch::parse(br#"{"limits":{"max_response":"99999999999999999999999GiB"}}"#)
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config: `limits.max_response`: size "),
+            "{err}"
+        );
+        assert!(err.to_string().contains("too large"), "{err}");
+        let err =
+            SettingsPatch::parse(br#"{"limits":{"timeout":"18446744073709551615s"}}"#).unwrap_err();
+        assert!(err.to_string().contains("too long"), "{err}");
+        let patch = SettingsPatch::parse(br#"{"limits":{"timeout":"500us"}}"#).expect("parses");
+        let err = patch.apply(&live(), 128 << 20).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config: `limits.timeout` must be a whole number of milliseconds"),
+            "{err}"
+        );
     }
 }

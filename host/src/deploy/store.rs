@@ -19,26 +19,28 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::settings::StoredSettings;
 
-/// Why the store could not be read or written.
+/// Why the store could not be read or written. Each message holds its whole cause, so
+/// none is also returned as [`std::error::Error::source`] (a chain printed with `{:#}`
+/// says each cause once).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// What went wrong.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A record file is not valid JSON of the expected shape.
     #[error(
-        "{path}: not a valid deployment record ({source}); move it away to start this function's history afresh"
+        "{path}: not a valid deployment record ({cause}); move it away to start this function's history afresh"
     )]
     Corrupt {
         /// The file.
         path: PathBuf,
         /// The parser's error.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     /// A stored module's content does not match its name.
     #[error("{path}: stored module does not match its SHA-256 (damaged on disk)")]
@@ -158,9 +160,9 @@ impl DeployStore {
     pub fn open(root: PathBuf) -> Result<DeployStore, StoreError> {
         for dir in ["modules", "functions", "artifacts"] {
             let path = root.join(dir);
-            std::fs::create_dir_all(&path).map_err(|source| StoreError::Io {
+            std::fs::create_dir_all(&path).map_err(|cause| StoreError::Io {
                 path: path.clone(),
-                source,
+                cause,
             })?;
             crate::fs_atomic::remove_leftovers(&path);
         }
@@ -189,10 +191,11 @@ impl DeployStore {
     pub fn read_record(&self, function: &str) -> Result<FunctionRecord, StoreError> {
         let path = self.record_path(function);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|source| StoreError::Corrupt { path, source }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|cause| StoreError::Corrupt { path, cause })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FunctionRecord::default()),
-            Err(source) => Err(StoreError::Io { path, source }),
+            Err(cause) => Err(StoreError::Io { path, cause }),
         }
     }
 
@@ -201,9 +204,9 @@ impl DeployStore {
         let path = self.record_path(function);
         let json = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Io {
             path: path.clone(),
-            source: std::io::Error::other(e),
+            cause: std::io::Error::other(e),
         })?;
-        crate::fs_atomic::write(&path, &json).map_err(|source| StoreError::Io { path, source })
+        crate::fs_atomic::write(&path, &json).map_err(|cause| StoreError::Io { path, cause })
     }
 
     /// Stores a module under its SHA-256 (hex), durably; a module already there is kept.
@@ -212,15 +215,15 @@ impl DeployStore {
         if path.exists() {
             return Ok(());
         }
-        crate::fs_atomic::write(&path, wasm).map_err(|source| StoreError::Io { path, source })
+        crate::fs_atomic::write(&path, wasm).map_err(|cause| StoreError::Io { path, cause })
     }
 
     /// Reads a stored module and checks it against its name.
     pub fn read_module(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
         let path = self.module_path(sha256);
-        let wasm = std::fs::read(&path).map_err(|source| StoreError::Io {
+        let wasm = std::fs::read(&path).map_err(|cause| StoreError::Io {
             path: path.clone(),
-            source,
+            cause,
         })?;
         if hex(&Sha256::digest(&wasm)) != sha256 {
             return Err(StoreError::Damaged { path });
@@ -349,9 +352,14 @@ mod tests {
             Err(StoreError::Damaged { .. })
         ));
         std::fs::write(dir.path().join("functions/g.json"), b"{").expect("corrupt");
-        assert!(matches!(
-            store.read_record("g"),
-            Err(StoreError::Corrupt { .. })
-        ));
+        let corrupt = store.read_record("g").unwrap_err();
+        assert!(matches!(corrupt, StoreError::Corrupt { .. }), "{corrupt:?}");
+        let missing = store.read_module(&"0".repeat(64)).unwrap_err();
+        assert!(matches!(missing, StoreError::Io { .. }), "{missing:?}");
+        for e in [corrupt, missing] {
+            crate::manifest::assert_each_cause_once(&e);
+            let deploy = super::super::DeployError::from(e);
+            crate::manifest::assert_each_cause_once(&deploy);
+        }
     }
 }
