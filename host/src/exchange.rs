@@ -78,6 +78,12 @@ pub enum BodyError {
     /// It broke off: bad chunked encoding, or the client went away (HTTP 400).
     #[error("request body unreadable: {0}")]
     Broken(BoxError),
+    /// It did not arrive within the body timeout (HTTP 408).
+    #[error("request body not received within {0:?}")]
+    TimedOut(std::time::Duration),
+    /// The host already holds its budget of request-body bytes (HTTP 503).
+    #[error("request bodies in flight are over the host's budget of {0} bytes")]
+    OverBudget(u64),
 }
 
 impl RequestBody {
@@ -93,6 +99,9 @@ impl RequestBody {
                 .map_err(move |e| -> BoxError {
                     if e.downcast_ref::<LengthLimitError>().is_some() {
                         Box::new(BodyError::TooLarge(limit))
+                    } else if e.is::<BodyError>() {
+                        // The body's own reason (a timeout, the budget) stays as it is.
+                        e
                     } else {
                         Box::new(BodyError::Broken(e))
                     }

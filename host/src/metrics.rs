@@ -3,6 +3,7 @@
 //! One [`Metrics`] per process; the gateway records every request into it. Labels are
 //! bounded: routes come from the manifest, functions too, statuses are HTTP codes.
 
+use crate::http_server::ConnectionStats;
 use portico_data::cache::CacheStats;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -81,6 +82,23 @@ pub struct TableLabel {
     pub table: String,
 }
 
+/// `listener` and `outcome` labels of a connection.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionLabels {
+    /// `public` or `admin`.
+    pub listener: &'static str,
+    /// `accepted`, `refused` (at the cap), `first_request_timeout`, `idle_timeout`,
+    /// `header_timeout` or `accept_error`.
+    pub outcome: &'static str,
+}
+
+/// `listener` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabel {
+    /// `public` or `admin`.
+    pub listener: &'static str,
+}
+
 /// The read cache's counters, read from the cache at scrape time.
 #[derive(Debug, Default)]
 struct CacheCollector {
@@ -149,6 +167,7 @@ pub struct Metrics {
     latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
     instantiate: Family<FunctionLabel, Histogram, fn() -> Histogram>,
     guest: Family<FunctionLabel, Histogram, fn() -> Histogram>,
+    cpu: Family<FunctionLabel, Counter<f64>>,
     memory: Family<FunctionLabel, Histogram, fn() -> Histogram>,
     failures: Family<FunctionOutcome, Counter>,
     outbound: Family<FunctionOutcome, Counter>,
@@ -157,6 +176,8 @@ pub struct Metrics {
     deploys: Family<DeployLabels, Counter>,
     data_calls: Family<DataCallLabels, Histogram, fn() -> Histogram>,
     cache: Arc<OnceLock<Arc<CacheStats>>>,
+    connections: Family<ConnectionLabels, Counter>,
+    connections_open: Family<ListenerLabel, Gauge>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -218,6 +239,12 @@ impl Metrics {
             "Time spent in a function's handler",
             seconds_histogram,
         );
+        let cpu = Family::<FunctionLabel, Counter<f64>>::default();
+        registry.register(
+            "function_cpu_seconds",
+            "CPU time functions' instances ran for (instantiation and handler; not waits), by function",
+            cpu.clone(),
+        );
         let memory = histograms(
             &mut registry,
             "instance_memory_bytes",
@@ -260,6 +287,18 @@ impl Metrics {
             "Changes to a function's live version: deploys, rollbacks and loads, by outcome",
             deploys.clone(),
         );
+        let connections = Family::<ConnectionLabels, Counter>::default();
+        registry.register(
+            "connections",
+            "Connections by listener and what became of them: accepted, refused at the cap, closed for a missing first request, idleness or a slow request head, or a failed accept",
+            connections.clone(),
+        );
+        let connections_open = Family::<ListenerLabel, Gauge>::default();
+        registry.register(
+            "connections_open",
+            "Connections open now, by listener",
+            connections_open.clone(),
+        );
         let cache = CacheCollector::default();
         let cache_stats = Arc::clone(&cache.stats);
         registry.register_collector(Box::new(cache));
@@ -271,12 +310,36 @@ impl Metrics {
             latency,
             instantiate,
             guest,
+            cpu,
             memory,
             failures,
             outbound,
             outbound_time,
             queue_depth,
             deploys,
+            connections,
+            connections_open,
+        }
+    }
+
+    /// Registered counters for the connections of listener `listener`.
+    pub fn connections(&self, listener: &'static str) -> ConnectionStats {
+        let counter = |outcome| {
+            self.connections
+                .get_or_create(&ConnectionLabels { listener, outcome })
+                .clone()
+        };
+        ConnectionStats {
+            accepted: counter("accepted"),
+            refused: counter("refused"),
+            first_request_timeout: counter("first_request_timeout"),
+            idle_timeout: counter("idle_timeout"),
+            header_timeout: counter("header_timeout"),
+            accept_errors: counter("accept_error"),
+            open: self
+                .connections_open
+                .get_or_create(&ListenerLabel { listener })
+                .clone(),
         }
     }
 
@@ -324,6 +387,7 @@ impl Metrics {
         function: &str,
         instantiate: Duration,
         guest: Duration,
+        cpu: Duration,
         memory_bytes: u64,
     ) {
         let label = FunctionLabel {
@@ -335,6 +399,7 @@ impl Metrics {
         self.guest
             .get_or_create(&label)
             .observe(guest.as_secs_f64());
+        self.cpu.get_or_create(&label).inc_by(cpu.as_secs_f64());
         self.memory
             .get_or_create(&label)
             .observe(memory_bytes as f64);

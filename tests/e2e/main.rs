@@ -3,7 +3,9 @@
 
 mod capabilities;
 mod cli;
+mod connections;
 mod data;
+mod datadir;
 mod deploy;
 mod errors;
 mod events;

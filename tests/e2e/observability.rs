@@ -16,6 +16,7 @@ timeout = "1s"
 "GET /hello/{name}" = "hello"
 "GET /trap" = "misbehave"
 "GET /loop" = "misbehave"
+"GET /sleep" = "misbehave"
 "#;
 
 /// The value of the sample line starting with `series ` in Prometheus text.
@@ -182,6 +183,7 @@ async fn json_access_log_has_one_line_per_request() {
         "queue_us",
         "instantiate_us",
         "guest_us",
+        "cpu_us",
         "bytes_out",
         "memory_bytes",
     ] {
@@ -194,6 +196,51 @@ async fn json_access_log_has_one_line_per_request() {
         .find(|v| v["target"] == "portico::guest" && v["request_id"] == id.as_str())
         .expect("the guest's log line carries the request id");
     assert_eq!(guest["function"], "hello");
+}
+
+/// A looping guest's CPU time is counted in its access-log line and in
+/// `portico_function_cpu_seconds_total`, and a guest waiting on a timer is not.
+#[tokio::test]
+async fn cpu_time_is_what_the_instance_ran_not_what_it_waited() {
+    let server = Server::start_with(manifest(BOTH), &["--log-format", "json"]);
+    let looped = client()
+        .get(server.url("/loop"))
+        .send()
+        .await
+        .expect("loop");
+    assert_eq!(looped.status(), 503);
+    let id = crate::support::request_id(&looped);
+    let access = log_line(&server, "portico::access", &id).await;
+    let cpu = access["cpu_us"].as_u64().expect("cpu_us");
+    let latency = access["latency_us"].as_u64().expect("latency_us");
+    // It ran for most of its 1 s (the machine may be busy: a tenth is enough to show
+    // it was counted), and never for longer than it existed.
+    assert!(cpu >= 100_000, "cpu_us {cpu} for a 1 s loop: {access}");
+    assert!(
+        cpu <= latency,
+        "cpu_us {cpu} over latency_us {latency}: {access}"
+    );
+    let text = crate::support::metrics(&server).await;
+    let total = sample(
+        &text,
+        r#"portico_function_cpu_seconds_total{function="misbehave"}"#,
+    )
+    .expect("cpu counter");
+    assert!(total >= 0.1, "{text}");
+    // Sleeping is waiting: a guest asleep for 500 ms used next to no CPU.
+    let slept = client()
+        .get(server.url("/sleep?ms=500"))
+        .send()
+        .await
+        .expect("sleep");
+    assert_eq!(slept.status(), 200);
+    let id = crate::support::request_id(&slept);
+    let access = log_line(&server, "portico::access", &id).await;
+    let cpu = access["cpu_us"].as_u64().expect("cpu_us");
+    assert!(
+        cpu < 250_000,
+        "cpu_us {cpu} for a guest that slept 500 ms: {access}"
+    );
 }
 
 /// Every request runs in a `request` span (request id, route, function, version); with

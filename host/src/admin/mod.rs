@@ -16,7 +16,7 @@ mod upload;
 pub use auth::{ADMIN_TOKEN_ENV, AdminToken, Denied};
 
 use crate::deploy::{DeployError, Deployer};
-use crate::http_server::{self, Peers};
+use crate::http_server::{self, Listening, Peers};
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -45,17 +45,19 @@ impl Admin {
     }
 }
 
-/// Serves the admin API until `shutdown` resolves.
+/// Serves the admin API on `listener`, within `listening`'s limits, until `shutdown`
+/// resolves.
 pub async fn serve(
     admin: Arc<Admin>,
     listener: TcpListener,
+    listening: Listening,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let handler = move |req: Request<Incoming>, _: Peers| {
         let admin = Arc::clone(&admin);
         async move { handle(&admin, req).await }
     };
-    http_server::serve(listener, handler, shutdown).await
+    http_server::serve(listener, handler, shutdown, listening).await
 }
 
 /// Answers one admin request.

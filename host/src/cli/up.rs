@@ -3,7 +3,9 @@
 
 use crate::admin::{Admin, AdminToken};
 use crate::deploy::{DeployStore, Deployer};
+use crate::gateway::body_budget::BodyBudget;
 use crate::gateway::server;
+use crate::http_server::{ConnectionLimits, Listening, fds};
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use anyhow::Context as _;
@@ -20,6 +22,9 @@ pub fn run(
     build: bool,
     watch: bool,
 ) -> anyhow::Result<()> {
+    // First of all, before the deploy store or the embedded store is touched (and before
+    // a build): the data directory is this host's until it exits.
+    let mut lock = super::lock::DataDirLock::acquire(&manifest.data.dir, "up")?;
     if build {
         super::build_functions(&manifest)?;
     }
@@ -32,12 +37,28 @@ pub fn run(
         let runtime = super::runtime_for(&manifest, &metrics, Some(&store)).await?;
         let token = AdminToken::resolve(manifest.server.admin_token.as_deref());
         let manifest_path = manifest.path.clone();
-        let max_header_bytes = manifest.server.max_header_bytes;
+        let limits = server::RequestLimits {
+            max_header_bytes: manifest.server.max_header_bytes,
+            body_timeout: manifest.server.body_timeout,
+            body_budget: BodyBudget::new(manifest.server.max_body_bytes_in_flight),
+        };
+        let public_listening = public_listening(&manifest, &metrics);
+        let admin_listening = Listening {
+            name: "admin",
+            limits: ConnectionLimits::admin(),
+            stats: metrics.connections("admin"),
+        };
         let deployer = Arc::new(Deployer::start(manifest, store, runtime, metrics).await?);
         let gateway = Arc::clone(deployer.gateway());
         for route in gateway.served().stage().routes.routes() {
             let function = route.value.function();
             tracing::info!(route = %route.text, function = function.name(), version = function.version(), kind = function.kind().as_str(), policies = ?route.value.policies.names(), "route");
+        }
+        if gateway.served().stage().routes.routes().is_empty() {
+            tracing::warn!(
+                manifest = %manifest_path.display(),
+                "nothing is served: the manifest has no routes, so every request gets 404; add a function and a route to it, e.g. `[functions.hello]` with `module = \"hello.wasm\"`, and `[routes]` with `\"GET /hello\" = \"hello\"`"
+            );
         }
         if token.is_none() {
             tracing::info!(
@@ -47,6 +68,7 @@ pub fn run(
         }
         let listener = bind(addr, "listen").await?;
         let admin_listener = bind(admin_addr, "admin-listen").await?;
+        lock.serving(listener.local_addr()?, admin_listener.local_addr()?);
         // Tests and scripts read these lines to find the ports.
         let mut stdout = std::io::stdout();
         writeln!(
@@ -68,12 +90,20 @@ pub fn run(
         if watch {
             super::watch::spawn(Arc::clone(&deployer), manifest_path, stopped.clone())?;
         }
-        let limits = server::RequestLimits {
-            max_header_bytes,
-        };
-        let public = server::serve(gateway, listener, limits, until_stopped(stopped.clone()));
+        let public = server::serve(
+            gateway,
+            listener,
+            limits,
+            public_listening,
+            until_stopped(stopped.clone()),
+        );
         let admin = Arc::new(Admin::new(deployer, token));
-        let admin = crate::admin::serve(admin, admin_listener, until_stopped(stopped));
+        let admin = crate::admin::serve(
+            admin,
+            admin_listener,
+            admin_listening,
+            until_stopped(stopped),
+        );
         let signal = async move {
             shutdown_signal().await;
             let _ = stop.send(true);
@@ -83,6 +113,30 @@ pub fn run(
         admin?;
         Ok(())
     })
+}
+
+/// The public listener's connection limits: the manifest's, with the cap sized from
+/// the open-files limit (raised to its hard limit first) when the manifest sets none.
+fn public_listening(manifest: &Manifest, metrics: &Metrics) -> Listening {
+    let nofile = fds::raise_fd_limit();
+    let max_connections = manifest
+        .server
+        .max_connections
+        .unwrap_or_else(|| fds::default_max_connections(nofile));
+    tracing::info!(
+        max_connections,
+        open_files_limit = nofile,
+        "public connections"
+    );
+    Listening {
+        name: "public",
+        limits: ConnectionLimits {
+            max_connections,
+            header_timeout: manifest.server.header_timeout,
+            idle_timeout: manifest.server.idle_timeout,
+        },
+        stats: metrics.connections("public"),
+    }
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {

@@ -160,6 +160,7 @@ impl Access {
                 function.name(),
                 record.instantiate,
                 record.guest,
+                record.cpu,
                 record.memory_bytes,
             );
         }
@@ -185,6 +186,7 @@ impl Access {
             queue_us = record.queue.as_micros() as u64,
             instantiate_us = record.instantiate.as_micros() as u64,
             guest_us = record.guest.as_micros() as u64,
+            cpu_us = record.cpu.as_micros() as u64,
             memory_bytes = record.memory_bytes,
             usage = %record.usage(),
         );

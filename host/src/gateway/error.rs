@@ -12,6 +12,9 @@ pub enum GatewayError {
     BadRequest,
     /// 404 `{"message":"Not Found"}`: no route matched.
     NotFound,
+    /// 408 `{"message":"Request Timeout"}`: the request body did not arrive within
+    /// `body_timeout`.
+    RequestTimeout,
     /// 413 `{"message":"Request Entity Too Large"}`: body over `max_body`.
     PayloadTooLarge,
     /// 431 `{"message":"Request Header Fields Too Large"}`: request line and headers
@@ -20,7 +23,8 @@ pub enum GatewayError {
     /// 500 `{"message":"Internal Server Error"}`: trap, guest error, malformed or
     /// oversized response.
     Internal,
-    /// 503 `{"message":"Service Unavailable"}`: timeout, or no instance free.
+    /// 503 `{"message":"Service Unavailable"}`: timeout, no instance free, or the
+    /// host already holds `max_body_bytes_in_flight` of request bodies.
     Unavailable,
 }
 
@@ -30,6 +34,7 @@ impl GatewayError {
         match self {
             GatewayError::BadRequest => StatusCode::BAD_REQUEST,
             GatewayError::NotFound => StatusCode::NOT_FOUND,
+            GatewayError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -42,6 +47,7 @@ impl GatewayError {
         match self {
             GatewayError::BadRequest => r#"{"message":"Bad Request"}"#,
             GatewayError::NotFound => r#"{"message":"Not Found"}"#,
+            GatewayError::RequestTimeout => r#"{"message":"Request Timeout"}"#,
             GatewayError::PayloadTooLarge => r#"{"message":"Request Entity Too Large"}"#,
             GatewayError::HeaderFieldsTooLarge => {
                 r#"{"message":"Request Header Fields Too Large"}"#

@@ -10,6 +10,7 @@
 //! ```
 
 mod access;
+pub mod body_budget;
 mod error;
 pub mod payload;
 mod request_id;
@@ -195,6 +196,8 @@ impl Gateway {
             InvokeError::Rejected(_) | InvokeError::Timeout(_) => GatewayError::Unavailable,
             InvokeError::RequestBody(BodyError::TooLarge(_)) => GatewayError::PayloadTooLarge,
             InvokeError::RequestBody(BodyError::Broken(_)) => GatewayError::BadRequest,
+            InvokeError::RequestBody(BodyError::TimedOut(_)) => GatewayError::RequestTimeout,
+            InvokeError::RequestBody(BodyError::OverBudget(_)) => GatewayError::Unavailable,
             InvokeError::Trap(_)
             | InvokeError::Guest(_)
             | InvokeError::ResponseTooLarge { .. }

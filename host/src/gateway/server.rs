@@ -2,10 +2,16 @@
 //! and body limits and API Gateway's `x-forwarded-*` headers) and answers with the
 //! gateway. Request bodies stream: a function kind that wants the whole body reads it,
 //! one that streams gets it as it arrives.
+//!
+//! Every body is bounded three ways: by size (`max_body`, 413), by time (the whole body
+//! must arrive within `body_timeout` of the head, else 408), and by the host-wide
+//! [`BodyBudget`] of body bytes in flight (over it, 503 at once). A response to a request
+//! whose body was not read to its end closes an HTTP/1 connection.
 
+use super::body_budget::{BodyBudget, Hold};
 use super::{Gateway, GatewayError, GatewayRequest, GatewayResponse, new_request_id};
-use crate::exchange::{RequestBody, WireBody};
-use crate::http_server::{self, Peers};
+use crate::exchange::{BodyError, BoxError, RequestBody, WireBody};
+use crate::http_server::{self, Listening, Peers, Throttled};
 use bytes::Bytes;
 use http::header::{CONNECTION, HOST, HeaderValue};
 use http::{Request, Response, Version};
@@ -16,17 +22,29 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::time::Sleep;
 
 /// API Gateway's limit on a request's line and headers together, in bytes.
 pub const DEFAULT_MAX_HEADER_BYTES: u64 = 10 * 1024;
 
-/// Limits the public listener applies before the gateway sees a request.
-#[derive(Debug, Clone, Copy)]
+/// Requests refused because the host held its budget of request bodies (503).
+static OVER_BUDGET: Throttled =
+    Throttled::new("requests refused: request bodies in flight over the budget");
+
+/// How long a request's body may take to arrive, from its head.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Limits the public listener applies to each request, beside the gateway's `max_body`.
+#[derive(Debug, Clone)]
 pub struct RequestLimits {
     /// Request line plus headers; larger requests get 431.
     pub max_header_bytes: u64,
+    /// Time from the request head to the body's end; slower bodies get 408.
+    pub body_timeout: Duration,
+    /// Request-body bytes all requests may hold at once; past it, 503.
+    pub body_budget: BodyBudget,
 }
 
 /// Serves `gateway` on `listener` until `shutdown` resolves (see [`http_server::serve`]).
@@ -34,19 +52,22 @@ pub async fn serve(
     gateway: Arc<Gateway>,
     listener: TcpListener,
     limits: RequestLimits,
+    listening: Listening,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let limits = Arc::new(limits);
     let handler = move |req, peers: Peers| {
         let gateway = gateway.clone();
-        async move { handle(&gateway, limits, req, peers.remote, peers.local).await }
+        let limits = Arc::clone(&limits);
+        async move { handle(&gateway, &limits, req, peers.remote, peers.local).await }
     };
-    http_server::serve(listener, handler, shutdown).await
+    http_server::serve(listener, handler, shutdown, listening).await
 }
 
 /// One HTTP request through the gateway.
 async fn handle(
     gateway: &Gateway,
-    limits: RequestLimits,
+    limits: &RequestLimits,
     req: Request<Incoming>,
     peer: SocketAddr,
     local: SocketAddr,
@@ -89,15 +110,29 @@ async fn handle(
         let response = gateway.reject(request, GatewayError::PayloadTooLarge, started);
         return close_if(into_hyper(response), http1);
     }
-    let mut unread = None;
-    if !body.is_end_stream() {
-        let tracked = Tracked::new(body);
-        unread = Some(Arc::clone(&tracked.state));
-        request.body = RequestBody::limited(tracked, gateway.max_body_bytes());
+    if body.is_end_stream() {
+        return into_hyper(gateway.dispatch(request).await);
     }
+    // Held until the answer has started (here) and the body is gone (in `Tracked`).
+    let hold = Arc::new(limits.body_budget.hold());
+    if let Some(declared) = declared
+        && !hold.reserve(declared)
+    {
+        tracing::debug!(request_id = %request.request_id, declared, "request body over the budget of bodies in flight");
+        OVER_BUDGET.hit(&format_args!(
+            "max_body_bytes_in_flight = {}",
+            hold.budget_bytes()
+        ));
+        let response = gateway.reject(request, GatewayError::Unavailable, started);
+        return close_if(into_hyper(response), http1);
+    }
+    let deadline = tokio::time::Instant::from_std(started) + limits.body_timeout;
+    let tracked = Tracked::new(body, Arc::clone(&hold), deadline, limits.body_timeout);
+    let unread = Arc::clone(&tracked.state);
+    request.body = RequestBody::limited(tracked, gateway.max_body_bytes());
     let response = into_hyper(gateway.dispatch(request).await);
-    let dropped_unread =
-        unread.is_some_and(|state| state.load(Ordering::Acquire) == DROPPED_UNREAD);
+    drop(hold);
+    let dropped_unread = unread.load(Ordering::Acquire) == DROPPED_UNREAD;
     close_if(response, http1 && dropped_unread)
 }
 
@@ -115,35 +150,70 @@ const READING: u8 = 0;
 const ENDED: u8 = 1;
 const DROPPED_UNREAD: u8 = 2;
 
-/// The client's body, remembering whether it was dropped before its end.
+/// The client's body: ends with [`BodyError::TimedOut`] past its deadline and
+/// [`BodyError::OverBudget`] when its bytes do not fit the budget, and remembers whether
+/// it was dropped before its end.
 struct Tracked {
     inner: Incoming,
     state: Arc<AtomicU8>,
+    hold: Arc<Hold>,
+    /// Bytes received so far.
+    received: u64,
+    deadline: Pin<Box<Sleep>>,
+    timeout: Duration,
 }
 
 impl Tracked {
-    fn new(inner: Incoming) -> Self {
+    fn new(
+        inner: Incoming,
+        hold: Arc<Hold>,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
+    ) -> Self {
         Tracked {
             inner,
             state: Arc::new(AtomicU8::new(READING)),
+            hold,
+            received: 0,
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            timeout,
         }
     }
 }
 
 impl Body for Tracked {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) {
-            this.state.store(ENDED, Ordering::Release);
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending => {
+                if this.deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some(Err(Box::new(BodyError::TimedOut(this.timeout)))));
+                }
+                Poll::Pending
+            }
+            Poll::Ready(None) => {
+                this.state.store(ENDED, Ordering::Release);
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.received = this.received.saturating_add(data.len() as u64);
+                    if !this.hold.reserve(this.received) {
+                        let budget = this.hold.budget_bytes();
+                        OVER_BUDGET.hit(&format_args!("max_body_bytes_in_flight = {budget}"));
+                        return Poll::Ready(Some(Err(Box::new(BodyError::OverBudget(budget)))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {

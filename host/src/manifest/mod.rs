@@ -29,7 +29,9 @@ pub use crate::gateway::StageConfig;
 pub use crate::runtime::{DEFAULT_MAX_RESPONSE, DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits};
 pub use data::{BackendKind, DEFAULT_DATA_DIR, DataConfig, DynamoDbSettings};
 pub use error::ManifestError;
-pub use units::{Bytes, HumanDuration};
+#[cfg(test)]
+pub(crate) use error::assert_each_cause_once;
+pub use units::{Bytes, HumanDuration, check_timeout, parse_duration, parse_size};
 
 use crate::data::TableGrants;
 use crate::gateway::{ApiSettings, Override, RouteOptions, RouteSpec};
@@ -113,6 +115,32 @@ pub struct ServerConfig {
     pub keep_versions: usize,
     /// Largest request line plus headers; larger requests get 431.
     pub max_header_bytes: u64,
+    /// Public connections open at once; `None`: sized from the open-files limit.
+    pub max_connections: Option<usize>,
+    /// How long a client may take to send a request head (and the first one, from
+    /// accept).
+    pub header_timeout: Duration,
+    /// How long a connection may sit with no request in flight.
+    pub idle_timeout: Duration,
+    /// How long a request body may take to arrive, from the request head (then 408).
+    pub body_timeout: Duration,
+    /// Request-body bytes held at once across all requests (then 503).
+    pub max_body_bytes_in_flight: u64,
+}
+
+/// A duration that must be more than zero: `default` when absent.
+fn positive(
+    value: Option<Spanned<HumanDuration>>,
+    default: Duration,
+    key: &str,
+    at: &dyn Fn(std::ops::Range<usize>, &str, String) -> ManifestError,
+) -> Result<Duration, ManifestError> {
+    match value {
+        Some(d) if d.get_ref().0.is_zero() => {
+            Err(at(d.span(), key, "must be more than zero".into()))
+        }
+        d => Ok(d.map_or(default, |d| d.get_ref().0)),
+    }
 }
 
 /// `[functions.NAME]`.
@@ -202,6 +230,11 @@ struct RawServer {
     admin_token: Option<Spanned<String>>,
     keep_versions: Option<Spanned<usize>>,
     max_header_bytes: Option<Spanned<Bytes>>,
+    max_connections: Option<Spanned<usize>>,
+    header_timeout: Option<Spanned<HumanDuration>>,
+    idle_timeout: Option<Spanned<HumanDuration>>,
+    body_timeout: Option<Spanned<HumanDuration>>,
+    max_body_bytes_in_flight: Option<Spanned<Bytes>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -246,9 +279,9 @@ struct RawRoute {
 impl Manifest {
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let source = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let source = std::fs::read_to_string(path).map_err(|cause| ManifestError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Self::parse(path, &source)
     }
@@ -265,13 +298,15 @@ impl Manifest {
             ManifestError::at(path, source, span.start, key, message)
         };
 
+        let max_body_bytes = raw
+            .server
+            .max_body
+            .as_ref()
+            .map_or(DEFAULT_MAX_BODY, |b| b.get_ref().0);
         let server = ServerConfig {
             listen: raw.server.listen.unwrap_or(DEFAULT_LISTEN),
             admin_listen: raw.server.admin_listen.unwrap_or(DEFAULT_ADMIN_LISTEN),
-            max_body_bytes: raw
-                .server
-                .max_body
-                .map_or(DEFAULT_MAX_BODY, |b| b.get_ref().0),
+            max_body_bytes,
             max_instances: match raw.server.max_instances {
                 Some(n) if !(1..=MAX_INSTANCES).contains(n.get_ref()) => {
                     return Err(at(
@@ -315,6 +350,51 @@ impl Manifest {
                 .map_or(crate::gateway::server::DEFAULT_MAX_HEADER_BYTES, |b| {
                     b.get_ref().0
                 }),
+            max_connections: match raw.server.max_connections {
+                Some(n) if *n.get_ref() == 0 => {
+                    return Err(at(
+                        n.span(),
+                        "server.max_connections",
+                        "must be at least 1 (leave it out to size it from the open-files limit)"
+                            .into(),
+                    ));
+                }
+                n => n.map(Spanned::into_inner),
+            },
+            header_timeout: positive(
+                raw.server.header_timeout,
+                crate::http_server::HEADER_READ_TIMEOUT,
+                "server.header_timeout",
+                &at,
+            )?,
+            idle_timeout: positive(
+                raw.server.idle_timeout,
+                crate::http_server::DEFAULT_IDLE_TIMEOUT,
+                "server.idle_timeout",
+                &at,
+            )?,
+            body_timeout: positive(
+                raw.server.body_timeout,
+                crate::gateway::server::DEFAULT_BODY_TIMEOUT,
+                "server.body_timeout",
+                &at,
+            )?,
+            max_body_bytes_in_flight: match raw.server.max_body_bytes_in_flight {
+                Some(b) if b.get_ref().0 < max_body_bytes => {
+                    return Err(at(
+                        b.span(),
+                        "server.max_body_bytes_in_flight",
+                        format!(
+                            "must be at least server.max_body ({max_body_bytes} bytes), or no body of the largest size could ever be received"
+                        ),
+                    ));
+                }
+                b => b.map_or(
+                    crate::gateway::body_budget::DEFAULT_MAX_BODY_BYTES_IN_FLIGHT
+                        .max(max_body_bytes),
+                    |b| b.get_ref().0,
+                ),
+            },
         };
 
         let stage = StageConfig {
@@ -330,8 +410,8 @@ impl Manifest {
             let key = |field: &str| format!("functions.{name}.{field}");
             let mut limits = Limits::default();
             if let Some(t) = f.timeout {
-                limits.timeout = Limits::check_timeout(t.get_ref().0)
-                    .map_err(|e| at(t.span(), &key("timeout"), e.to_string()))?;
+                limits.timeout = units::check_timeout(t.get_ref().0)
+                    .map_err(|e| at(t.span(), &key("timeout"), e))?;
             }
             if let Some(m) = f.memory {
                 limits.memory_bytes = Limits::check_memory(m.get_ref().0)
@@ -608,9 +688,7 @@ fn route_value(
         }
     };
     let timeout = match table.timeout {
-        Some(t) => {
-            Some(Limits::check_timeout(t.0).map_err(|e| (".timeout".to_string(), e.to_string()))?)
-        }
+        Some(t) => Some(units::check_timeout(t.0).map_err(|e| (".timeout".to_string(), e))?),
         None => None,
     };
     Ok((table.function, RouteOptions { cors, timeout }))
@@ -917,6 +995,98 @@ tables = ["todos"]
                 panic!("{e}");
             }
         }
+    }
+
+    #[test]
+    fn sizes_and_durations_that_do_not_fit_name_line_and_key() {
+        let f = "[functions.a]\nmodule = \"a.wasm\"\n";
+        let (line, msg) = error(&format!(
+            "{f}max_response = \"99999999999999999999999GiB\"\n"
+        ));
+        assert_eq!(line, 3, "{msg}");
+        assert!(
+            msg.starts_with("dir/portico.toml:3:") && msg.contains("functions.a.max_response"),
+            "{msg}"
+        );
+        assert!(msg.contains("too large"), "{msg}");
+
+        let (line, msg) = error(&format!("{f}max_response = \"16EiB\"\n"));
+        assert_eq!(line, 3, "{msg}");
+        assert!(msg.contains("too large"), "{msg}");
+
+        let (line, msg) = error(&format!("{f}max_response = \"1.5B\"\n"));
+        assert_eq!(line, 3, "{msg}");
+        assert!(msg.contains("not a whole number of bytes"), "{msg}");
+
+        let (line, msg) = error(&format!("{f}timeout = \"18446744073709551615s\"\n"));
+        assert_eq!(line, 3, "{msg}");
+        assert!(
+            msg.contains("functions.a.timeout") && msg.contains("too long"),
+            "{msg}"
+        );
+
+        let (line, msg) = error(&format!("{f}timeout = \"99999999999999999999999s\"\n"));
+        assert_eq!(line, 3, "{msg}");
+        assert!(msg.contains("invalid duration"), "{msg}");
+
+        let (line, msg) = error(&format!("{f}timeout = \"500us\"\n"));
+        assert_eq!(line, 3, "{msg}");
+        assert!(msg.contains("whole number of milliseconds"), "{msg}");
+
+        let (line, msg) = error(&format!(
+            "{f}[routes]\n\"GET /a\" = {{ function = \"a\", timeout = \"18446744073709551615s\" }}\n"
+        ));
+        assert_eq!(line, 4, "{msg}");
+        assert!(
+            msg.contains("routes.\"GET /a\"") && msg.contains("too long"),
+            "{msg}"
+        );
+
+        let (line, msg) = error("\n[cache]\nmax_bytes = \"99999999999999999999999GiB\"\n");
+        assert_eq!(line, 3, "{msg}");
+        assert!(
+            msg.contains("cache.max_bytes") && msg.contains("too large"),
+            "{msg}"
+        );
+
+        let (line, msg) = error("\n[cache]\nttl = \"18446744073709551615s\"\n");
+        assert_eq!(line, 3, "{msg}");
+        assert!(
+            msg.contains("cache.ttl") && msg.contains("too long"),
+            "{msg}"
+        );
+
+        let (line, msg) = error("[server]\nmax_body = \"99999999999999999999999GiB\"\n");
+        assert_eq!(line, 2, "{msg}");
+        assert!(
+            msg.contains("server.max_body") && msg.contains("too large"),
+            "{msg}"
+        );
+
+        let (line, msg) = error("[server]\nqueue_timeout = \"18446744073709551615s\"\n");
+        assert_eq!(line, 2, "{msg}");
+        assert!(
+            msg.contains("server.queue_timeout") && msg.contains("too long"),
+            "{msg}"
+        );
+
+        // The largest that fit are accepted.
+        let m = parse(&format!(
+            "{f}max_response = \"18446744073709551615\"\ntimeout = \"18446744073709551s\"\n"
+        ))
+        .expect("fits");
+        assert_eq!(m.functions["a"].limits.max_response_bytes, u64::MAX);
+        assert_eq!(
+            m.functions["a"].limits.timeout,
+            Duration::from_secs(u64::MAX / 1000)
+        );
+    }
+
+    #[test]
+    fn an_empty_manifest_loads() {
+        let m = parse("").expect("valid");
+        assert!(m.functions.is_empty());
+        assert!(m.routes.routes().is_empty());
     }
 
     #[test]

@@ -174,6 +174,9 @@ pub struct InvocationRecord {
     pub instantiate: Duration,
     /// Running the guest (for a streaming response: until the guest returned).
     pub guest: Duration,
+    /// Of the instantiation and the guest's run, the time a thread was actually running
+    /// them (not waiting for I/O, a timer or its turn on the CPU).
+    pub cpu: Duration,
     /// Largest linear memory the instance reached, in bytes (0 if it never started).
     pub memory_bytes: u64,
     figures: Vec<Figure>,

@@ -14,6 +14,7 @@
 mod admission;
 mod artifacts;
 pub mod capability;
+pub mod cpu;
 pub mod function;
 mod kind;
 mod limits;
@@ -35,6 +36,7 @@ pub use state::{InstanceState, PeakLimiter};
 
 use crate::exchange::{BodyError, IncomingRequest, Response};
 use capability::Configured;
+use cpu::CpuShare;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -47,10 +49,6 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
 };
-
-/// How often the epoch advances; a running guest yields to the scheduler this often, so
-/// timeouts are precise to about this much.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Engine-wide settings, usually taken from the manifest's `[server]` section.
 #[derive(Debug, Clone)]
@@ -420,6 +418,8 @@ pub struct Runtime {
     artifacts: Option<Artifacts>,
     /// The largest linear memory an instance may have (the pool's slot size).
     max_memory_bytes: u64,
+    /// How running guests share the worker threads.
+    cpu: CpuShare,
 }
 
 impl Runtime {
@@ -463,6 +463,7 @@ impl Runtime {
                 .as_ref()
                 .map(|dir| Artifacts::new(dir.clone(), &engine)),
             max_memory_bytes: config.max_memory_bytes,
+            cpu: CpuShare::for_this_machine(),
             engine,
         })
     }
@@ -606,7 +607,8 @@ impl Runtime {
 
     /// A fresh store for one instance of `function`: its limits, its environment, every
     /// capability's instance state, and a guest that yields to tokio at every epoch tick
-    /// (so the caller's `tokio::time::timeout` can cut it off).
+    /// (so the caller's `tokio::time::timeout` can cut it off), taking turns with other
+    /// long-running guests once it has run a while ([`cpu`]).
     fn new_store(&self, function: &Function, request_id: &Arc<str>) -> Store<InstanceState> {
         let state = InstanceState::new(
             &function.name,
@@ -618,7 +620,7 @@ impl Runtime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        store.epoch_deadline_callback(self.cpu.deadline_callback());
         store
     }
 
@@ -726,7 +728,7 @@ pub fn version_of(digest: &[u8; 32]) -> String {
     hex(&digest[..6])
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+/// Advances the engine's epoch every [`cpu::EPOCH_TICK`] until the engine is dropped.
 fn spawn_epoch_ticker(engine: &Engine) {
     let weak = engine.weak();
     let spawned = std::thread::Builder::new()
@@ -735,7 +737,7 @@ fn spawn_epoch_ticker(engine: &Engine) {
             while let Some(engine) = weak.upgrade() {
                 engine.increment_epoch();
                 drop(engine);
-                std::thread::sleep(EPOCH_TICK);
+                std::thread::sleep(cpu::EPOCH_TICK);
             }
         });
     if let Err(e) = spawned {

@@ -11,6 +11,7 @@ use super::capability::InvocationRecord;
 use super::state::InstanceState;
 use super::{Function, HttpTrigger, InvokeError, Runtime};
 use crate::exchange::{BodyError, BoxError, Response, ResponseBody};
+use crate::runtime::cpu::OnCpu;
 use bytes::Bytes;
 use http::header::HOST;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
@@ -117,11 +118,13 @@ pub async fn invoke(
                 record.guest = started.elapsed();
                 result
             };
-            let error = match tokio::time::timeout(timeout, run).await {
+            let mut cpu = Duration::ZERO;
+            let error = match tokio::time::timeout(timeout, OnCpu::new(run, &mut cpu)).await {
                 Ok(Ok(())) => None,
                 Ok(Err(trap)) => Some(InvokeError::Trap(trap)),
                 Err(_) => Some(InvokeError::Timeout(timeout)),
             };
+            record.cpu = cpu;
             task_function.finish_store(store, &mut record);
             drop(permit);
             (record, error)
@@ -232,6 +235,7 @@ impl Body for WasiRequestBody {
                 Some(BodyError::TooLarge(limit)) => {
                     wasmtime_wasi_http::Error::HttpRequestBodySize(Some(*limit))
                 }
+                Some(BodyError::TimedOut(_)) => wasmtime_wasi_http::Error::ConnectionReadTimeout,
                 _ => wasmtime_wasi_http::Error::InternalError(Some(e.to_string())),
             }
         })

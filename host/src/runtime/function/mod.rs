@@ -12,6 +12,7 @@ pub use response::MalformedResponse;
 use super::{Function, HttpTrigger, InvokeError, Runtime};
 use crate::exchange::Response;
 use crate::runtime::capability::InvocationRecord;
+use crate::runtime::cpu::OnCpu;
 use crate::runtime::state::InstanceState;
 use bindings::FunctionHandlerPre;
 use std::sync::Arc;
@@ -59,17 +60,22 @@ pub async fn invoke(
     let mut store = runtime.new_store(function, &trigger.request.request_id);
     // Move the body into the event (no copy when the buffer is not shared).
     let event = event::build_event(trigger, Vec::from(body));
-    let run = run(
-        pre,
-        &event,
-        &mut store,
-        &mut record,
-        function.limits().max_response_bytes,
+    let mut cpu = Duration::ZERO;
+    let run = OnCpu::new(
+        run(
+            pre,
+            &event,
+            &mut store,
+            &mut record,
+            function.limits().max_response_bytes,
+        ),
+        &mut cpu,
     );
     let result = match tokio::time::timeout(timeout, run).await {
         Ok(result) => result,
         Err(_) => Err(InvokeError::Timeout(timeout)),
     };
+    record.cpu = cpu;
     function.finish_store(store, &mut record);
     drop(permit);
     (result, record)
