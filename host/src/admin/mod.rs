@@ -11,7 +11,7 @@
 //! Answers are JSON; errors are `{"message": "..."}`.
 
 mod auth;
-mod upload;
+pub mod upload;
 
 pub use auth::{ADMIN_TOKEN_ENV, AdminToken, Denied};
 

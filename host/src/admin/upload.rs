@@ -44,6 +44,12 @@ pub async fn read(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    parse(content_type, bytes).await
+}
+
+/// Parses a whole body sent with `content_type`: `multipart/form-data` with `module` and
+/// `config` parts, or else the component itself. Errors carry the status to answer with.
+pub async fn parse(content_type: &str, bytes: Bytes) -> Result<Upload, (StatusCode, String)> {
     if content_type
         .trim_start()
         .to_ascii_lowercase()

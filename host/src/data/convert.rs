@@ -112,6 +112,13 @@ pub fn item_to_wit(item: &Item) -> wit::Document {
     wit::Document { nodes }
 }
 
+/// Writes a value as a document whose root is that value.
+pub fn value_to_wit(value: &Value) -> wit::Document {
+    let mut nodes = Vec::new();
+    push(value, &mut nodes);
+    wit::Document { nodes }
+}
+
 fn push(value: &Value, nodes: &mut Vec<wit::Value>) -> u32 {
     let index = nodes.len();
     nodes.push(wit::Value::Null);

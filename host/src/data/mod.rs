@@ -12,6 +12,8 @@
 
 mod config;
 mod convert;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod host;
 mod open;
 
