@@ -28,8 +28,11 @@ pub use router::router;
 /// The document-arena target, which lives beside the private WIT types it builds.
 pub use portico::data::fuzzing::arena;
 
+/// A target: it takes the fuzzer's bytes and panics when a property breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target by name (the name of its binary and of its seeds directory).
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("router", router),
     ("event", event),
     ("manifest", manifest),

@@ -1,6 +1,6 @@
 //! The admin listener (`/healthz`, `/metrics`) and the access log.
 
-use crate::support::{Server, client, manifest};
+use crate::support::{Server, client, manifest, sample};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -18,13 +18,6 @@ timeout = "1s"
 "GET /loop" = "misbehave"
 "GET /sleep" = "misbehave"
 "#;
-
-/// The value of the sample line starting with `series ` in Prometheus text.
-fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[tokio::test]
 async fn metrics_count_known_traffic() {

@@ -264,6 +264,13 @@ pub async fn metrics(server: &Server) -> String {
         .expect("metrics text")
 }
 
+/// The value of one series (`name{labels}`, exactly as rendered) in a `/metrics` text.
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// The access-log line of request `id`, once it is written (a streaming response's line
 /// is written when its body ends).
 pub async fn access_line(server: &Server, id: &str) -> String {

@@ -7,6 +7,8 @@
 //! | `GET /error` | returns `Err` | 500 |
 //! | `GET /loop` | spins forever | 503 after the timeout |
 //! | `GET /oom` | allocates without bound | 500 |
+//! | `GET /stack` | recurses without bound (the wasm stack overflows) | 500 |
+//! | `GET /data-loop?table=T` | reads from table `T` in a tight loop, forever | 503 after the timeout |
 //! | `GET /huge` | returns a body over the response limit | 500 |
 //! | `GET /bad-status` | returns status 999 | 500 |
 //! | `GET /bad-header` | returns a header name with a space | 500 |
@@ -14,8 +16,16 @@
 //! | `GET /sleep?ms=N` | sleeps N ms, then answers 200 | 200 |
 //! | `GET /env` | answers with its environment and whether it can see files | 200 |
 
+use portico_guest::data::{Table, key};
 use portico_guest::{Request, Response, http::StatusCode};
 use std::hint::black_box;
+
+/// Recurses until the stack runs out, with a frame big enough to get there quickly.
+#[allow(unconditional_recursion)] // The point.
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 64]);
+    black_box(recurse(black_box(depth + 1))).wrapping_add(frame[(depth % 64) as usize])
+}
 
 fn handle(req: Request) -> Result<Response, String> {
     match req.path() {
@@ -31,6 +41,16 @@ fn handle(req: Request) -> Result<Response, String> {
             let mut hoard: Vec<Vec<u8>> = Vec::new();
             loop {
                 hoard.push(black_box(vec![1u8; 1 << 20]));
+            }
+        }
+        "/stack" => Ok(Response::ok().text(recurse(0).to_string())),
+        "/data-loop" => {
+            let name = req.query("table").unwrap_or("spins").to_string();
+            let table = Table::open(&name).map_err(|e| e.to_string())?;
+            loop {
+                // Each call is a host call; its answer (an item, none, or an error) is
+                // beside the point.
+                let _ = black_box(table.get(key("id", "x")).send());
             }
         }
         "/huge" => {

@@ -33,10 +33,13 @@ impl AdminToken {
     /// The token from `PORTICO_ADMIN_TOKEN` if set and not empty, else `configured` (the
     /// manifest's).
     pub fn resolve(configured: Option<&str>) -> Option<AdminToken> {
+        // Trimmed, as the token in a request's header is: a token pasted with a newline
+        // would otherwise never match.
         let from_env = std::env::var(ADMIN_TOKEN_ENV)
             .ok()
             .filter(|t| !t.trim().is_empty());
-        from_env.as_deref().or(configured).map(|t| AdminToken {
+        let token = from_env.as_deref().or(configured).map(str::trim);
+        token.map(|t| AdminToken {
             digest: Sha256::digest(t.as_bytes()).into(),
         })
     }

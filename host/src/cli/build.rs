@@ -31,6 +31,7 @@ pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
         ensure_wasm_target()?;
     }
     let total = commands.len();
+    let all_started = Instant::now();
     for (i, (cmd, names)) in commands.iter().enumerate() {
         eprintln!("[{}/{total}] building {}: {cmd}", i + 1, names.join(", "));
         let started = Instant::now();
@@ -50,6 +51,12 @@ pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
             i + 1,
             names.join(", "),
             started.elapsed().as_secs_f64()
+        );
+    }
+    if total > 1 {
+        eprintln!(
+            "built {total} commands in {:.1}s",
+            all_started.elapsed().as_secs_f64()
         );
     }
     for f in manifest.functions.values() {

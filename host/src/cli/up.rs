@@ -68,6 +68,11 @@ pub fn run(
         }
         let listener = bind(addr, "listen").await?;
         let admin_listener = bind(admin_addr, "admin-listen").await?;
+        if !admin_addr.ip().is_loopback() {
+            tracing::warn!(
+                "the admin API listens on {admin_addr}, beyond loopback, in clear text: its token and deploys cross the network unencrypted; put TLS in front of it or keep it on 127.0.0.1"
+            );
+        }
         lock.serving(listener.local_addr()?, admin_listener.local_addr()?);
         // Tests and scripts read these lines to find the ports.
         let mut stdout = std::io::stdout();

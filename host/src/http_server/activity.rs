@@ -64,18 +64,17 @@ impl Activity {
             // permit from `notify_one` for the next waiter, so an end between the check
             // and the wait is not missed.
             let ended = self.ended.notified();
-            let deadline = {
+            let next_deadline = || {
                 let state = self.state();
                 let allowed = if state.served { idle } else { first };
                 (state.in_flight == 0).then(|| state.idle_since + allowed)
             };
-            match deadline {
+            match next_deadline() {
                 Some(deadline) => {
                     tokio::select! {
                         () = tokio::time::sleep_until(deadline) => {
-                            let state = self.state();
-                            let allowed = if state.served { idle } else { first };
-                            if state.in_flight == 0 && state.idle_since + allowed <= Instant::now() {
+                            // Still idle since then, or activity moved the deadline on.
+                            if next_deadline().is_some_and(|d| d <= Instant::now()) {
                                 return;
                             }
                         }

@@ -76,7 +76,7 @@ impl wit::Host for InstanceState {
             return Ok(());
         }
         let (function, request_id) = (&*tags.function, &*tags.request_id);
-        let message = &message[..floor_char_boundary(&message, allowed)];
+        let message = printable(&message[..floor_char_boundary(&message, allowed)]);
         match level {
             Level::Trace => {
                 tracing::trace!(target: "portico::guest", function, request_id, "{message}");
@@ -105,4 +105,37 @@ fn floor_char_boundary(s: &str, at: usize) -> usize {
         at -= 1;
     }
     at
+}
+
+/// A guest's text as one log line: control characters (line breaks, terminal escape
+/// sequences) are written as escapes (`\n`, `\u{1b}`), so a function cannot forge lines
+/// that look like the host's or rewrite a terminal. Tabs stay.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| c.is_control() && c != '\t';
+    if !text.chars().any(escaped) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escaped(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn guest_text_stays_on_one_line() {
+        assert_eq!(printable("plain\ttext é"), "plain\ttext é");
+        assert_eq!(
+            printable("ok\nINFO portico::gateway: forged\r\u{1b}[2K"),
+            "ok\\nINFO portico::gateway: forged\\r\\u{1b}[2K"
+        );
+    }
 }

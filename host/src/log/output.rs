@@ -117,7 +117,7 @@ impl LineLogger {
 
     fn emit(&mut self) {
         let line = String::from_utf8_lossy(&self.buf);
-        let line = line.trim_end_matches(['\n', '\r']);
+        let line = super::printable(line.trim_end_matches(['\n', '\r']));
         let (function, request_id) = (&*self.tags.function, &*self.tags.request_id);
         match self.stream {
             Stream::Stdout => {

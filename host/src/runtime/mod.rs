@@ -452,7 +452,7 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         function::link(&mut linker)?;
         capabilities.link(&mut linker)?;
-        spawn_epoch_ticker(&engine);
+        spawn_epoch_ticker(&engine)?;
         Ok(Runtime {
             linker,
             admission: Admission::new(config.max_instances, config.max_queue, config.queue_timeout),
@@ -729,7 +729,9 @@ pub fn version_of(digest: &[u8; 32]) -> String {
 }
 
 /// Advances the engine's epoch every [`cpu::EPOCH_TICK`] until the engine is dropped.
-fn spawn_epoch_ticker(engine: &Engine) {
+///
+/// Without it no timeout interrupts a spinning guest, so failing to start it is fatal.
+fn spawn_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {
     let weak = engine.weak();
     let spawned = std::thread::Builder::new()
         .name("portico-epoch".into())
@@ -740,7 +742,9 @@ fn spawn_epoch_ticker(engine: &Engine) {
                 std::thread::sleep(cpu::EPOCH_TICK);
             }
         });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the epoch thread, timeouts will not interrupt guests: {e}");
-    }
+    spawned.map(drop).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot start the epoch thread (without it timeouts cannot interrupt guests): {e}"
+        )
+    })
 }

@@ -33,7 +33,12 @@ impl InstanceState {
         configured: &Configured,
     ) -> Self {
         let mut wasi = WasiCtxBuilder::new();
-        wasi.envs(environment);
+        // wasmtime-wasi's defaults already refuse these; said here so that no upgrade of
+        // its defaults opens sockets to guests.
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .envs(environment);
         let mut hooks = None;
         let capabilities = configured.instantiate(&mut InstanceBuilder {
             function,
