@@ -758,7 +758,8 @@ fn deserialize(path: &Path, source: &str) -> Result<RawManifest, ManifestError> 
             .replace(".$__serde_spanned_private_value", "")
         {
             p if p == "." => "(document)".to_string(),
-            p => p,
+            // An empty key (`"" = 1`) is an empty segment: spell it as TOML does.
+            p => empty_segments_quoted(&p),
         };
         let inner = e.into_inner();
         let offset = inner.span().map_or(0, |s| s.start);
@@ -772,10 +773,31 @@ fn deserialize(path: &Path, source: &str) -> Result<RawManifest, ManifestError> 
     })
 }
 
+/// `a..b` → `a."".b`, `` → `""`: a dotted key path whose empty segments can be read.
+fn empty_segments_quoted(path: &str) -> String {
+    path.split('.')
+        .map(|segment| if segment.is_empty() { "\"\"" } else { segment })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use portico_data::KeyType;
+
+    #[test]
+    fn an_empty_key_is_named_as_written() {
+        // Found by the manifest fuzz target: the error named no key.
+        let e = parse("\"\" = \"hello\"\n").expect_err("unknown key");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("dir/portico.toml:1:1: \"\": unknown field"),
+            "{text}"
+        );
+        let e = parse("[functions.\"\"]\nmodule = \"m.wasm\"\n").expect_err("empty name");
+        assert!(e.to_string().contains("functions.\"\""), "{e}");
+    }
 
     fn parse(src: &str) -> Result<Manifest, ManifestError> {
         Manifest::parse(Path::new("dir/portico.toml"), src)
