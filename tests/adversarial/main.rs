@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use support::{Server, client, manifest, metrics};
+use support::{Server, client, healthz, manifest, metrics};
 
 const MANIFEST: &str = r#"
 [server]
@@ -221,12 +221,7 @@ async fn ten_thousand_bad_invocations_each_get_their_status_and_the_host_goes_on
         server.wait(std::time::Duration::ZERO).is_none(),
         "the host exited"
     );
-    let health = client()
-        .get(server.admin_url("/healthz"))
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(health.status(), 200);
+    assert_eq!(healthz(&server).await, 200, "the admin listener answers");
     // The guest's own panics are logged as its stderr (`panicked at misbehave/src/...`).
     let log = server.log();
     let host_panics: Vec<&str> = log

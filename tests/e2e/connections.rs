@@ -2,7 +2,7 @@
 //! nothing, sit idle, exceed the connection cap, trickle a body, or pile up bodies past
 //! the host's budget.
 
-use crate::support::{Server, client, manifest, metrics, sample};
+use crate::support::{Server, client, healthz, manifest, metrics, sample};
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -169,12 +169,7 @@ async fn past_the_connection_cap_new_connections_are_closed_and_the_admin_port_s
         String::from_utf8_lossy(&sent)
     );
     assert!(took < Duration::from_secs(2), "refused only after {took:?}");
-    let health = client()
-        .get(server.admin_url("/healthz"))
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(health.status(), 200);
+    assert_eq!(healthz(&server).await, 200, "the admin listener answers");
     let text = metrics(&server).await;
     assert!(
         sample(

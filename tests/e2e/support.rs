@@ -264,6 +264,17 @@ pub async fn metrics(server: &Server) -> String {
         .expect("metrics text")
 }
 
+/// The status of the admin listener's `/healthz`.
+pub async fn healthz(server: &Server) -> u16 {
+    client()
+        .get(server.admin_url("/healthz"))
+        .send()
+        .await
+        .expect("healthz")
+        .status()
+        .as_u16()
+}
+
 /// The value of one series (`name{labels}`, exactly as rendered) in a `/metrics` text.
 pub fn sample(metrics: &str, series: &str) -> Option<f64> {
     metrics
