@@ -250,16 +250,22 @@ class Writes:
                            killed, counts)
         client.close()
 
+    def unanswered(self, counts: dict, killed: threading.Event, why: str | None) -> None:
+        """A write without an acknowledgement: it may or may not have landed, and nothing
+        is claimed about it. Before the kill the host must answer, so `why` is then a
+        violation (None: the caller has judged it already)."""
+        self.stats.add("unanswered")
+        counts["unanswered"] += 1
+        if why is not None and not killed.is_set():
+            self.stats.violation(f"{why} before the kill")
+
     def create(self, client: Client, title: str, killed: threading.Event, counts: dict) -> None:
         body = json.dumps({"title": title}).encode()
         try:
             status, data = client.request("POST", "/todos", body,
                                           {"content-type": "application/json"})
         except NET_ERRORS as e:
-            self.stats.add("unanswered")
-            counts["unanswered"] += 1
-            if not killed.is_set():
-                self.stats.violation(f"POST /todos failed before the kill: {e!r}")
+            self.unanswered(counts, killed, f"POST /todos failed ({e!r})")
             return
         if status == 201:
             todo = json.loads(data)
@@ -271,11 +277,7 @@ class Writes:
             self.stats.add("creates_acked")
             counts["creates"] += 1
         else:
-            # Not acknowledged: may exist or not; nothing is claimed about it.
-            self.stats.add("unanswered")
-            counts["unanswered"] += 1
-            if not killed.is_set():
-                self.stats.violation(f"POST /todos answered {status} before the kill: {data[:200]!r}")
+            self.unanswered(counts, killed, f"POST /todos answered {status} ({data[:200]!r})")
 
     def patch(self, client: Client, todo: Todo, title: str, status_value: str,
               killed: threading.Event, counts: dict) -> None:
@@ -290,10 +292,7 @@ class Writes:
                                           {"content-type": "application/json"})
         except NET_ERRORS as e:
             attempt.outcome = "unknown"
-            self.stats.add("unanswered")
-            counts["unanswered"] += 1
-            if not killed.is_set():
-                self.stats.violation(f"PATCH /todos/{todo.id} failed before the kill: {e!r}")
+            self.unanswered(counts, killed, f"PATCH /todos/{todo.id} failed ({e!r})")
             return
         if status == 200:
             got = json.loads(data)
@@ -327,13 +326,12 @@ class Writes:
             counts["rejected"] += 1
         else:
             attempt.outcome = "unknown"
-            self.stats.add("unanswered")
-            counts["unanswered"] += 1
             if status == 404:
                 self.stats.violation(f"todo {todo.id}: acknowledged create, but PATCH got 404")
-            elif not killed.is_set():
-                self.stats.violation(
-                    f"PATCH /todos/{todo.id} answered {status} before the kill: {data[:200]!r}")
+                self.unanswered(counts, killed, None)
+            else:
+                self.unanswered(counts, killed,
+                                f"PATCH /todos/{todo.id} answered {status} ({data[:200]!r})")
 
     def verify(self, port: int, threads: int = 8) -> tuple[int, int]:
         """After a restart: every acknowledged create is there, and each todo's version
