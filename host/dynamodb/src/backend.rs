@@ -3,7 +3,9 @@
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::config::{Credentials, Region, SharedHttpClient};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
 use portico_data::TableSchema;
 
 use crate::config::DynamoDbConfig;
@@ -68,6 +70,7 @@ async fn client(config: &DynamoDbConfig) -> Result<Client, ConnectError> {
         ));
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts));
     if let Some(region) = &config.region {
         loader = loader.region(Region::new(region.clone()));
@@ -98,4 +101,24 @@ async fn client(config: &DynamoDbConfig) -> Result<Client, ConnectError> {
         builder = builder.region(Region::new(ENDPOINT_DEFAULT_REGION));
     }
     Ok(Client::from_conf(builder.build()))
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls, the proxy from `HTTPS_PROXY` and
+/// friends), with ring as rustls' crypto provider instead of aws-lc: wasmtime-wasi-http
+/// builds ring already, and aws-lc is a C library that cost minutes of a cold build. This
+/// is what `aws-smithy-runtime`'s `default_https_client` does for its behaviour version,
+/// with the provider changed. `build_with_connector_fn` is `doc(hidden)` (the SDK's own
+/// crates use it); the public `build_https` would lose the proxy settings.
+fn https_client() -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }

@@ -1,25 +1,35 @@
-//! Sharing the CPU between guests, so one function's loop cannot slow the others.
+//! Sharing the CPU between guests, so one function's loop cannot slow the others, and
+//! so a busy host still answers timeouts, I/O and its admin listener on time.
 //!
 //! Guests run on the server's tokio worker threads, beside the I/O. Every
-//! [`EPOCH_TICK`] a running guest reaches an epoch deadline, and its store's callback
-//! decides what happens next:
+//! [`EPOCH_TICK`] a running guest reaches an epoch deadline and yields with
+//! `tokio::task::yield_now`, which puts it behind every task already waiting (unlike
+//! wasmtime's default yield, which tokio's LIFO slot runs again at once, so a looping
+//! guest kept its thread: measured `hello` fell from ~10k to ~100 req/s beside two
+//! loops).
 //!
-//! - For its first [`SHORT_TICKS`] ticks an invocation is *short*: it yields with
-//!   `tokio::task::yield_now`, which puts it behind every task already waiting (unlike
-//!   wasmtime's default yield, which tokio's LIFO slot runs again at once, so a looping
-//!   guest kept its thread: measured `hello` fell from ~10k to ~100 req/s beside two
-//!   loops).
-//! - After that it is *long-running*, and may only run while it holds one of the
-//!   [`CpuShare`]'s long-lane permits: at most half the worker threads (at least one)
-//!   ever run long-running guests at once. At each tick it gives its permit back and
-//!   queues for one again (first come, first served), so long-runners take turns, one
-//!   tick each, and the other threads stay free for short invocations and I/O.
+//! Every guest's future goes through its [`Gate`], which polls it only while it holds
+//! two kinds of permit from the runtime's [`CpuShare`]:
 //!
-//! A long-runner waiting for a permit is not in tokio's run queue, so its timeout fires
-//! on time however many there are: the caller's `tokio::time::timeout` wakes it, and
-//! it is dropped. A permit is held across host calls the guest makes while it has one
-//! (a data call, an outbound request): the lane is a bound on CPU, and such a guest
-//! gives the permit back at its next tick.
+//! - A *running* permit, one per worker thread: at most that many guests are ever
+//!   runnable at once. At each tick a guest hands its permit to the next in line and
+//!   queues for one again (first come, first served); a guest without one waits in the
+//!   semaphore's queue, not in tokio's run queue, so whatever else is runnable (a
+//!   timeout's wake-up, a new connection, a response being written, `/healthz`) waits
+//!   behind at most a few slices of guest code, never behind every guest on the host.
+//! - A *long-lane* permit, for an invocation past its first [`SHORT_TICKS`] ticks: at
+//!   most half the worker threads (at least one) run long-running guests at once, so
+//!   the rest stay free for short invocations. Long-runners take turns on the lane the
+//!   same way, one slice each.
+//!
+//! Both are given back whenever the guest is not runnable: while it waits for a host
+//! call (a data call, an outbound request, a body), it holds no share of the CPU. A
+//! guest queues for the long lane only while holding no running permit, so the two
+//! cannot deadlock.
+//!
+//! A timeout is the caller's `tokio::time::timeout` around the gated future: when it
+//! fires, the task wakes, the gate's poll finds no permit (or runs one more slice at
+//! most), and the invocation is dropped.
 //!
 //! [`OnCpu`] measures how long an invocation's future was actually being polled, the
 //! CPU time its instance used (host calls' synchronous parts included), for the access
@@ -27,10 +37,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use wasmtime::UpdateDeadline;
 
 /// How often the engine's epoch advances: the length of a guest's slice of a thread.
@@ -39,20 +50,26 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// Ticks an invocation runs as short before it needs the long lane.
 pub const SHORT_TICKS: u32 = 2;
 
-/// The long lane: how many long-running guests may run at once.
+/// The runtime's share of the CPU for guests: its running permits and its long lane.
 #[derive(Debug, Clone)]
 pub struct CpuShare {
+    running: Arc<Semaphore>,
     long_lane: Arc<Semaphore>,
-    permits: usize,
+    running_permits: usize,
+    long_permits: usize,
 }
 
 impl CpuShare {
-    /// A share for `workers` worker threads: long-runners get half of them, at least one.
+    /// A share for `workers` worker threads: as many guests running at once, and half of
+    /// them (at least one) long-running.
     pub fn new(workers: usize) -> Self {
-        let permits = (workers / 2).max(1);
+        let running_permits = workers.max(1);
+        let long_permits = (workers / 2).max(1);
         CpuShare {
-            long_lane: Arc::new(Semaphore::new(permits)),
-            permits,
+            running: Arc::new(Semaphore::new(running_permits)),
+            long_lane: Arc::new(Semaphore::new(long_permits)),
+            running_permits,
+            long_permits,
         }
     }
 
@@ -61,46 +78,164 @@ impl CpuShare {
         CpuShare::new(std::thread::available_parallelism().map_or(1, usize::from))
     }
 
-    /// How many long-running guests may run at once.
-    pub fn long_lane_permits(&self) -> usize {
-        self.permits
+    /// How many guests may be runnable at once.
+    pub fn running_permits(&self) -> usize {
+        self.running_permits
     }
 
-    /// The epoch-deadline callback for one store (see the module docs).
+    /// How many long-running guests may run at once.
+    pub fn long_lane_permits(&self) -> usize {
+        self.long_permits
+    }
+
+    /// The turns of one new invocation: give its store [`Turns::deadline_callback`] and
+    /// run its future through [`Turns::gate`].
+    pub fn turns(&self) -> Turns {
+        Turns {
+            share: self.clone(),
+            ticks: Arc::default(),
+        }
+    }
+}
+
+/// One invocation's place in the [`CpuShare`]: how many ticks it has run, counted by
+/// its store's epoch callback and read by its gate.
+#[derive(Debug)]
+pub struct Turns {
+    share: CpuShare,
+    ticks: Arc<AtomicU32>,
+}
+
+impl Turns {
+    /// The epoch-deadline callback for the invocation's store: count the tick and yield.
     pub fn deadline_callback<T>(
         &self,
     ) -> impl FnMut(wasmtime::StoreContextMut<'_, T>) -> wasmtime::Result<UpdateDeadline>
     + Send
     + Sync
     + 'static {
-        let lane = Arc::clone(&self.long_lane);
-        let held: Arc<Mutex<Option<OwnedSemaphorePermit>>> = Arc::default();
-        let mut ticks: u32 = 0;
+        let ticks = Arc::clone(&self.ticks);
         move |_store| {
-            ticks = ticks.saturating_add(1);
-            if ticks <= SHORT_TICKS {
-                return Ok(UpdateDeadline::YieldCustom(
-                    1,
-                    Box::pin(tokio::task::yield_now()),
-                ));
-            }
-            // Give back the slice just used, then queue for the next.
-            held.lock().unwrap_or_else(PoisonError::into_inner).take();
-            let lane = Arc::clone(&lane);
-            let held = Arc::clone(&held);
+            ticks.fetch_add(1, Ordering::Relaxed);
             Ok(UpdateDeadline::YieldCustom(
                 1,
-                Box::pin(async move {
-                    // The semaphore is never closed; if it were, run unthrottled.
-                    if let Ok(permit) = lane.acquire_owned().await {
-                        *held.lock().unwrap_or_else(PoisonError::into_inner) = Some(permit);
-                    }
-                    // Behind the tasks that queued while this one waited.
-                    tokio::task::yield_now().await;
-                }),
+                Box::pin(tokio::task::yield_now()),
             ))
         }
     }
+
+    /// `inner`, polled only while it holds the permits it needs (see the module docs).
+    pub fn gate<F: Future>(self, inner: F) -> Gate<F> {
+        Gate {
+            inner: Box::pin(inner),
+            turns: self,
+            running: None,
+            long: None,
+            waiting_running: None,
+            waiting_long: None,
+            ungated: false,
+        }
+    }
+
+    fn is_long(&self) -> bool {
+        self.ticks.load(Ordering::Relaxed) > SHORT_TICKS
+    }
+}
+
+type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
+
+/// A guest's future, polled only while it holds a running permit (and the long lane
+/// once it is long-running).
+pub struct Gate<F> {
+    inner: Pin<Box<F>>,
+    turns: Turns,
+    running: Option<OwnedSemaphorePermit>,
+    long: Option<OwnedSemaphorePermit>,
+    waiting_running: Option<Acquire>,
+    waiting_long: Option<Acquire>,
+    /// A semaphore was closed (never done by [`CpuShare`]): run without turns.
+    ungated: bool,
+}
+
+impl<F> Gate<F> {
+    /// Takes the permits this invocation needs for its next slice, queueing where there
+    /// is none: the long lane first, and only while holding no running permit, so that no
+    /// guest ever waits for the long lane while holding what a long-runner waits for.
+    fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.turns.is_long() && self.long.is_none() {
+            self.running = None;
+            match ready!(acquire(
+                &self.turns.share.long_lane,
+                &mut self.waiting_long,
+                cx
+            )) {
+                Some(permit) => self.long = Some(permit),
+                None => self.ungated = true,
+            }
+        }
+        if self.running.is_none() && !self.ungated {
+            match ready!(acquire(
+                &self.turns.share.running,
+                &mut self.waiting_running,
+                cx
+            )) {
+                Some(permit) => self.running = Some(permit),
+                None => self.ungated = true,
+            }
+        }
+        Poll::Ready(())
+    }
+
+    fn release(&mut self) {
+        self.running = None;
+        self.long = None;
+    }
+}
+
+impl<F: Future> Future for Gate<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        if !this.ungated {
+            ready!(this.poll_turn(cx));
+        }
+        let ticks = this.turns.ticks.load(Ordering::Relaxed);
+        let polled = this.inner.as_mut().poll(cx);
+        // Finished, or waiting for a host call (data, outbound HTTP, a body): no share of
+        // the CPU is held while not runnable.
+        this.release();
+        if polled.is_pending() && this.turns.ticks.load(Ordering::Relaxed) != ticks {
+            // A tick: still runnable. The turn just given back went to the next in line;
+            // queue again now. The tick's `yield_now` has already woken this task, which
+            // then either runs (nobody was waiting) or finds itself queued.
+            let _ = this.poll_turn(cx);
+        }
+        polled
+    }
+}
+
+/// A permit of `lane`: at once when one is free, else through `waiting` (kept across
+/// polls, so the place in the queue is kept). `None` means the semaphore was closed,
+/// which Portico never does: then the guest runs ungated rather than never.
+fn acquire(
+    lane: &Arc<Semaphore>,
+    waiting: &mut Option<Acquire>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<OwnedSemaphorePermit>> {
+    let queued = match waiting {
+        Some(queued) => queued,
+        None => match Arc::clone(lane).try_acquire_owned() {
+            Ok(permit) => return Poll::Ready(Some(permit)),
+            Err(TryAcquireError::Closed) => return Poll::Ready(None),
+            Err(TryAcquireError::NoPermits) => {
+                waiting.insert(Box::pin(Arc::clone(lane).acquire_owned()))
+            }
+        },
+    };
+    let acquired = ready!(queued.as_mut().poll(cx));
+    *waiting = None;
+    Poll::Ready(acquired.ok())
 }
 
 /// A future that adds the time spent in its `poll` to `spent`, also when dropped
@@ -135,9 +270,32 @@ impl<F: Future> Future for OnCpu<'_, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::pin;
+    use std::sync::Mutex;
+    use std::task::Waker;
+
+    /// One poll of `fut`, with a waker that does nothing: the tests drive the order.
+    fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+        fut.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// A guest that runs `slices` slices, logging `name` at the start of each and ending
+    /// each with a tick, as its store's epoch callback would.
+    async fn guest(ticks: Arc<AtomicU32>, log: Arc<Mutex<Vec<char>>>, name: char, slices: u32) {
+        for _ in 0..slices {
+            log.lock().unwrap().push(name);
+            ticks.fetch_add(1, Ordering::Relaxed);
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn ticks_of(turns: &Turns) -> Arc<AtomicU32> {
+        Arc::clone(&turns.ticks)
+    }
 
     #[test]
     fn half_the_workers_and_at_least_one() {
+        assert_eq!(CpuShare::new(2).running_permits(), 2);
         assert_eq!(CpuShare::new(1).long_lane_permits(), 1);
         assert_eq!(CpuShare::new(2).long_lane_permits(), 1);
         assert_eq!(CpuShare::new(8).long_lane_permits(), 4);
@@ -159,5 +317,76 @@ mod tests {
             spent < Duration::from_millis(50),
             "the sleep was counted: {spent:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_guest_runs_only_with_a_running_permit() {
+        let share = CpuShare::new(1);
+        let held = Arc::clone(&share.running).try_acquire_owned().unwrap();
+        let mut gated = pin!(share.turns().gate(async { 7 }));
+        assert!(poll_once(gated.as_mut()).is_pending());
+        drop(held);
+        assert_eq!(poll_once(gated.as_mut()), Poll::Ready(7));
+        assert_eq!(
+            share.running.available_permits(),
+            1,
+            "given back at the end"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_guest_waiting_for_a_host_call_holds_no_permit() {
+        let share = CpuShare::new(1);
+        let (answer, call) = tokio::sync::oneshot::channel::<u8>();
+        let mut gated = pin!(share.turns().gate(call));
+        assert!(poll_once(gated.as_mut()).is_pending());
+        assert_eq!(share.running.available_permits(), 1);
+        answer.send(3).unwrap();
+        assert_eq!(poll_once(gated.as_mut()), Poll::Ready(Ok(3)));
+    }
+
+    #[tokio::test]
+    async fn a_tick_hands_the_turn_to_the_next_in_line() {
+        let share = CpuShare::new(1);
+        let log = Arc::default();
+        let (a, b) = (share.turns(), share.turns());
+        let (a_ticks, b_ticks) = (ticks_of(&a), ticks_of(&b));
+        let mut a = pin!(a.gate(guest(a_ticks, Arc::clone(&log), 'a', 2)));
+        let mut b = pin!(b.gate(guest(b_ticks, Arc::clone(&log), 'b', 2)));
+        // a runs a slice and, nobody waiting, keeps its turn across the tick.
+        assert!(poll_once(a.as_mut()).is_pending());
+        assert_eq!(share.running.available_permits(), 0);
+        // b queues for the one permit.
+        assert!(poll_once(b.as_mut()).is_pending());
+        // a's second slice ends with a tick that hands the permit to b...
+        assert!(poll_once(a.as_mut()).is_pending());
+        // ...so a now waits, and b runs.
+        assert!(poll_once(a.as_mut()).is_pending());
+        assert!(poll_once(b.as_mut()).is_pending());
+        assert_eq!(*log.lock().unwrap(), ['a', 'a', 'b']);
+    }
+
+    #[tokio::test]
+    async fn long_runners_leave_the_other_workers_to_short_invocations() {
+        let share = CpuShare::new(2);
+        let log = Arc::default();
+        let (a, b) = (share.turns(), share.turns());
+        // Both are past their short ticks.
+        a.ticks.store(SHORT_TICKS + 1, Ordering::Relaxed);
+        b.ticks.store(SHORT_TICKS + 1, Ordering::Relaxed);
+        let (a_ticks, b_ticks) = (ticks_of(&a), ticks_of(&b));
+        let mut a = pin!(a.gate(guest(a_ticks, Arc::clone(&log), 'a', 3)));
+        let mut b = pin!(b.gate(guest(b_ticks, Arc::clone(&log), 'b', 3)));
+        assert!(poll_once(a.as_mut()).is_pending());
+        assert!(poll_once(b.as_mut()).is_pending());
+        assert_eq!(*log.lock().unwrap(), ['a'], "b waits for the long lane");
+        // A short invocation still finds a running permit.
+        let mut short = pin!(share.turns().gate(async { 1 }));
+        assert_eq!(poll_once(short.as_mut()), Poll::Ready(1));
+        // At its next tick a hands the lane to b.
+        assert!(poll_once(a.as_mut()).is_pending());
+        assert!(poll_once(a.as_mut()).is_pending());
+        assert!(poll_once(b.as_mut()).is_pending());
+        assert_eq!(*log.lock().unwrap(), ['a', 'a', 'b']);
     }
 }

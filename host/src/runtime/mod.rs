@@ -549,14 +549,14 @@ impl Runtime {
             function: function.name.to_string(),
             reason,
         };
-        let mut store = self.new_store(function, &"(load)".into());
+        let (mut store, turns) = self.new_store(function, &"(load)".into());
         let timeout = function.limits().timeout;
         let started = match &function.handler {
             Handler::Function(pre) => {
-                tokio::time::timeout(timeout, function::probe(pre, &mut store)).await
+                tokio::time::timeout(timeout, turns.gate(function::probe(pre, &mut store))).await
             }
             Handler::WasiHttp(pre) => {
-                tokio::time::timeout(timeout, wasi_http::probe(pre, &mut store)).await
+                tokio::time::timeout(timeout, turns.gate(wasi_http::probe(pre, &mut store))).await
             }
         };
         match started {
@@ -607,9 +607,14 @@ impl Runtime {
 
     /// A fresh store for one instance of `function`: its limits, its environment, every
     /// capability's instance state, and a guest that yields to tokio at every epoch tick
-    /// (so the caller's `tokio::time::timeout` can cut it off), taking turns with other
-    /// long-running guests once it has run a while ([`cpu`]).
-    fn new_store(&self, function: &Function, request_id: &Arc<str>) -> Store<InstanceState> {
+    /// (so the caller's `tokio::time::timeout` can cut it off); with the [`cpu::Turns`]
+    /// through whose [`gate`](cpu::Turns::gate) the caller runs it, so it takes turns
+    /// with the other guests ([`cpu`]).
+    fn new_store(
+        &self,
+        function: &Function,
+        request_id: &Arc<str>,
+    ) -> (Store<InstanceState>, cpu::Turns) {
         let state = InstanceState::new(
             &function.name,
             request_id,
@@ -620,8 +625,9 @@ impl Runtime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(self.cpu.deadline_callback());
-        store
+        let turns = self.cpu.turns();
+        store.epoch_deadline_callback(turns.deadline_callback());
+        (store, turns)
     }
 
     /// Compiles (or loads the precompiled artifact of) one module, detects its kind and

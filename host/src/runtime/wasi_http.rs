@@ -75,7 +75,7 @@ pub async fn invoke(
             return (Err(e), finished);
         }
     };
-    let mut store = runtime.new_store(function, &request.1);
+    let (mut store, turns) = runtime.new_store(function, &request.1);
     let (response_tx, response_rx) = oneshot::channel();
     let handles = store
         .data_mut()
@@ -119,11 +119,12 @@ pub async fn invoke(
                 result
             };
             let mut cpu = Duration::ZERO;
-            let error = match tokio::time::timeout(timeout, OnCpu::new(run, &mut cpu)).await {
-                Ok(Ok(())) => None,
-                Ok(Err(trap)) => Some(InvokeError::Trap(trap)),
-                Err(_) => Some(InvokeError::Timeout(timeout)),
-            };
+            let error =
+                match tokio::time::timeout(timeout, OnCpu::new(turns.gate(run), &mut cpu)).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(trap)) => Some(InvokeError::Trap(trap)),
+                    Err(_) => Some(InvokeError::Timeout(timeout)),
+                };
             record.cpu = cpu;
             task_function.finish_store(store, &mut record);
             drop(permit);

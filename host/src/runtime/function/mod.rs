@@ -57,18 +57,18 @@ pub async fn invoke(
         }
     };
     record.queue = started.elapsed();
-    let mut store = runtime.new_store(function, &trigger.request.request_id);
+    let (mut store, turns) = runtime.new_store(function, &trigger.request.request_id);
     // Move the body into the event (no copy when the buffer is not shared).
     let event = event::build_event(trigger, Vec::from(body));
     let mut cpu = Duration::ZERO;
     let run = OnCpu::new(
-        run(
+        turns.gate(run(
             pre,
             &event,
             &mut store,
             &mut record,
             function.limits().max_response_bytes,
-        ),
+        )),
         &mut cpu,
     );
     let result = match tokio::time::timeout(timeout, run).await {
