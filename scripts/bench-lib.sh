@@ -52,6 +52,18 @@ start() {
     exit 1
 }
 
+# Stops every server started so far (say, before starting the baseline's, which would
+# find the data directory in use and compete for the cores).
+stop_servers() {
+    [ -f "$work/pids" ] || return 0
+    local pid
+    while read -r pid; do
+        kill "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    done <"$work/pids"
+    : >"$work/pids"
+}
+
 # Pin the load generator to the last core when there is more than one.
 pin=()
 if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then

@@ -91,5 +91,6 @@ echo "machine: $(nproc) cores, ${cpu:-unknown CPU}; wrk -t1 -c$CONNECTIONS -d$DU
 echo
 measure portico "${PORTICO_BIN:-$TARGET_DIR/release/portico}"
 if [ -n "${BASELINE:-}" ]; then
+    stop_servers
     measure baseline "$BASELINE"
 fi

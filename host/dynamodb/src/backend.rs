@@ -105,7 +105,7 @@ async fn client(config: &DynamoDbConfig) -> Result<Client, ConnectError> {
 
 /// The SDK's default HTTPS client (hyper 1, rustls, the proxy from `HTTPS_PROXY` and
 /// friends), with ring as rustls' crypto provider instead of aws-lc: wasmtime-wasi-http
-/// builds ring already, and aws-lc is a C library that cost minutes of a cold build. This
+/// builds ring already, and aws-lc would be a second crypto library, built from C. This
 /// is what `aws-smithy-runtime`'s `default_https_client` does for its behaviour version,
 /// with the provider changed. `build_with_connector_fn` is `doc(hidden)` (the SDK's own
 /// crates use it); the public `build_https` would lose the proxy settings.
