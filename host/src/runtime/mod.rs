@@ -625,7 +625,7 @@ impl Runtime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
-        let turns = self.cpu.turns();
+        let turns = self.cpu.turns(&function.name);
         store.epoch_deadline_callback(turns.deadline_callback());
         (store, turns)
     }

@@ -15,14 +15,15 @@
 //!   runnable at once. A guest keeps its permit through a tick's yield (which lets the
 //!   worker poll its I/O and timers: tokio runs a yielded task only once it has run out
 //!   of others), then hands it to the next in line and queues for one again (first come,
-//!   first served). A guest without one waits in the
-//!   semaphore's queue, not in tokio's run queue, so whatever else is runnable (a
+//!   first served within a function, round robin between functions, so a burst of one
+//!   function's calls queues behind itself: `cpu::fair`). A guest without one waits in
+//!   that queue, not in tokio's run queue, so whatever else is runnable (a
 //!   timeout's wake-up, a new connection, a response being written, `/healthz`) waits
 //!   behind at most a few slices of guest code, never behind every guest on the host.
 //! - A *long-lane* permit, for an invocation past its first [`SHORT_TICKS`] ticks: at
 //!   most half the worker threads (at least one) run long-running guests at once, so
 //!   the rest stay free for short invocations. Long-runners take turns on the lane the
-//!   same way, one slice each.
+//!   same way, one slice each, round robin between functions.
 //!
 //! Both are given back whenever the guest is not runnable: while it waits for a host
 //! call (a data call, an outbound request, a body), it holds no share of the CPU. A
@@ -37,13 +38,15 @@
 //! CPU time its instance used (host calls' synchronous parts included), for the access
 //! log's `cpu_us`.
 
+mod fair;
+
+use fair::FairLane;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use wasmtime::UpdateDeadline;
 
 /// How often the engine's epoch advances: the length of a guest's slice of a thread.
@@ -55,8 +58,8 @@ pub const SHORT_TICKS: u32 = 2;
 /// The runtime's share of the CPU for guests: its running permits and its long lane.
 #[derive(Debug, Clone)]
 pub struct CpuShare {
-    running: Arc<Semaphore>,
-    long_lane: Arc<Semaphore>,
+    running: Arc<FairLane>,
+    long_lane: Arc<FairLane>,
     running_permits: usize,
     long_permits: usize,
 }
@@ -68,8 +71,8 @@ impl CpuShare {
         let running_permits = workers.max(1);
         let long_permits = (workers / 2).max(1);
         CpuShare {
-            running: Arc::new(Semaphore::new(running_permits)),
-            long_lane: Arc::new(Semaphore::new(long_permits)),
+            running: Arc::new(FairLane::new(running_permits)),
+            long_lane: Arc::new(FairLane::new(long_permits)),
             running_permits,
             long_permits,
         }
@@ -90,11 +93,12 @@ impl CpuShare {
         self.long_permits
     }
 
-    /// The turns of one new invocation: give its store [`Turns::deadline_callback`] and
-    /// run its future through [`Turns::gate`].
-    pub fn turns(&self) -> Turns {
+    /// The turns of one new invocation of `function`: give its store
+    /// [`Turns::deadline_callback`] and run its future through [`Turns::gate`].
+    pub fn turns(&self, function: &Arc<str>) -> Turns {
         Turns {
             share: self.clone(),
+            function: Arc::clone(function),
             ticks: Arc::default(),
         }
     }
@@ -105,6 +109,8 @@ impl CpuShare {
 #[derive(Debug)]
 pub struct Turns {
     share: CpuShare,
+    /// Running turns are shared round robin between functions.
+    function: Arc<str>,
     ticks: Arc<AtomicU32>,
 }
 
@@ -135,7 +141,6 @@ impl Turns {
             long: None,
             waiting_running: None,
             waiting_long: None,
-            ungated: false,
             ticked: false,
         }
     }
@@ -145,19 +150,15 @@ impl Turns {
     }
 }
 
-type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
-
 /// A guest's future, polled only while it holds a running permit (and the long lane
 /// once it is long-running).
 pub struct Gate<F> {
     inner: Pin<Box<F>>,
     turns: Turns,
-    running: Option<OwnedSemaphorePermit>,
-    long: Option<OwnedSemaphorePermit>,
-    waiting_running: Option<Acquire>,
-    waiting_long: Option<Acquire>,
-    /// A semaphore was closed (never done by [`CpuShare`]): run without turns.
-    ungated: bool,
+    running: Option<fair::Permit>,
+    long: Option<fair::Permit>,
+    waiting_running: Option<fair::Acquire>,
+    waiting_long: Option<fair::Acquire>,
     /// The last poll ended at a tick, with the turn still held.
     ticked: bool,
 }
@@ -167,26 +168,21 @@ impl<F> Gate<F> {
     /// is none: the long lane first, and only while holding no running permit, so that no
     /// guest ever waits for the long lane while holding what a long-runner waits for.
     fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.turns.is_long() && self.long.is_none() {
+        let turns = &self.turns;
+        if turns.is_long() && self.long.is_none() {
             self.running = None;
-            match ready!(acquire(
-                &self.turns.share.long_lane,
-                &mut self.waiting_long,
-                cx
-            )) {
-                Some(permit) => self.long = Some(permit),
-                None => self.ungated = true,
-            }
+            let waiting = self
+                .waiting_long
+                .get_or_insert_with(|| turns.share.long_lane.acquire(&turns.function));
+            self.long = Some(ready!(Pin::new(waiting).poll(cx)));
+            self.waiting_long = None;
         }
-        if self.running.is_none() && !self.ungated {
-            match ready!(acquire(
-                &self.turns.share.running,
-                &mut self.waiting_running,
-                cx
-            )) {
-                Some(permit) => self.running = Some(permit),
-                None => self.ungated = true,
-            }
+        if self.running.is_none() {
+            let waiting = self
+                .waiting_running
+                .get_or_insert_with(|| turns.share.running.acquire(&turns.function));
+            self.running = Some(ready!(Pin::new(waiting).poll(cx)));
+            self.waiting_running = None;
         }
         Poll::Ready(())
     }
@@ -209,9 +205,7 @@ impl<F: Future> Future for Gate<F> {
             this.ticked = false;
             this.release();
         }
-        if !this.ungated {
-            ready!(this.poll_turn(cx));
-        }
+        ready!(this.poll_turn(cx));
         let ticks = this.turns.ticks.load(Ordering::Relaxed);
         let polled = this.inner.as_mut().poll(cx);
         if polled.is_pending() && this.turns.ticks.load(Ordering::Relaxed) != ticks {
@@ -227,29 +221,6 @@ impl<F: Future> Future for Gate<F> {
         }
         polled
     }
-}
-
-/// A permit of `lane`: at once when one is free, else through `waiting` (kept across
-/// polls, so the place in the queue is kept). `None` means the semaphore was closed,
-/// which Portico never does: then the guest runs ungated rather than never.
-fn acquire(
-    lane: &Arc<Semaphore>,
-    waiting: &mut Option<Acquire>,
-    cx: &mut Context<'_>,
-) -> Poll<Option<OwnedSemaphorePermit>> {
-    let queued = match waiting {
-        Some(queued) => queued,
-        None => match Arc::clone(lane).try_acquire_owned() {
-            Ok(permit) => return Poll::Ready(Some(permit)),
-            Err(TryAcquireError::Closed) => return Poll::Ready(None),
-            Err(TryAcquireError::NoPermits) => {
-                waiting.insert(Box::pin(Arc::clone(lane).acquire_owned()))
-            }
-        },
-    };
-    let acquired = ready!(queued.as_mut().poll(cx));
-    *waiting = None;
-    Poll::Ready(acquired.ok())
 }
 
 /// A future that adds the time spent in its `poll` to `spent`, also when dropped
@@ -336,8 +307,10 @@ mod tests {
     #[tokio::test]
     async fn a_guest_runs_only_with_a_running_permit() {
         let share = CpuShare::new(1);
-        let held = Arc::clone(&share.running).try_acquire_owned().unwrap();
-        let mut gated = pin!(share.turns().gate(async { 7 }));
+        let Poll::Ready(held) = poll_once(pin!(share.running.acquire(&"other".into()))) else {
+            panic!("the share starts with a free running permit")
+        };
+        let mut gated = pin!(share.turns(&"f".into()).gate(async { 7 }));
         assert!(poll_once(gated.as_mut()).is_pending());
         drop(held);
         assert_eq!(poll_once(gated.as_mut()), Poll::Ready(7));
@@ -352,7 +325,7 @@ mod tests {
     async fn a_guest_waiting_for_a_host_call_holds_no_permit() {
         let share = CpuShare::new(1);
         let (answer, call) = tokio::sync::oneshot::channel::<u8>();
-        let mut gated = pin!(share.turns().gate(call));
+        let mut gated = pin!(share.turns(&"f".into()).gate(call));
         assert!(poll_once(gated.as_mut()).is_pending());
         assert_eq!(share.running.available_permits(), 1);
         answer.send(3).unwrap();
@@ -363,7 +336,7 @@ mod tests {
     async fn a_tick_hands_the_turn_to_the_next_in_line() {
         let share = CpuShare::new(1);
         let log = Arc::default();
-        let (a, b) = (share.turns(), share.turns());
+        let (a, b) = (share.turns(&"f".into()), share.turns(&"f".into()));
         let (a_ticks, b_ticks) = (ticks_of(&a), ticks_of(&b));
         let mut a = pin!(a.gate(guest(a_ticks, Arc::clone(&log), 'a', 2)));
         let mut b = pin!(b.gate(guest(b_ticks, Arc::clone(&log), 'b', 2)));
@@ -384,7 +357,7 @@ mod tests {
     async fn long_runners_leave_the_other_workers_to_short_invocations() {
         let share = CpuShare::new(2);
         let log = Arc::default();
-        let (a, b) = (share.turns(), share.turns());
+        let (a, b) = (share.turns(&"f".into()), share.turns(&"f".into()));
         // Both are past their short ticks.
         a.ticks.store(SHORT_TICKS + 1, Ordering::Relaxed);
         b.ticks.store(SHORT_TICKS + 1, Ordering::Relaxed);
@@ -395,7 +368,7 @@ mod tests {
         assert!(poll_once(b.as_mut()).is_pending());
         assert_eq!(*log.lock().unwrap(), ['a'], "b waits for the long lane");
         // A short invocation still finds a running permit.
-        let mut short = pin!(share.turns().gate(async { 1 }));
+        let mut short = pin!(share.turns(&"f".into()).gate(async { 1 }));
         assert_eq!(poll_once(short.as_mut()), Poll::Ready(1));
         // After its yield a hands the lane to b.
         assert!(poll_once(a.as_mut()).is_pending());
