@@ -8,27 +8,25 @@
 //! guest kept its thread: measured `hello` fell from ~10k to ~100 req/s beside two
 //! loops).
 //!
-//! Every guest's future goes through its [`Gate`], which polls it only while it holds
-//! two kinds of permit from the runtime's [`CpuShare`]:
+//! Every guest's future goes through its [`Gate`], which polls it only while it holds a
+//! turn from the runtime's [`CpuShare`], on one of two lanes:
 //!
-//! - A *running* permit, one per worker thread: at most that many guests are ever
-//!   runnable at once. A guest keeps its permit through a tick's yield (which lets the
-//!   worker poll its I/O and timers: tokio runs a yielded task only once it has run out
-//!   of others), then hands it to the next in line and queues for one again (first come,
-//!   first served within a function, round robin between functions, so a burst of one
-//!   function's calls queues behind itself: `cpu::fair`). A guest without one waits in
-//!   that queue, not in tokio's run queue, so whatever else is runnable (a
-//!   timeout's wake-up, a new connection, a response being written, `/healthz`) waits
-//!   behind at most a few slices of guest code, never behind every guest on the host.
-//! - A *long-lane* permit, for an invocation past its first [`SHORT_TICKS`] ticks: at
-//!   most half the worker threads (at least one) run long-running guests at once, so
-//!   the rest stay free for short invocations. Long-runners take turns on the lane the
-//!   same way, one slice each, round robin between functions.
+//! - The *running* lane, one turn per worker thread, for an invocation's first
+//!   [`SHORT_TICKS`] ticks.
+//! - The *long* lane, half as many turns (at least one), for an invocation past those:
+//!   long-running guests get at most half the worker threads between them, so the rest
+//!   stay free for short invocations.
 //!
-//! Both are given back whenever the guest is not runnable: while it waits for a host
-//! call (a data call, an outbound request, a body), it holds no share of the CPU. A
-//! guest queues for the long lane only while holding no running permit, so the two
-//! cannot deadlock.
+//! So at most one and a half guests per worker thread are ever runnable at once. A guest
+//! keeps its turn through a tick's yield (which lets the worker poll its I/O and timers:
+//! tokio runs a yielded task only once it has run out of others), then hands it to the
+//! next in line and queues again: first come, first served within a function, round
+//! robin between functions, so a burst of one function's calls queues behind itself
+//! (`cpu::fair`). A guest without a turn waits in that queue, not in tokio's run queue,
+//! so whatever else is runnable (a timeout's wake-up, a new connection, a response being
+//! written, `/healthz`) waits behind a few slices of guest code at most, never behind
+//! every guest on the host. A guest waiting for a host call (a data call, an outbound
+//! request, a body) is not runnable and holds no turn.
 //!
 //! A timeout is the caller's `tokio::time::timeout` around the gated future: when it
 //! fires, the task wakes, the gate's poll finds no permit (or runs one more slice at
@@ -55,7 +53,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// Ticks an invocation runs as short before it needs the long lane.
 pub const SHORT_TICKS: u32 = 2;
 
-/// The runtime's share of the CPU for guests: its running permits and its long lane.
+/// The runtime's share of the CPU for guests: its running lane and its long lane.
 #[derive(Debug, Clone)]
 pub struct CpuShare {
     running: Arc<FairLane>,
@@ -65,8 +63,8 @@ pub struct CpuShare {
 }
 
 impl CpuShare {
-    /// A share for `workers` worker threads: as many guests running at once, and half of
-    /// them (at least one) long-running.
+    /// A share for `workers` worker threads: as many short invocations running at once,
+    /// and half as many (at least one) long-running ones.
     pub fn new(workers: usize) -> Self {
         let running_permits = workers.max(1);
         let long_permits = (workers / 2).max(1);
@@ -83,7 +81,7 @@ impl CpuShare {
         CpuShare::new(std::thread::available_parallelism().map_or(1, usize::from))
     }
 
-    /// How many guests may be runnable at once.
+    /// How many short invocations may be runnable at once.
     pub fn running_permits(&self) -> usize {
         self.running_permits
     }
@@ -137,10 +135,8 @@ impl Turns {
         Gate {
             inner: Box::pin(inner),
             turns: self,
-            running: None,
-            long: None,
-            waiting_running: None,
-            waiting_long: None,
+            turn: None,
+            waiting: None,
             ticked: false,
         }
     }
@@ -150,46 +146,40 @@ impl Turns {
     }
 }
 
-/// A guest's future, polled only while it holds a running permit (and the long lane
-/// once it is long-running).
+/// A guest's future, polled only while it holds a turn: on the running lane, or on the
+/// long lane once it is long-running.
 pub struct Gate<F> {
     inner: Pin<Box<F>>,
     turns: Turns,
-    running: Option<fair::Permit>,
-    long: Option<fair::Permit>,
-    waiting_running: Option<fair::Acquire>,
-    waiting_long: Option<fair::Acquire>,
+    turn: Option<fair::Permit>,
+    /// Its place in a lane's queue; the lane cannot change while it waits, since an
+    /// invocation becomes long-running only while running.
+    waiting: Option<fair::Acquire>,
     /// The last poll ended at a tick, with the turn still held.
     ticked: bool,
 }
 
 impl<F> Gate<F> {
-    /// Takes the permits this invocation needs for its next slice, queueing where there
-    /// is none: the long lane first, and only while holding no running permit, so that no
-    /// guest ever waits for the long lane while holding what a long-runner waits for.
+    /// Takes a turn on this invocation's lane, queueing when there is none.
     fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let turns = &self.turns;
-        if turns.is_long() && self.long.is_none() {
-            self.running = None;
+        if self.turn.is_none() {
+            let turns = &self.turns;
+            let lane = if turns.is_long() {
+                &turns.share.long_lane
+            } else {
+                &turns.share.running
+            };
             let waiting = self
-                .waiting_long
-                .get_or_insert_with(|| turns.share.long_lane.acquire(&turns.function));
-            self.long = Some(ready!(Pin::new(waiting).poll(cx)));
-            self.waiting_long = None;
-        }
-        if self.running.is_none() {
-            let waiting = self
-                .waiting_running
-                .get_or_insert_with(|| turns.share.running.acquire(&turns.function));
-            self.running = Some(ready!(Pin::new(waiting).poll(cx)));
-            self.waiting_running = None;
+                .waiting
+                .get_or_insert_with(|| lane.acquire(&turns.function));
+            self.turn = Some(ready!(Pin::new(waiting).poll(cx)));
+            self.waiting = None;
         }
         Poll::Ready(())
     }
 
     fn release(&mut self) {
-        self.running = None;
-        self.long = None;
+        self.turn = None;
     }
 }
 
@@ -367,7 +357,8 @@ mod tests {
         assert!(poll_once(a.as_mut()).is_pending());
         assert!(poll_once(b.as_mut()).is_pending());
         assert_eq!(*log.lock().unwrap(), ['a'], "b waits for the long lane");
-        // A short invocation still finds a running permit.
+        // Long-runners leave the running lane whole to short invocations.
+        assert_eq!(share.running.available_permits(), 2);
         let mut short = pin!(share.turns(&"f".into()).gate(async { 1 }));
         assert_eq!(poll_once(short.as_mut()), Poll::Ready(1));
         // After its yield a hands the lane to b.
