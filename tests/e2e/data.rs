@@ -6,6 +6,7 @@ use crate::support::{Server, TempManifest, client, manifest};
 use portico_dynamodb::test_server::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The todo API, as `examples/todo/portico.toml` declares it, with its data in the
 /// manifest's temporary directory.
@@ -222,6 +223,78 @@ async fn the_todo_api_works_on_dynamodb() {
         server.log()
     );
     todo_contract(&server).await;
+}
+
+/// The same API with DynamoDB behind HTTPS (as AWS always is): the SDK's client, over
+/// rustls with ring, verifies the server's certificate against `SSL_CERT_FILE`. Two
+/// workers: starting the server blocks one while the terminator answers on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_todo_api_works_on_dynamodb_over_https() {
+    let dynamodb = tokio::task::spawn_blocking(TestServer::start)
+        .await
+        .expect("join")
+        .expect("the DynamoDB-compatible test server starts");
+    let plain = dynamodb.endpoint();
+    let upstream = plain.trim_start_matches("http://").to_owned();
+    let port = tls_terminator(upstream).await;
+    let endpoint = format!("https://localhost:{port}");
+    let ca = crate::support::root().join("tests/fixtures/tls/ca.pem");
+    let server = Server::start_env(
+        manifest(TODO),
+        &[],
+        &[
+            ("PORTICO_DATA_BACKEND", "dynamodb"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "portico-test"),
+            ("AWS_SECRET_ACCESS_KEY", "portico-test"),
+            ("SSL_CERT_FILE", ca.to_str().expect("utf-8 path")),
+        ],
+    );
+    todo_contract(&server).await;
+}
+
+/// A TLS terminator on a free loopback port, with the test `localhost` certificate, in
+/// front of `upstream` (`host:port`); returns its port.
+async fn tls_terminator(upstream: String) -> u16 {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+
+    let dir = crate::support::root().join("tests/fixtures/tls");
+    let certs = CertificateDer::pem_file_iter(dir.join("localhost.pem"))
+        .expect("certificate file")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certificate");
+    let key = PrivateKeyDer::from_pem_file(dir.join("localhost.key")).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
 }
 
 #[tokio::test]
