@@ -201,22 +201,8 @@ async fn the_todo_api_works_on_the_embedded_store() {
 
 #[tokio::test]
 async fn the_todo_api_works_on_dynamodb() {
-    let dynamodb = tokio::task::spawn_blocking(TestServer::start)
-        .await
-        .expect("join")
-        .expect("the DynamoDB-compatible test server starts");
-    let endpoint = dynamodb.endpoint();
-    let server = Server::start_env(
-        manifest(TODO),
-        &[],
-        &[
-            ("PORTICO_DATA_BACKEND", "dynamodb"),
-            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "portico-test"),
-            ("AWS_SECRET_ACCESS_KEY", "portico-test"),
-        ],
-    );
+    let dynamodb = dynamodb().await;
+    let server = start_on_dynamodb(&dynamodb.endpoint(), &[]);
     assert!(
         server.log().contains("backend=\"dynamodb\"") || server.log().contains("backend=dynamodb"),
         "{}",
@@ -230,28 +216,37 @@ async fn the_todo_api_works_on_dynamodb() {
 /// workers: starting the server blocks one while the terminator answers on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_todo_api_works_on_dynamodb_over_https() {
-    let dynamodb = tokio::task::spawn_blocking(TestServer::start)
-        .await
-        .expect("join")
-        .expect("the DynamoDB-compatible test server starts");
-    let plain = dynamodb.endpoint();
-    let upstream = plain.trim_start_matches("http://").to_owned();
+    let dynamodb = dynamodb().await;
+    let upstream = dynamodb.endpoint().trim_start_matches("http://").to_owned();
     let port = tls_terminator(upstream).await;
-    let endpoint = format!("https://localhost:{port}");
     let ca = crate::support::root().join("tests/fixtures/tls/ca.pem");
-    let server = Server::start_env(
-        manifest(TODO),
-        &[],
-        &[
-            ("PORTICO_DATA_BACKEND", "dynamodb"),
-            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "portico-test"),
-            ("AWS_SECRET_ACCESS_KEY", "portico-test"),
-            ("SSL_CERT_FILE", ca.to_str().expect("utf-8 path")),
-        ],
+    let server = start_on_dynamodb(
+        &format!("https://localhost:{port}"),
+        &[("SSL_CERT_FILE", ca.to_str().expect("utf-8 path"))],
     );
     todo_contract(&server).await;
+}
+
+/// A DynamoDB-compatible test server on a free loopback port.
+async fn dynamodb() -> TestServer {
+    tokio::task::spawn_blocking(TestServer::start)
+        .await
+        .expect("join")
+        .expect("the DynamoDB-compatible test server starts")
+}
+
+/// `portico up` on the todo API with the dynamodb backend at `endpoint`, dummy
+/// credentials, and `env` besides.
+fn start_on_dynamodb(endpoint: &str, env: &[(&str, &str)]) -> Server {
+    let mut all = vec![
+        ("PORTICO_DATA_BACKEND", "dynamodb"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "portico-test"),
+        ("AWS_SECRET_ACCESS_KEY", "portico-test"),
+    ];
+    all.extend_from_slice(env);
+    Server::start_env(manifest(TODO), &[], &all)
 }
 
 /// A TLS terminator on a free loopback port, with the test `localhost` certificate, in

@@ -198,8 +198,8 @@ impl<F: Future> Future for Gate<F> {
         let this = self.get_mut();
         if this.ticked {
             // The first poll after a tick: the tick's `yield_now` has let the worker poll
-            // its I/O and timers. Now hand the turn to the next in line (the semaphore
-            // gives a released permit to its first waiter) and queue again.
+            // its I/O and timers. Now hand the turn to the next in line (the lane gives a
+            // released turn to the next waiting function) and queue again.
             this.ticked = false;
             this.release();
         }
