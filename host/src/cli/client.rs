@@ -9,8 +9,8 @@ use std::path::PathBuf;
 /// Default address of the admin API.
 pub const DEFAULT_ADMIN_URL: &str = "http://127.0.0.1:3001";
 
-/// Where the admin API is and how to get in.
-#[derive(Debug, Clone, Args)]
+/// Where the admin API is and how to get in. Its `Debug` leaves the token out.
+#[derive(Clone, Args)]
 pub struct AdminArgs {
     /// The admin API's base URL.
     #[arg(long = "admin", env = "PORTICO_ADMIN_URL", default_value = DEFAULT_ADMIN_URL)]
@@ -18,6 +18,16 @@ pub struct AdminArgs {
     /// The admin token.
     #[arg(long, env = "PORTICO_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+impl std::fmt::Debug for AdminArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let AdminArgs { url, token } = self;
+        f.debug_struct("AdminArgs")
+            .field("url", url)
+            .field("token", &token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// What to ask the admin API.
@@ -169,5 +179,21 @@ fn text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => "-".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AdminArgs;
+
+    #[test]
+    fn admin_args_debug_leaves_the_token_out() {
+        let args = AdminArgs {
+            url: "http://127.0.0.1:3001".into(),
+            token: Some("s3cr3t-token".into()),
+        };
+        let debug = format!("{args:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("http://127.0.0.1:3001"), "{debug}");
     }
 }

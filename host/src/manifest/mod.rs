@@ -94,8 +94,8 @@ pub struct Manifest {
     pub telemetry: TelemetryConfig,
 }
 
-/// `[server]`.
-#[derive(Debug, Clone)]
+/// `[server]`. Its `Debug` leaves the admin token out.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Address the gateway listens on (`--listen` overrides it).
     pub listen: SocketAddr,
@@ -126,6 +126,44 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Request-body bytes held at once across all requests (then 503).
     pub max_body_bytes_in_flight: u64,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so a new field cannot be forgotten here.
+        let ServerConfig {
+            listen,
+            admin_listen,
+            max_body_bytes,
+            max_instances,
+            max_queue,
+            queue_timeout,
+            admin_token,
+            keep_versions,
+            max_header_bytes,
+            max_connections,
+            header_timeout,
+            idle_timeout,
+            body_timeout,
+            max_body_bytes_in_flight,
+        } = self;
+        f.debug_struct("ServerConfig")
+            .field("listen", listen)
+            .field("admin_listen", admin_listen)
+            .field("max_body_bytes", max_body_bytes)
+            .field("max_instances", max_instances)
+            .field("max_queue", max_queue)
+            .field("queue_timeout", queue_timeout)
+            .field("admin_token", &admin_token.as_ref().map(|_| "<redacted>"))
+            .field("keep_versions", keep_versions)
+            .field("max_header_bytes", max_header_bytes)
+            .field("max_connections", max_connections)
+            .field("header_timeout", header_timeout)
+            .field("idle_timeout", idle_timeout)
+            .field("body_timeout", body_timeout)
+            .field("max_body_bytes_in_flight", max_body_bytes_in_flight)
+            .finish()
+    }
 }
 
 /// A duration that must be more than zero: `default` when absent.
@@ -801,6 +839,18 @@ mod tests {
 
     fn parse(src: &str) -> Result<Manifest, ManifestError> {
         Manifest::parse(Path::new("dir/portico.toml"), src)
+    }
+
+    #[test]
+    fn the_server_config_debug_leaves_the_admin_token_out() {
+        let m = parse("[server]\nadmin_token = \"s3cr3t-token\"\n").expect("valid");
+        assert_eq!(m.server.admin_token.as_deref(), Some("s3cr3t-token"));
+        let debug = format!("{:?}", m.server);
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(
+            debug.contains("admin_token: Some(\"<redacted>\")"),
+            "{debug}"
+        );
     }
 
     fn error(src: &str) -> (usize, String) {
