@@ -58,8 +58,6 @@ pub const SHORT_TICKS: u32 = 2;
 pub struct CpuShare {
     running: Arc<FairLane>,
     long_lane: Arc<FairLane>,
-    running_permits: usize,
-    long_permits: usize,
 }
 
 impl CpuShare {
@@ -79,24 +77,12 @@ impl CpuShare {
         CpuShare {
             running: Arc::new(FairLane::new(running_permits)),
             long_lane: Arc::new(FairLane::new(long_permits)),
-            running_permits,
-            long_permits,
         }
     }
 
     /// Sized for this machine's parallelism (tokio's default worker count).
     pub fn for_this_machine() -> Self {
         CpuShare::new(std::thread::available_parallelism().map_or(1, usize::from))
-    }
-
-    /// How many short invocations may be runnable at once.
-    pub fn running_permits(&self) -> usize {
-        self.running_permits
-    }
-
-    /// How many long-running guests may run at once.
-    pub fn long_lane_permits(&self) -> usize {
-        self.long_permits
     }
 
     /// The turns of one new invocation of `function`: give its store
@@ -278,10 +264,10 @@ mod tests {
 
     #[test]
     fn half_the_workers_and_at_least_one() {
-        assert_eq!(CpuShare::new(2).running_permits(), 4);
-        assert_eq!(CpuShare::new(1).long_lane_permits(), 1);
-        assert_eq!(CpuShare::new(2).long_lane_permits(), 1);
-        assert_eq!(CpuShare::new(8).long_lane_permits(), 4);
+        assert_eq!(CpuShare::new(2).running.available_permits(), 4);
+        assert_eq!(CpuShare::new(1).long_lane.available_permits(), 1);
+        assert_eq!(CpuShare::new(2).long_lane.available_permits(), 1);
+        assert_eq!(CpuShare::new(8).long_lane.available_permits(), 4);
     }
 
     #[tokio::test]
