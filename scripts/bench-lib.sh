@@ -10,9 +10,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
     # Servers started inside $(...) run in a subshell: their pids are in $work/pids.
-    if [ -f "$work/pids" ]; then
-        while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$work/pids"
-    fi
+    stop_servers
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
