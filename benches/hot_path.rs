@@ -2,7 +2,9 @@
 //! `hello` example, with the pooling allocator on and off; route matching alone with 1
 //! and 1,000 routes; and `GET /todos/{id}` of the todo example, a guest-issued get,
 //! answered by the read cache, by the embedded store, and by the dynamodb backend
-//! against a local dynoxide.
+//! against a local dynoxide; and `hello` behind a JWT authorizer: a token seen before
+//! (the verified-token cache), and a fresh token each call (EdDSA from the development
+//! issuer, RS256 as Cognito signs), each with its key already held.
 //!
 //! `cargo bench -p portico --bench hot_path` (builds the example components if needed;
 //! the dynamodb row needs dynoxide: `PORTICO_DYNOXIDE`, installed by `scripts/test.sh`).
@@ -51,6 +53,7 @@ fn request() -> GatewayRequest {
         body: Bytes::new().into(),
         source_ip: "127.0.0.1".into(),
         protocol: "HTTP/1.1".into(),
+        authorizer: None,
     }
 }
 
@@ -219,7 +222,135 @@ fn data_get(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch, routing, data_get);
+/// `hello` at `GET /plain/{name}` and, behind JWT authorizers, at `GET /dev/{name}`
+/// (the development issuer) and `GET /rsa/{name}` (a JWKS file with one RSA key), with
+/// the data directory in `dir`.
+fn jwt_gateway(rt: &tokio::runtime::Runtime, dir: &Path, jwks: &Path) -> Gateway {
+    let text = format!(
+        r#"
+[data]
+dir = {data:?}
+[authorizers.dev]
+type = "jwt"
+issuer = "portico-dev"
+audiences = ["bench"]
+[authorizers.rsa]
+type = "jwt"
+issuer = "https://issuer.example"
+audiences = ["bench"]
+jwks_file = {jwks:?}
+[functions.hello]
+module = {module:?}
+[routes]
+"GET /plain/{{name}}" = "hello"
+"GET /dev/{{name}}" = {{ function = "hello", auth = "dev" }}
+"GET /rsa/{{name}}" = {{ function = "hello", auth = "rsa" }}
+"#,
+        data = dir.join("data").display().to_string(),
+        jwks = jwks.display().to_string(),
+        module = example_components::example_component("hello")
+            .display()
+            .to_string(),
+    );
+    let manifest = Manifest::parse(Path::new("bench/portico.toml"), &text).expect("manifest");
+    let metrics = Arc::new(Metrics::new());
+    let runtime = Arc::new(
+        Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
+    );
+    rt.block_on(load_gateway(&manifest, runtime, metrics))
+        .expect("gateway")
+}
+
+fn jwt(c: &mut Criterion) {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+    use portico::policy::jwt::dev::DevIssuer;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rsa = EncodingKey::from_rsa_der(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/jwt/rsa-1.der"),
+        )
+        .expect("RSA key fixture"),
+    );
+    let mut jwk =
+        serde_json::to_value(Jwk::from_encoding_key(&rsa, Algorithm::RS256).expect("jwk"))
+            .expect("json");
+    jwk["kid"] = "rsa-1".into();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, serde_json::json!({ "keys": [jwk] }).to_string()).expect("jwks");
+    let gateway = jwt_gateway(&rt, dir.path(), &jwks);
+    let dev = DevIssuer::load_or_create(&dir.path().join("data")).expect("dev key");
+    let mut n = 0u64;
+    let mut claims = move || {
+        n += 1;
+        serde_json::json!({
+            "iss": "portico-dev", "aud": "bench", "sub": format!("user-{n}"),
+            "exp": 4_000_000_000u64, "iat": 1_700_000_000u64,
+        })
+    };
+    let dev_token = move |claims: serde_json::Value| {
+        dev.mint(claims.as_object().expect("object"))
+            .expect("token")
+    };
+    let rsa_token = move |mut claims: serde_json::Value| {
+        claims["iss"] = "https://issuer.example".into();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("rsa-1".into());
+        jsonwebtoken::encode(&header, &claims, &rsa).expect("token")
+    };
+    let call = |path: &str, token: Option<&str>| {
+        let mut req = request();
+        req.path = path.to_string();
+        if let Some(token) = token {
+            req.headers.insert(
+                http::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().expect("header"),
+            );
+        }
+        req
+    };
+    let seen = dev_token(claims());
+    for (path, token) in [("/plain/b", None), ("/dev/b", Some(seen.as_str()))] {
+        assert_eq!(rt.block_on(gateway.dispatch(call(path, token))).status, 200);
+    }
+    assert_eq!(
+        rt.block_on(gateway.dispatch(call("/rsa/b", Some(&rsa_token(claims())))))
+            .status,
+        200
+    );
+
+    let mut group = c.benchmark_group("dispatch GET hello behind a JWT authorizer");
+    group.bench_function("no authorizer", |b| {
+        b.iter(|| rt.block_on(gateway.dispatch(black_box(call("/plain/b", None)))));
+    });
+    group.bench_function("token seen before", |b| {
+        b.iter(|| rt.block_on(gateway.dispatch(black_box(call("/dev/b", Some(&seen))))));
+    });
+    // Fresh tokens are minted outside the timed part.
+    group.bench_function("fresh EdDSA token", |b| {
+        b.iter_batched(
+            || call("/dev/b", Some(&dev_token(claims()))),
+            |req| rt.block_on(gateway.dispatch(req)),
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    group.sample_size(10);
+    group.warm_up_time(std::time::Duration::from_millis(500));
+    group.measurement_time(std::time::Duration::from_secs(2));
+    group.bench_function("fresh RS256 token", |b| {
+        b.iter_batched(
+            || call("/rsa/b", Some(&rsa_token(claims()))),
+            |req| rt.block_on(gateway.dispatch(req)),
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, routing, data_get, jwt);
 
 #[allow(unsafe_code, reason = "std::env::set_var; see the SAFETY comments")]
 fn main() {

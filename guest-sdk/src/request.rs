@@ -228,6 +228,60 @@ impl Request {
         &self.event.request_context.request_id
     }
 
+    /// The claims of the caller's JWT, as `(claim, value)`, when the route has a JWT
+    /// authorizer (`auth = "NAME"` in the manifest); none otherwise. String claims are
+    /// as they are; any other value is JSON text (`42`, `["admin","users"]`).
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// for (claim, value) in req.claims() {
+    ///     portico_guest::log::info(format!("{claim} = {value}"));
+    /// }
+    /// # }
+    /// ```
+    pub fn claims(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.event
+            .request_context
+            .authorizer
+            .iter()
+            .flat_map(|a| a.jwt_claims.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// One claim of the caller's JWT (see [`Request::claims`]).
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let user = req.claim("sub").unwrap_or("anonymous");
+    /// let groups: Vec<String> = req
+    ///     .claim("cognito:groups")
+    ///     .and_then(|g| serde_json::from_str(g).ok())
+    ///     .unwrap_or_default();
+    /// # }
+    /// ```
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        self.event
+            .request_context
+            .authorizer
+            .as_ref()
+            .and_then(|a| lookup(&a.jwt_claims, name))
+    }
+
+    /// The OAuth scopes of the caller's JWT (`scope`, or `scp`); empty without one.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let may_write = req.scopes().iter().any(|s| s == "todos/write");
+    /// # }
+    /// ```
+    pub fn scopes(&self) -> &[String] {
+        self.event
+            .request_context
+            .authorizer
+            .as_ref()
+            .map_or(&[], |a| a.jwt_scopes.as_slice())
+    }
+
     /// The whole request context.
     ///
     /// ```no_run

@@ -38,6 +38,47 @@ pub struct IncomingRequest {
     pub source_ip: String,
     /// `HTTP/1.1`, `HTTP/2.0`, ...
     pub protocol: String,
+    /// What an authorizer established about the caller: set by the route's policies
+    /// (the server never sets it), or carried in by `portico invoke` from an event's
+    /// `requestContext.authorizer`, as a Lambda test event would.
+    pub authorizer: Option<Authorization>,
+}
+
+/// What the route's authorizer established about the caller, passed to the function as
+/// `requestContext.authorizer`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authorization {
+    /// The claims of a validated JWT as `(claim, value)`, in the token's order; values
+    /// that are not strings are JSON text.
+    pub jwt_claims: Vec<(String, String)>,
+    /// The token's scopes (`scope`, or `scp`).
+    pub jwt_scopes: Vec<String>,
+}
+
+impl Authorization {
+    /// The authorization of a token with `claims` and `scopes`: each claim's value as
+    /// [`claim_text`].
+    pub fn from_jwt<'a>(
+        claims: impl IntoIterator<Item = (&'a String, &'a serde_json::Value)>,
+        scopes: Vec<String>,
+    ) -> Authorization {
+        Authorization {
+            jwt_claims: claims
+                .into_iter()
+                .map(|(name, value)| (name.clone(), claim_text(value)))
+                .collect(),
+            jwt_scopes: scopes,
+        }
+    }
+}
+
+/// A claim's value as the function sees it: a string as it is, anything else as JSON
+/// text (`42`, `true`, `["admin","users"]`).
+pub fn claim_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// A request body: whole in memory, or still arriving from the client.

@@ -1,5 +1,6 @@
-//! `GET /hello` and `GET /hello/{name}`: a JSON greeting, plus an echo route the tests use
-//! to see exactly what the host put in the event.
+//! `GET /hello` and `GET /hello/{name}`: a JSON greeting; `GET /me`: the caller's JWT
+//! claims (the route has a JWT authorizer); and an echo route the tests use to see
+//! exactly what the host put in the event.
 
 use portico_guest::{Error, Request, Response, http::StatusCode};
 use serde::Serialize;
@@ -13,6 +14,7 @@ struct Greeting<'a> {
 fn handle(req: Request) -> Result<Response, Error> {
     match req.route_key() {
         "GET /hello" | "GET /hello/{name}" => greet(&req),
+        "GET /me" => me(&req),
         _ => echo(&req),
     }
 }
@@ -25,6 +27,15 @@ fn greet(req: &Request) -> Result<Response, Error> {
         message: format!("{greeting}, {name}!"),
         request_id: req.request_id(),
     })
+}
+
+/// Who the caller is, from the claims of the token the gateway validated.
+fn me(req: &Request) -> Result<Response, Error> {
+    Response::ok().json(&serde_json::json!({
+        "sub": req.claim("sub"),
+        "scopes": req.scopes(),
+        "claims": req.claims().collect::<std::collections::BTreeMap<_, _>>(),
+    }))
 }
 
 /// Reflects the event back as JSON, and lets the caller choose the response's shape
@@ -59,6 +70,12 @@ fn echo(req: &Request) -> Result<Response, Error> {
                 "sourceIp": ctx.http.source_ip,
                 "userAgent": ctx.http.user_agent,
             },
+            "authorizer": ctx.authorizer.as_ref().map(|_| serde_json::json!({
+                "jwt": {
+                    "claims": req.claims().collect::<std::collections::BTreeMap<_, _>>(),
+                    "scopes": req.scopes(),
+                },
+            })),
         },
     });
     let status = req

@@ -1,6 +1,8 @@
 //! The admin listener (default `127.0.0.1:3001`, never the public port).
 //!
 //! - `GET /healthz`, `GET /metrics`: no token.
+//! - `GET /.well-known/jwks.json`: no token; the development issuer's public key, when
+//!   an authorizer uses it (`issuer = "portico-dev"`), else 404.
 //! - Everything else needs `Authorization: Bearer <token>` ([`auth`]); with no token
 //!   configured it answers 403.
 //!   - `GET /functions`, `GET /functions/{name}`: versions, the live one, request counts;
@@ -60,6 +62,33 @@ pub async fn serve(
     http_server::serve(listener, handler, shutdown, listening).await
 }
 
+/// The development issuer's JWKS, if a served authorizer uses it.
+async fn dev_jwks(admin: &Admin) -> Response<Full<Bytes>> {
+    use crate::policy::jwt::dev::DevIssuer;
+    use crate::policy::jwt::keys::KeySource;
+    let served = admin.deployer.gateway().served();
+    let dir = served
+        .api
+        .settings()
+        .authorizers
+        .values()
+        .find_map(|a| match a.key_source() {
+            KeySource::Dev(dir) => Some(dir.clone()),
+            _ => None,
+        });
+    let Some(dir) = dir else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no authorizer uses the development issuer (issuer = \"portico-dev\")",
+        );
+    };
+    match tokio::task::spawn_blocking(move || DevIssuer::load_or_create(&dir)).await {
+        Ok(Ok(issuer)) => respond(StatusCode::OK, "application/json", issuer.jwks()),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
 /// Answers one admin request.
 pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
@@ -79,7 +108,8 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
             metrics.set_queue_depth(gateway.queue_depth());
             return respond(StatusCode::OK, METRICS_CONTENT_TYPE, metrics.render());
         }
-        (_, "/healthz" | "/metrics") => return method_not_allowed(),
+        (&Method::GET, "/.well-known/jwks.json") => return dev_jwks(admin).await,
+        (_, "/healthz" | "/metrics" | "/.well-known/jwks.json") => return method_not_allowed(),
         _ => {}
     }
     let actor = match AdminToken::check(admin.token.as_ref(), &parts.headers) {

@@ -1,4 +1,4 @@
-//! The `portico` command line: `up`, `build`, `invoke`, `data`, and the admin API's
+//! The `portico` command line: `up`, `build`, `invoke`, `token`, `data`, and the admin API's
 //! clients `deploy`, `versions`, `rollback`.
 
 mod build;
@@ -7,6 +7,7 @@ mod data;
 mod invoke;
 mod lock;
 mod report;
+mod token;
 mod up;
 mod watch;
 
@@ -110,6 +111,16 @@ pub enum Command {
         #[command(flatten)]
         admin: client::AdminArgs,
     },
+    /// Mint a JWT from the development issuer (`portico-dev`), to call routes whose
+    /// authorizer has `issuer = "portico-dev"`. Prints the token as the last line.
+    Token {
+        /// The manifest (its data directory keeps the development key).
+        #[arg(long, default_value = "portico.toml")]
+        manifest: PathBuf,
+        /// The claims.
+        #[command(flatten)]
+        args: token::TokenArgs,
+    },
     /// Read and write the data store directly: get, put, delete, query, scan, export,
     /// import. Uses the manifest's `[data]` backend (or PORTICO_DATA_BACKEND).
     Data {
@@ -150,6 +161,7 @@ pub fn main() -> ExitCode {
         Command::Invoke { manifest, event } => {
             load(&manifest).and_then(|m| invoke::run(&m, &event))
         }
+        Command::Token { manifest, args } => load(&manifest).and_then(|m| token::run(&m, args)),
         Command::Data {
             manifest,
             json,

@@ -27,6 +27,7 @@ pub(super) struct Access {
     bytes_in: BytesIn,
     route: Option<String>,
     function: Option<Arc<Function>>,
+    refused: Option<String>,
     started: Instant,
 }
 
@@ -67,6 +68,7 @@ impl Access {
             bytes_in,
             route: None,
             function: None,
+            refused: None,
             started,
         }
     }
@@ -75,6 +77,11 @@ impl Access {
     pub(super) fn route(&mut self, text: &str, target: &RouteTarget) {
         self.route = Some(text.to_string());
         self.function = Some(Arc::clone(target.function()));
+    }
+
+    /// A policy refused the request, for `reason` (logged as `refused`).
+    pub(super) fn refused(&mut self, reason: String) {
+        self.refused = Some(reason);
     }
 
     /// The request id.
@@ -189,6 +196,7 @@ impl Access {
             cpu_us = record.cpu.as_micros() as u64,
             memory_bytes = record.memory_bytes,
             usage = %record.usage(),
+            refused = self.refused.as_deref(),
         );
     }
 }

@@ -31,6 +31,7 @@ pub use served::{
 
 use crate::exchange::{BodyError, Response};
 use crate::metrics::Metrics;
+use crate::policy::Refusal;
 use crate::runtime::{HttpTrigger, InvokeError, Runtime};
 use access::Access;
 use arc_swap::ArcSwap;
@@ -132,9 +133,14 @@ impl Gateway {
         let target = &matched.route.value;
         access.route(&matched.route.text, target);
         let policies = target.policies.clone();
-        if let Err(mut refusal) = policies.admit(&req) {
-            policies.respond(&req.headers, &mut refusal);
-            return access.finish_now(*refusal, None);
+        if let Err(refusal) = policies.admit(&mut req).await {
+            let Refusal {
+                mut response,
+                reason,
+            } = *refusal;
+            access.refused(reason);
+            policies.respond(&req.headers, &mut response);
+            return access.finish_now(response, None);
         }
         if req
             .body

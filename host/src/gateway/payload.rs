@@ -2,6 +2,7 @@
 //! 1.0 and 2.0 in, responses in payload format 2.0 out.
 
 use super::GatewayRequest;
+use crate::exchange::Authorization;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
@@ -61,6 +62,23 @@ struct Context {
     http: Option<HttpContext>,
     identity: Option<Identity>,
     protocol: Option<String>,
+    authorizer: Option<AuthorizerContext>,
+}
+
+/// `requestContext.authorizer`: `jwt.claims` and `jwt.scopes` (2.0), or `claims` (1.0,
+/// a Cognito user-pool authorizer).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AuthorizerContext {
+    jwt: Option<JwtContext>,
+    claims: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct JwtContext {
+    claims: serde_json::Map<String, serde_json::Value>,
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -83,6 +101,10 @@ pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
     let event: Event = serde_json::from_slice(json)?;
     let is_v2 = event.version.as_deref() == Some("2.0") || event.raw_path.is_some();
     let context = event.request_context;
+    let authorizer = context.authorizer.map(|a| match (a.jwt, a.claims) {
+        (Some(jwt), _) => Authorization::from_jwt(&jwt.claims, jwt.scopes.unwrap_or_default()),
+        (None, claims) => Authorization::from_jwt(claims.iter().flatten(), Vec::new()),
+    });
     let http_ctx = context.http.unwrap_or_default();
     let (method, path, query, protocol, source_ip) = if is_v2 {
         let query = match event.raw_query_string.filter(|q| !q.is_empty()) {
@@ -174,6 +196,7 @@ pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
         body: body.into(),
         source_ip: source_ip.unwrap_or_else(|| "127.0.0.1".to_string()),
         protocol: protocol.unwrap_or_else(|| "HTTP/1.1".to_string()),
+        authorizer,
     })
 }
 

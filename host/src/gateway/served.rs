@@ -2,6 +2,7 @@
 //! leading to targets (an integration plus its policies), and the functions behind
 //! them. A deploy or a reload builds a new [`Served`] and swaps it in whole.
 
+use crate::policy::jwt::{JwtAuthorizer, JwtPolicy};
 use crate::policy::{CorsPolicy, Policies, Policy};
 use crate::routing::{RouteConflict, RouteKey, Router};
 use crate::runtime::Function;
@@ -40,6 +41,8 @@ pub struct RouteOptions {
     pub cors: Override<Arc<CorsPolicy>>,
     /// The integration timeout for this route, replacing the function's.
     pub timeout: Option<Duration>,
+    /// The route's JWT authorizer and scopes (`auth = "NAME"`, `scopes = [...]`).
+    pub auth: Option<Arc<JwtPolicy>>,
 }
 
 /// A route as configured: its key, the function it leads to, and its options.
@@ -58,14 +61,22 @@ pub struct RouteSpec {
 pub struct ApiSettings {
     /// `[cors]`, if configured.
     pub cors: Option<Arc<CorsPolicy>>,
+    /// `[authorizers.NAME]`, by name.
+    pub authorizers: BTreeMap<String, Arc<JwtAuthorizer>>,
 }
 
 impl ApiSettings {
     /// The policies of a route with `options`, in pipeline order.
     fn policies(&self, options: &RouteOptions) -> Policies {
         let mut list: Vec<Arc<dyn Policy>> = Vec::new();
+        // CORS first: a preflight is answered before any authorizer asks for a token
+        // (browsers send none), and refusals carry CORS headers, so that a page sees
+        // its 401.
         if let Some(cors) = options.cors.resolve(self.cors.as_ref()) {
             list.push(cors);
+        }
+        if let Some(auth) = &options.auth {
+            list.push(Arc::clone(auth) as Arc<dyn Policy>);
         }
         Policies::new(list)
     }

@@ -92,6 +92,7 @@ async fn handle(
         body: RequestBody::default(),
         source_ip: peer.ip().to_string(),
         protocol: protocol(parts.version).to_string(),
+        authorizer: None,
     };
     // A client that sent a body the gateway did not read must not reuse the connection:
     // the unread rest would be taken for its next request.

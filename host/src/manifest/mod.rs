@@ -38,6 +38,7 @@ use crate::gateway::{ApiSettings, Override, RouteOptions, RouteSpec};
 use crate::outbound::AllowedHosts;
 use crate::policy::CorsPolicy;
 use crate::policy::cors::{Cors, CorsSettings};
+use crate::policy::jwt::{JwtAuthorizer, JwtPolicy, JwtSettings};
 use crate::routing::{RouteKey, Router};
 use crate::runtime::{CapabilityConfigs, FunctionSpec, Kind, RuntimeConfig};
 use crate::telemetry::{OtlpProtocol, TelemetryConfig};
@@ -236,6 +237,8 @@ struct RawManifest {
     routes: BTreeMap<String, Spanned<toml::Value>>,
     cors: Option<Spanned<CorsSettings>>,
     #[serde(default)]
+    authorizers: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
     data: data::RawData,
     #[serde(default)]
     tables: BTreeMap<String, Spanned<data::RawTable>>,
@@ -312,6 +315,8 @@ struct RawRoute {
     function: String,
     cors: Option<toml::Value>,
     timeout: Option<HumanDuration>,
+    auth: Option<String>,
+    scopes: Option<Vec<String>>,
 }
 
 impl Manifest {
@@ -537,7 +542,16 @@ impl Manifest {
             );
         }
 
+        let mut authorizers = BTreeMap::new();
+        for (name, value) in raw.authorizers {
+            let field = format!("authorizers.{name}");
+            let authorizer = authorizer(&name, value.get_ref(), &dir, &data.dir)
+                .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
+            authorizers.insert(name, Arc::new(authorizer));
+        }
+
         let api = ApiSettings {
+            authorizers,
             cors: match raw.cors {
                 Some(settings) => Some(Arc::new(CorsPolicy(
                     Cors::new(settings.get_ref()).map_err(|e| {
@@ -729,7 +743,86 @@ fn route_value(
         Some(t) => Some(units::check_timeout(t.0).map_err(|e| (".timeout".to_string(), e))?),
         None => None,
     };
-    Ok((table.function, RouteOptions { cors, timeout }))
+    let auth = match (table.auth, table.scopes) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err((
+                ".scopes".into(),
+                "scopes are checked by an authorizer: add `auth = \"NAME\"` naming one of `[authorizers]`".into(),
+            ));
+        }
+        (Some(name), scopes) => {
+            let Some(authorizer) = api.authorizers.get(&name) else {
+                let known: Vec<&str> = api.authorizers.keys().map(String::as_str).collect();
+                return Err((
+                    ".auth".into(),
+                    format!(
+                        "no authorizer named `{name}` (authorizers in this manifest: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            };
+            let scopes = scopes.unwrap_or_default();
+            if scopes
+                .iter()
+                .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+            {
+                return Err((".scopes".into(), "a scope is one non-empty word".into()));
+            }
+            Some(Arc::new(JwtPolicy::new(Arc::clone(authorizer), scopes)))
+        }
+    };
+    Ok((
+        table.function,
+        RouteOptions {
+            cors,
+            timeout,
+            auth,
+        },
+    ))
+}
+
+/// One `[authorizers.NAME]` section. The error is (the sub-key at fault, the message).
+fn authorizer(
+    name: &str,
+    value: &toml::Value,
+    dir: &Path,
+    data_dir: &Path,
+) -> Result<JwtAuthorizer, (String, String)> {
+    let Some(table) = value.as_table() else {
+        return Err((
+            String::new(),
+            format!("expected a table, got {}", value.type_str()),
+        ));
+    };
+    let mut table = table.clone();
+    match table.remove("type") {
+        Some(toml::Value::String(t)) if t == "jwt" => {}
+        Some(toml::Value::String(t)) => {
+            return Err((
+                ".type".into(),
+                format!(
+                    "unknown authorizer type {t:?}: Portico has `jwt` (custom authorizers as functions are not available yet)"
+                ),
+            ));
+        }
+        Some(other) => {
+            return Err((
+                ".type".into(),
+                format!("expected a string, got {}", other.type_str()),
+            ));
+        }
+        None => return Err((String::new(), "missing `type` (`type = \"jwt\"`)".into())),
+    }
+    let settings: JwtSettings = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e| (String::new(), e.message().trim().to_string()))?;
+    JwtAuthorizer::new(name, &settings, dir, data_dir)
+        .map_err(|e| (format!(".{}", e.field), e.reason))
 }
 
 /// A variable's value: `"text"`, `{ from_env = "NAME" }` or `{ from_file = "path" }`

@@ -1,5 +1,6 @@
-//! Route policies: what the gateway does around an integration — CORS now; authorizers,
-//! API keys and throttles later — one module each, behind one small trait.
+//! Route policies: what the gateway does around an integration — CORS and JWT
+//! authorizers now; custom authorizers, API keys and throttles later — one module each,
+//! behind one small trait.
 //!
 //! A request meets a route's policies at three points, in this order:
 //!
@@ -9,7 +10,10 @@
 //!    the route the preflight asks about (that method, that path), or the API's when
 //!    no route matches;
 //! 2. **after routing, before the integration** ([`Policy::admit`]): may refuse the
-//!    request with a response of its own (401, 403, 429, ...); nothing runs then;
+//!    request with a response of its own (401, 403, 429, ...), and nothing runs then;
+//!    or admit it with what it established about the caller (an [`Authorization`]).
+//!    A policy decides at once when it can ([`Admission::Now`]) and returns a future
+//!    only when it must wait (a key set to fetch, an authorizer to run);
 //! 3. **on the response** ([`Policy::respond`]): may change the headers of whatever
 //!    answers the request — the integration's response or the gateway's own error.
 //!
@@ -18,11 +22,36 @@
 //! never sees a response body.
 
 pub mod cors;
+pub mod jwt;
 
-use crate::exchange::{IncomingRequest, Response};
+use crate::exchange::{Authorization, IncomingRequest, Response};
 use http::HeaderMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+
+/// A request a policy refused: the answer the client gets, and the reason the access
+/// log gets (never a credential).
+#[derive(Debug)]
+pub struct Refusal {
+    /// The gateway's answer.
+    pub response: Response,
+    /// Why, for the access log: `jwt: the token has expired`.
+    pub reason: String,
+}
+
+/// What a policy decided about a request: admitted (with what it learnt about the
+/// caller, if anything), or refused.
+pub type Decision = Result<Option<Authorization>, Box<Refusal>>;
+
+/// A decision now, or one to wait for.
+pub enum Admission<'a> {
+    /// Decided.
+    Now(Decision),
+    /// Decided once this future is done.
+    Later(Pin<Box<dyn Future<Output = Decision> + Send + 'a>>),
+}
 
 /// One route policy. See the [module docs](self) for when each method runs.
 pub trait Policy: Send + Sync + fmt::Debug + 'static {
@@ -35,10 +64,10 @@ pub trait Policy: Send + Sync + fmt::Debug + 'static {
         None
     }
 
-    /// After routing: `Err(response)` refuses the request with that response.
-    fn admit(&self, request: &IncomingRequest) -> Result<(), Box<Response>> {
+    /// After routing: admits or refuses `request`.
+    fn admit<'a>(&'a self, request: &'a IncomingRequest) -> Admission<'a> {
         let _ = request;
-        Ok(())
+        Admission::Now(Ok(None))
     }
 
     /// On the response to a request whose headers were `request_headers`.
@@ -72,9 +101,20 @@ impl Policies {
         self.0.iter().find_map(|p| p.preflight(request))
     }
 
-    /// The first refusal a policy gives after routing.
-    pub fn admit(&self, request: &IncomingRequest) -> Result<(), Box<Response>> {
-        self.0.iter().try_for_each(|p| p.admit(request))
+    /// Asks every policy in turn, up to the first refusal. What a policy established
+    /// about the caller goes into `request.authorizer` (a later policy's replaces an
+    /// earlier one's).
+    pub async fn admit(&self, request: &mut IncomingRequest) -> Result<(), Box<Refusal>> {
+        for policy in self.0.iter() {
+            let decision = match policy.admit(request) {
+                Admission::Now(decision) => decision,
+                Admission::Later(future) => future.await,
+            };
+            if let Some(authorization) = decision? {
+                request.authorizer = Some(authorization);
+            }
+        }
+        Ok(())
     }
 
     /// Lets every policy change the response.

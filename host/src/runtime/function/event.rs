@@ -1,6 +1,6 @@
 //! Builds the payload-format-2.0 event a Portico function receives from an HTTP request.
 
-use super::bindings::{HttpDetails, HttpRequestEvent, RequestContext};
+use super::bindings::{Authorizer, HttpDetails, HttpRequestEvent, RequestContext};
 use crate::runtime::HttpTrigger;
 use http::HeaderMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -34,6 +34,10 @@ pub fn build_event(trigger: HttpTrigger, body: Vec<u8>) -> HttpRequestEvent {
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    let authorizer = req.authorizer.map(|a| Authorizer {
+        jwt_claims: a.jwt_claims,
+        jwt_scopes: a.jwt_scopes,
+    });
     let epoch_ms = time
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -63,7 +67,7 @@ pub fn build_event(trigger: HttpTrigger, body: Vec<u8>) -> HttpRequestEvent {
             },
             time: clf_time(time),
             time_epoch: epoch_ms,
-            authorizer: None,
+            authorizer,
         },
     }
 }
