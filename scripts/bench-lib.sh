@@ -68,12 +68,14 @@ if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
     pin=(taskset -c "$(($(nproc) - 1))")
 fi
 
-# run URL [SCRIPT [SCRIPT ARGS...]]
+# run URL [SCRIPT [SCRIPT ARGS...]]; BENCH_HEADER="name: value" adds a request header.
 run() {
     local url=$1 script=${2:-scripts/wrk-report.lua}
     shift $(($# < 2 ? $# : 2))
-    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$script" "$url" -- "$@" >/dev/null
-    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$script" "$url" -- "$@" |
+    local header=()
+    [ -z "${BENCH_HEADER:-}" ] || header=(-H "$BENCH_HEADER")
+    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${header[@]}" -s "$script" "$url" -- "$@" >/dev/null
+    "${pin[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "${header[@]}" -s "$script" "$url" -- "$@" |
         awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7}'
 }
 

@@ -3,6 +3,8 @@
 #   1. a native hyper handler returning the same body as `hello` (the ceiling),
 #   2. Portico `GET /hello/{name}` through a release build of `portico up`
 #      (a fresh wasm instance per request),
+#   2j. the same behind a JWT authorizer (the development issuer), one token for every
+#      request, as a client reusing its access token sends it,
 #   3. the same with 1,000 routes registered (routing cost must stay flat),
 #   4. a plain wasi:http component (`examples/wasi-http-hello`) on
 #      `GET /wasi/hello/{name}`: the same answer through the wasi:http executor,
@@ -70,6 +72,20 @@ fi
 printf '[functions.wasi]\nmodule = "%s"\n[routes]\n"GET /wasi/hello/{name}" = "wasi"\n' \
     "$PWD/examples/target/wasm32-wasip2/release/wasi_http_hello.wasm" >"$work/wasi.toml"
 wasi=$(portico_up wasi "$work/wasi.toml")
+cat >"$work/jwt.toml" <<EOF
+[data]
+dir = "$work/data-jwt"
+[authorizers.dev]
+type = "jwt"
+issuer = "portico-dev"
+audiences = ["bench"]
+[functions.hello]
+module = "$hello_wasm"
+[routes]
+"GET /jwt/hello/{name}" = { function = "hello", auth = "dev" }
+EOF
+jwt=$(portico_up jwt "$work/jwt.toml")
+jwt_token=$("${PORTICO_BIN:-$TARGET_DIR/release/portico}" token --manifest "$work/jwt.toml" 2>/dev/null | tail -n1)
 generate 1 1000 "$work/routes.toml"
 routes=$(portico_up routes "$work/routes.toml")
 todo_manifest "$work/todo-cache.toml" on
@@ -116,6 +132,7 @@ row "2. portico GET /hello/{name}" "$portico/hello/bench"
 if [ -n "$baseline" ]; then
     row "2b. the same, BASELINE binary" "$baseline/hello/bench"
 fi
+BENCH_HEADER="Authorization: Bearer $jwt_token" row "2j. the same behind a JWT authorizer" "$jwt/jwt/hello/bench"
 row "3. portico, 1,000 routes registered" "$routes/f0/r999/hello/bench"
 row "4. wasi:http GET /wasi/hello/{name}" "$wasi/wasi/hello/bench"
 row "5. todo 95% reads, cache on" "$todo_cache" scripts/wrk-todos.lua "$work/ids-cache"

@@ -466,7 +466,7 @@ async fn unknown_kids_refresh_the_keys_at_most_once_per_interval() {
     let first = k1.sign(&claims(&issuer, json!({})));
     assert_eq!(get(&server, "/private", Some(&first)).await.status(), 200);
     let fetched = Instant::now();
-    assert_eq!(issuer.fetches(), 1, "keys are fetched on first use");
+    assert_eq!(issuer.fetches(), 1, "keys are fetched at start, once");
 
     // The issuer rotates to k2. Within the interval, a flood of unknown kids (k2's
     // among them) costs the issuer nothing more.
@@ -516,9 +516,10 @@ async fn jwks_endpoints_that_are_too_big_or_hang_refuse_within_the_limits() {
     refused(&server, "/big", &token, "not one of the issuer's keys").await;
     let started = Instant::now();
     refused(&server, "/hang", &token, "not one of the issuer's keys").await;
+    // The keys were fetched at start; the request waited for that fetch, at most.
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(1400) && took < Duration::from_secs(10),
+        took < Duration::from_secs(5),
         "the JWKS fetch gives up after 1.5 s: {took:?}"
     );
     let log = server.log();

@@ -60,6 +60,7 @@ impl Gateway {
         served: Served,
         max_body_bytes: u64,
     ) -> Gateway {
+        warm(&served);
         Gateway {
             runtime,
             metrics,
@@ -96,6 +97,7 @@ impl Gateway {
     /// Serves `served` from the next request on; requests already routed finish on what
     /// they were routed to. Returns what was served before.
     pub fn swap(&self, served: Served) -> Arc<Served> {
+        warm(&served);
         self.served.swap(Arc::new(served))
     }
 
@@ -234,6 +236,13 @@ impl Gateway {
         let mut response = error.response();
         served.api.policies().respond(&req.headers, &mut response);
         Access::new(&self.metrics, &mut req, &stage.name, started).finish_now(response, None)
+    }
+}
+
+/// Starts fetching the keys of `served`'s authorizers that have none yet.
+fn warm(served: &Served) {
+    for authorizer in served.api.settings().authorizers.values() {
+        authorizer.warm();
     }
 }
 

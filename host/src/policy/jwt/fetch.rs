@@ -50,10 +50,12 @@ async fn exchange(url: &str) -> Result<Bytes, FetchError> {
         .body(Empty::<Bytes>::new().map_err(|never| match never {}))
         .map_err(|_| FetchError::Url(url.to_string()))?;
     let request = set_host(request);
+    // The whole exchange is bounded by `get`'s TIMEOUT; these only keep the client's own
+    // (600 s) defaults out of the way, and fire later so that one error says why.
     let options = wasmtime_wasi_http::RequestOptions {
-        connect_timeout: Some(TIMEOUT),
-        first_byte_timeout: Some(TIMEOUT),
-        between_bytes_timeout: Some(TIMEOUT),
+        connect_timeout: Some(2 * TIMEOUT),
+        first_byte_timeout: Some(2 * TIMEOUT),
+        between_bytes_timeout: Some(2 * TIMEOUT),
     };
     let (response, connection) = wasmtime_wasi_http::default_send_request(request, Some(options))
         .await

@@ -1,4 +1,5 @@
-//! An authorizer's signing keys: the issuer's JWKS, fetched (or read) on first use and
+//! An authorizer's signing keys: the issuer's JWKS, fetched (or read) when the authorizer
+//! starts serving (or on first use, if that fetch is still under way or failed) and
 //! again when a token names a key the set does not hold.
 //!
 //! Rules, as API Gateway applies them to JWKS endpoints, plus a guard against floods:
@@ -126,6 +127,16 @@ impl KeySet {
         self.keys.load().get(kid).cloned()
     }
 
+    /// Loads the set if it was never loaded (a served authorizer's keys are fetched at
+    /// start, not by its first request).
+    pub async fn warm(&self) {
+        let mut refreshed = self.refreshed.lock().await;
+        if refreshed.is_none() {
+            *refreshed = Some(Instant::now());
+            self.refresh().await;
+        }
+    }
+
     /// The key `kid`, refreshing the set first if it does not hold it and the rules
     /// allow a refresh now.
     pub async fn get_or_refresh(&self, kid: &str) -> Option<Arc<Key>> {
@@ -141,6 +152,13 @@ impl KeySet {
             return None;
         }
         *refreshed = Some(Instant::now());
+        self.refresh().await;
+        self.get(kid)
+    }
+
+    /// Loads the set and replaces the one held; on failure keeps it. Called with
+    /// `refreshed` locked.
+    async fn refresh(&self) {
         match self.load().await {
             Ok(keys) => {
                 tracing::debug!(source = ?self.source, keys = keys.len(), "JWKS loaded");
@@ -151,7 +169,6 @@ impl KeySet {
                 self.keys.load().len()
             ),
         }
-        self.get(kid)
     }
 
     async fn load(&self) -> Result<Keys, KeysError> {

@@ -116,19 +116,28 @@ impl IdentitySource {
 
     /// The token `request` carries, without `Bearer `; `None` if missing or empty.
     fn token<'r>(&self, request: &'r IncomingRequest) -> Option<std::borrow::Cow<'r, str>> {
-        let raw: std::borrow::Cow<'r, str> = match self {
-            IdentitySource::Header(name) => request.headers.get(name)?.to_str().ok()?.trim().into(),
-            IdentitySource::Query(name) => form_urlencoded::parse(request.query.as_bytes())
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v)?,
-        };
-        let token = match raw.get(..7) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => {
-                std::borrow::Cow::Owned(raw[7..].trim().to_string())
+        use std::borrow::Cow;
+        let token = match self {
+            // The common case borrows from the request: no allocation.
+            IdentitySource::Header(name) => {
+                Cow::Borrowed(strip_bearer(request.headers.get(name)?.to_str().ok()?))
             }
-            _ => raw,
+            IdentitySource::Query(name) => {
+                let (_, value) =
+                    form_urlencoded::parse(request.query.as_bytes()).find(|(n, _)| n == name)?;
+                Cow::Owned(strip_bearer(&value).to_string())
+            }
         };
         (!token.is_empty()).then_some(token)
+    }
+}
+
+/// `text` without surrounding blanks and without a leading `Bearer ` (any case).
+fn strip_bearer(text: &str) -> &str {
+    let text = text.trim();
+    match text.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => text[7..].trim(),
+        _ => text,
     }
 }
 
@@ -205,7 +214,8 @@ impl std::fmt::Debug for JwtAuthorizer {
 impl JwtAuthorizer {
     /// The authorizer `name` configured by `settings`, with relative paths resolved
     /// against `dir` and the development key kept in `data_dir`. A `jwks_file` is read
-    /// and checked now; keys from elsewhere are fetched on first use.
+    /// and checked now; keys from elsewhere are fetched by [`JwtAuthorizer::warm`] or on
+    /// first use.
     pub fn new(
         name: &str,
         settings: &JwtSettings,
@@ -324,6 +334,16 @@ impl JwtAuthorizer {
     /// Where its keys come from.
     pub fn key_source(&self) -> &KeySource {
         self.keys.source()
+    }
+
+    /// Starts loading the key set in the background if it was never loaded, so that
+    /// the first request does not wait for the issuer. Outside a tokio runtime it does
+    /// nothing (the first request loads it).
+    pub fn warm(self: &Arc<Self>) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let authorizer = Arc::clone(self);
+            runtime.spawn(async move { authorizer.keys.warm().await });
+        }
     }
 
     /// Checks `token` as far as it can without waiting: `Err(header)` when the token
