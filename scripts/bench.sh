@@ -30,6 +30,8 @@ source scripts/bench-lib.sh
 generate() {
     local functions=$1 routes=$2 out=$3 f r
     {
+        # Each host its own data directory: one process at a time may hold one.
+        printf '[data]\ndir = "%s"\n' "$work/data-$(basename "$out" .toml)"
         for ((f = 0; f < functions; f++)); do
             printf '[functions.f%d]\nmodule = "%s"\n' "$f" "$hello_wasm"
         done
@@ -69,8 +71,8 @@ if [ -n "${BASELINE:-}" ]; then
         examples/hello/portico.toml >"$work/baseline.toml"
     baseline=$(PORTICO_BIN=$BASELINE portico_up baseline "$work/baseline.toml")
 fi
-printf '[functions.wasi]\nmodule = "%s"\n[routes]\n"GET /wasi/hello/{name}" = "wasi"\n' \
-    "$PWD/examples/target/wasm32-wasip2/release/wasi_http_hello.wasm" >"$work/wasi.toml"
+printf '[data]\ndir = "%s"\n[functions.wasi]\nmodule = "%s"\n[routes]\n"GET /wasi/hello/{name}" = "wasi"\n' \
+    "$work/data-wasi" "$PWD/examples/target/wasm32-wasip2/release/wasi_http_hello.wasm" >"$work/wasi.toml"
 wasi=$(portico_up wasi "$work/wasi.toml")
 cat >"$work/jwt.toml" <<EOF
 [data]
@@ -82,7 +84,7 @@ audiences = ["bench"]
 [functions.hello]
 module = "$hello_wasm"
 [routes]
-"GET /jwt/hello/{name}" = { function = "hello", auth = "dev" }
+"GET /hello/{name}" = { function = "hello", auth = "dev" }
 EOF
 jwt=$(portico_up jwt "$work/jwt.toml")
 jwt_token=$("${PORTICO_BIN:-$TARGET_DIR/release/portico}" token --manifest "$work/jwt.toml" 2>/dev/null | tail -n1)
@@ -132,7 +134,7 @@ row "2. portico GET /hello/{name}" "$portico/hello/bench"
 if [ -n "$baseline" ]; then
     row "2b. the same, BASELINE binary" "$baseline/hello/bench"
 fi
-BENCH_HEADER="Authorization: Bearer $jwt_token" row "2j. the same behind a JWT authorizer" "$jwt/jwt/hello/bench"
+BENCH_HEADER="Authorization: Bearer $jwt_token" row "2j. the same behind a JWT authorizer" "$jwt/hello/bench"
 row "3. portico, 1,000 routes registered" "$routes/f0/r999/hello/bench"
 row "4. wasi:http GET /wasi/hello/{name}" "$wasi/wasi/hello/bench"
 row "5. todo 95% reads, cache on" "$todo_cache" scripts/wrk-todos.lua "$work/ids-cache"

@@ -156,8 +156,8 @@ impl Gateway {
 
         let function = Arc::clone(target.function());
         function.count_request();
-        // Response policies see the request's headers; keep them only if there are any.
-        let request_headers = if policies.is_empty() {
+        // Response policies see the request's headers; kept only if one changes responses.
+        let request_headers = if !policies.change_responses() {
             http::HeaderMap::new()
         } else {
             req.headers.clone()

@@ -74,6 +74,13 @@ pub trait Policy: Send + Sync + fmt::Debug + 'static {
     fn respond(&self, request_headers: &HeaderMap, response: &mut Response) {
         let _ = (request_headers, response);
     }
+
+    /// Whether [`Policy::respond`] does anything. The gateway keeps a copy of the
+    /// request's headers for the response only when a policy says yes; a policy that
+    /// leaves `respond` alone says no.
+    fn responds(&self) -> bool {
+        true
+    }
 }
 
 /// The policies of a route (or of the whole API), in order. Cheap to clone.
@@ -94,6 +101,11 @@ impl Policies {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Whether any of them changes responses (see [`Policy::responds`]).
+    pub fn change_responses(&self) -> bool {
+        self.0.iter().any(|p| p.responds())
     }
 
     /// The first answer a policy gives before routing.

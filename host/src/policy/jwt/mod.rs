@@ -523,6 +523,10 @@ impl Policy for JwtPolicy {
         "jwt"
     }
 
+    fn responds(&self) -> bool {
+        false
+    }
+
     fn admit<'a>(&'a self, request: &'a IncomingRequest) -> Admission<'a> {
         // An event `portico invoke` read carries its authorizer's output already.
         if request.authorizer.is_some() {
