@@ -10,6 +10,10 @@
 //!   for it (one fetch, however many wait); once it is done, a `kid` still unknown is
 //!   refused until the interval has passed, so a flood of made-up `kid`s costs the
 //!   issuer one request per interval;
+//! - a set older than [`MAX_AGE`] is renewed in the background by the next request that
+//!   uses it (one renewal at a time, within the same once-per-interval rule), so a key
+//!   the issuer withdraws stops being trusted within about an hour even when no token
+//!   names an unknown `kid`;
 //! - a failed refresh keeps the keys already held;
 //! - only signing keys of the RSA, EC (P-256, P-384) and OKP (Ed25519) types are kept,
 //!   each with the algorithms it may verify (its `alg` alone, when the JWK names one);
@@ -25,10 +29,17 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The shortest time between two refreshes of one key set.
 pub const MIN_REFRESH: Duration = Duration::from_secs(10);
+
+/// How old a key set may get before a request that uses it renews it in the background.
+pub const MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// `loaded_ms` of a set never loaded.
+const NEVER: u64 = u64::MAX;
 
 /// One verification key.
 pub struct Key {
@@ -96,6 +107,12 @@ pub struct KeySet {
     keys: ArcSwap<Keys>,
     /// When the set was last refreshed (or tried to be); held while refreshing.
     refreshed: tokio::sync::Mutex<Option<Instant>>,
+    /// When the set held was loaded, in ms since `born` ([`NEVER`] before the first).
+    loaded_ms: AtomicU64,
+    born: Instant,
+    max_age: Duration,
+    /// A background renewal is under way.
+    renewing: AtomicBool,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -114,7 +131,46 @@ impl KeySet {
             source,
             keys: ArcSwap::from_pointee(Keys::new()),
             refreshed: tokio::sync::Mutex::new(None),
+            loaded_ms: AtomicU64::new(NEVER),
+            born: Instant::now(),
+            max_age: MAX_AGE,
+            renewing: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the set held is older than [`MAX_AGE`] and no renewal is under way; a
+    /// `true` answer claims the renewal, which the caller runs with [`KeySet::renew`].
+    /// Cheap: an atomic load and a clock read.
+    pub fn claim_renewal(&self) -> bool {
+        self.is_stale()
+            && self
+                .renewing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    fn is_stale(&self) -> bool {
+        let loaded = self.loaded_ms.load(Ordering::Relaxed);
+        loaded != NEVER
+            && millis(self.born.elapsed()).saturating_sub(loaded) >= millis(self.max_age)
+    }
+
+    /// Renews a stale set, within the once-per-interval rule; ends the renewal claimed
+    /// by [`KeySet::claim_renewal`].
+    pub async fn renew(&self) {
+        {
+            let mut refreshed = self.refreshed.lock().await;
+            if self.is_stale() && !refreshed.is_some_and(|at| at.elapsed() < MIN_REFRESH) {
+                *refreshed = Some(Instant::now());
+                self.refresh().await;
+            }
+        }
+        self.end_renewal();
+    }
+
+    /// Ends a renewal claimed by [`KeySet::claim_renewal`] without running it.
+    pub fn end_renewal(&self) {
+        self.renewing.store(false, Ordering::Release);
     }
 
     /// Where the keys come from.
@@ -163,6 +219,8 @@ impl KeySet {
             Ok(keys) => {
                 tracing::debug!(source = ?self.source, keys = keys.len(), "JWKS loaded");
                 self.keys.store(Arc::new(keys));
+                self.loaded_ms
+                    .store(millis(self.born.elapsed()), Ordering::Relaxed);
             }
             Err(e) => tracing::warn!(
                 "JWKS not loaded, keeping the {} keys held: {e}",
@@ -213,6 +271,10 @@ impl KeySet {
         };
         parse_jwks(&text)
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX - 1)
 }
 
 async fn fetch_text(url: &str) -> Result<bytes::Bytes, KeysError> {
@@ -368,5 +430,36 @@ mod tests {
         *set.refreshed.lock().await = Some(Instant::now() - MIN_REFRESH);
         assert!(set.get_or_refresh("two").await.is_some());
         assert!(set.get("one").is_none(), "a refresh replaces the set");
+    }
+
+    #[tokio::test]
+    async fn an_old_set_is_renewed_by_the_next_use_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("jwks.json");
+        let write = |kid: &str| {
+            std::fs::write(
+                &path,
+                json!({ "keys": [rsa(json!({"kid": kid}))] }).to_string(),
+            )
+            .expect("write");
+        };
+        write("one");
+        let mut set = KeySet::new(KeySource::File(path.clone()));
+        set.max_age = Duration::ZERO;
+        assert!(
+            !set.claim_renewal(),
+            "a set never loaded is not renewed, but warmed"
+        );
+        set.warm().await;
+        write("two");
+        assert!(set.claim_renewal());
+        assert!(!set.claim_renewal(), "one renewal at a time");
+        // Within the refresh interval the renewal does nothing, and ends.
+        set.renew().await;
+        assert!(set.get("one").is_some());
+        *set.refreshed.lock().await = Some(Instant::now() - MIN_REFRESH);
+        assert!(set.claim_renewal());
+        set.renew().await;
+        assert!(set.get("two").is_some() && set.get("one").is_none());
     }
 }

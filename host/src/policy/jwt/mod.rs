@@ -532,6 +532,15 @@ impl Policy for JwtPolicy {
         if request.authorizer.is_some() {
             return Admission::Now(Ok(None));
         }
+        if self.authorizer.keys.claim_renewal() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    let authorizer = Arc::clone(&self.authorizer);
+                    runtime.spawn(async move { authorizer.keys.renew().await });
+                }
+                Err(_) => self.authorizer.keys.end_renewal(),
+            }
+        }
         let Some(token) = self.authorizer.source.token(request) else {
             return Admission::Now(Err(self.unauthorized(Denial::Missing)));
         };
