@@ -529,10 +529,8 @@ async fn jwks_endpoints_that_are_too_big_or_hang_refuse_within_the_limits() {
     assert_eq!(get(&server, "/open", None).await.status(), 200);
 }
 
-#[tokio::test]
-async fn dev_tokens_work_offline_against_the_demo_s_me_route() {
-    let m = manifest(
-        r#"
+/// `hello` behind the development issuer at `GET /me`; more routes may follow.
+const DEV: &str = r#"
 [authorizers.dev]
 type = "jwt"
 issuer = "portico-dev"
@@ -543,28 +541,34 @@ module = "{hello}"
 
 [routes]
 "GET /me" = { function = "hello", auth = "dev" }
-"GET /admin" = { function = "hello", auth = "dev", scopes = ["admin"] }
-"#,
+"#;
+
+/// Runs `portico token --manifest PATH ARGS` and returns the token it printed last.
+fn mint(path: &std::path::Path, args: &[&str]) -> String {
+    let out = portico()
+        .arg("token")
+        .arg("--manifest")
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("portico token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let token = |args: &[&str]| {
-        let out = portico()
-            .arg("token")
-            .arg("--manifest")
-            .arg(&m.path)
-            .args(args)
-            .output()
-            .expect("portico token");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8(out.stdout).expect("utf-8");
-        stdout.lines().last().expect("a token").to_string()
-    };
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    stdout.lines().last().expect("a token").to_string()
+}
+
+#[tokio::test]
+async fn dev_tokens_work_offline_against_the_demo_s_me_route() {
+    let m = manifest(&format!(
+        "{DEV}\"GET /admin\" = {{ function = \"hello\", auth = \"dev\", scopes = [\"admin\"] }}\n"
+    ));
     // Minted before the server starts, and after: the same key.
-    let ann = token(&["--sub", "ann", "--claim", "email=ann@example.com"]);
     let path = m.path.clone();
+    let ann = mint(&path, &["--sub", "ann", "--claim", "email=ann@example.com"]);
     let server = Server::start(m);
     let resp = get(&server, "/me", Some(&format!("Bearer {ann}"))).await;
     assert_eq!(resp.status(), 200);
@@ -573,28 +577,10 @@ module = "{hello}"
     assert_eq!(me["claims"]["email"], "ann@example.com");
     assert_eq!(me["claims"]["iss"], "portico-dev");
 
-    let out = portico()
-        .args(["token", "--scope", "admin", "--manifest"])
-        .arg(&path)
-        .output()
-        .expect("portico token");
-    let admin = String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string();
+    let admin = mint(&path, &["--scope", "admin"]);
     assert_eq!(get(&server, "/admin", Some(&ann)).await.status(), 403);
     assert_eq!(get(&server, "/admin", Some(&admin)).await.status(), 200);
-    let expired = {
-        let out = portico()
-            .args(["token", "--ttl", "0s", "--manifest"])
-            .arg(&path)
-            .output()
-            .expect("portico token");
-        String::from_utf8(out.stdout)
-            .expect("utf-8")
-            .trim()
-            .to_string()
-    };
+    let expired = mint(&path, &["--ttl", "0s"]);
     assert_eq!(get(&server, "/me", Some(&expired)).await.status(), 401);
 
     // The public key, as a JWKS, on the admin listener.
@@ -613,20 +599,7 @@ module = "{hello}"
 
 #[tokio::test]
 async fn invoke_carries_the_event_s_authorizer_into_the_function() {
-    let m = manifest(
-        r#"
-[authorizers.dev]
-type = "jwt"
-issuer = "portico-dev"
-audiences = ["portico-demo"]
-
-[functions.hello]
-module = "{hello}"
-
-[routes]
-"GET /me" = { function = "hello", auth = "dev" }
-"#,
-    );
+    let m = manifest(DEV);
     let event = m.dir.path().join("event.json");
     std::fs::write(
         &event,

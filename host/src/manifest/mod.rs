@@ -577,19 +577,10 @@ impl Manifest {
                 .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
             let function = Spanned::new(value.span(), function);
             if !functions.contains_key(function.get_ref()) {
-                let known: Vec<&str> = functions.keys().map(String::as_str).collect();
                 return Err(at(
                     function.span(),
                     &field,
-                    format!(
-                        "no function named `{}` (functions in this manifest: {})",
-                        function.get_ref(),
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
+                    unknown("function", function.get_ref(), functions.keys()),
                 ));
             }
             let spec = RouteSpec {
@@ -753,17 +744,9 @@ fn route_value(
         }
         (Some(name), scopes) => {
             let Some(authorizer) = api.authorizers.get(&name) else {
-                let known: Vec<&str> = api.authorizers.keys().map(String::as_str).collect();
                 return Err((
                     ".auth".into(),
-                    format!(
-                        "no authorizer named `{name}` (authorizers in this manifest: {})",
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
+                    unknown("authorizer", &name, api.authorizers.keys()),
                 ));
             };
             let scopes = scopes.unwrap_or_default();
@@ -784,6 +767,17 @@ fn route_value(
             auth,
         },
     ))
+}
+
+/// "no `kind` named `name` (`kind`s in this manifest: a, b)", or "... none)".
+fn unknown<'a>(kind: &str, name: &str, known: impl Iterator<Item = &'a String>) -> String {
+    let known: Vec<&str> = known.map(String::as_str).collect();
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    format!("no {kind} named `{name}` ({kind}s in this manifest: {known})")
 }
 
 /// One `[authorizers.NAME]` section. The error is (the sub-key at fault, the message).
