@@ -13,20 +13,9 @@ module = "{hello}"
 "POST /echo" = "hello"
 "#;
 
+/// `portico invoke` on one of `tests/events/`.
 fn invoke(manifest_path: &std::path::Path, event: &str) -> Value {
-    let out = portico()
-        .args(["invoke", "--manifest"])
-        .arg(manifest_path)
-        .arg("--event")
-        .arg(root().join("tests/events").join(event))
-        .output()
-        .expect("portico runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("payload 2.0 JSON on stdout")
+    crate::support::invoke(manifest_path, &root().join("tests/events").join(event))
 }
 
 #[test]

@@ -226,6 +226,24 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// Runs `portico invoke --manifest MANIFEST --event EVENT`, which must succeed, and
+/// returns the payload 2.0 response it printed.
+pub fn invoke(manifest: &Path, event: &Path) -> serde_json::Value {
+    let out = portico()
+        .args(["invoke", "--manifest"])
+        .arg(manifest)
+        .arg("--event")
+        .arg(event)
+        .output()
+        .expect("portico runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("payload 2.0 JSON on stdout")
+}
+
 /// Runs `portico up` on `m` and returns its stderr; it must fail.
 pub fn up_fails(m: &TempManifest) -> String {
     let out = portico()

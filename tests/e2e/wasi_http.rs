@@ -4,7 +4,7 @@
 
 use crate::deploy::{TOKEN, put, start, variant, version};
 use crate::support::{
-    Server, access_line, client, component, manifest, metrics, portico, request_id, up_fails,
+    Server, access_line, client, component, manifest, metrics, request_id, up_fails,
 };
 use std::time::Duration;
 
@@ -292,19 +292,7 @@ async fn invoke_runs_a_wasi_http_component() {
         r#"{"version":"2.0","rawPath":"/wasi/hello/ivy","rawQueryString":"","headers":{"host":"example.com"},"requestContext":{"http":{"method":"GET"}}}"#,
     )
     .expect("event");
-    let out = portico()
-        .args(["invoke", "--manifest"])
-        .arg(&m.path)
-        .arg("--event")
-        .arg(&event)
-        .output()
-        .expect("invoke runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let payload: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let payload = crate::support::invoke(&m.path, &event);
     assert_eq!(payload["statusCode"], 200);
     assert_eq!(payload["headers"]["x-handler"], "wasi-http");
     let body: serde_json::Value =

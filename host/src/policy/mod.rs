@@ -98,11 +98,6 @@ impl Policies {
         Policies(policies.into())
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Whether any of them changes responses (see [`Policy::responds`]).
     pub fn change_responses(&self) -> bool {
         self.0.iter().any(|p| p.responds())

@@ -448,16 +448,6 @@ impl JwtPolicy {
         }
     }
 
-    /// The authorizer.
-    pub fn authorizer(&self) -> &Arc<JwtAuthorizer> {
-        &self.authorizer
-    }
-
-    /// The scopes the route requires.
-    pub fn scopes(&self) -> &[String] {
-        &self.scopes
-    }
-
     fn decide(&self, checked: Result<Arc<Verified>, Denial>) -> Decision {
         let verified = checked.map_err(|denial| self.unauthorized(denial))?;
         if !claims::allows(&self.scopes, &verified.authorization.jwt_scopes) {
