@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod authorizer;
 pub mod data;
 mod error;
 pub mod log;
@@ -51,6 +52,25 @@ pub mod bindings {
         export_macro_name: "__export_function_impl",
         default_bindings_module: "portico_guest::bindings",
     });
+
+    /// The bindings of the `authorizer-function` world; its imports are the function
+    /// world's.
+    pub mod authorizer {
+        wit_bindgen::generate!({
+            path: "../wit",
+            world: "authorizer-function",
+            pub_export_macro: true,
+            export_macro_name: "__export_authorizer_function_impl",
+            default_bindings_module: "portico_guest::bindings::authorizer",
+            with: {
+                "portico:edge/http-types@0.1.0": crate::bindings::portico::edge::http_types,
+                "portico:edge/log@0.1.0": crate::bindings::portico::edge::log,
+                "portico:edge/data@0.1.0": crate::bindings::portico::edge::data,
+                "portico:edge/variables@0.1.0": crate::bindings::portico::edge::variables,
+                "portico:edge/authorization@0.1.0": crate::bindings::portico::edge::authorization,
+            },
+        });
+    }
 }
 
 /// Items used by [`export!`]'s expansion. Not part of the stable API.

@@ -282,6 +282,22 @@ impl Request {
             .map_or(&[], |a| a.jwt_scopes.as_slice())
     }
 
+    /// The `context` the route's custom authorizer returned (`type = "request"` in the
+    /// manifest; API Gateway's `requestContext.authorizer.lambda`); empty without one.
+    /// Asked of the host on each call.
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let context = req.authorizer_context();
+    /// let owner = context.get("owner").and_then(|o| o.as_str()).unwrap_or("nobody");
+    /// # }
+    /// ```
+    pub fn authorizer_context(&self) -> serde_json::Map<String, serde_json::Value> {
+        crate::bindings::portico::edge::authorization::lambda_context()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
     /// The whole request context.
     ///
     /// ```no_run

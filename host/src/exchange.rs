@@ -12,6 +12,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use sync_wrapper::SyncWrapper;
 
 /// Any error a streaming body may end with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -40,12 +41,13 @@ pub struct IncomingRequest {
     pub protocol: String,
     /// What an authorizer established about the caller: set by the route's policies
     /// (the server never sets it), or carried in by `portico invoke` from an event's
-    /// `requestContext.authorizer`, as a Lambda test event would.
-    pub authorizer: Option<Authorization>,
+    /// `requestContext.authorizer`, as a Lambda test event would. Shared: the function's
+    /// event and its instance both read it.
+    pub authorizer: Option<Arc<Authorization>>,
 }
 
 /// What the route's authorizer established about the caller, passed to the function as
-/// `requestContext.authorizer`.
+/// `requestContext.authorizer` (`jwt` and `lambda`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Authorization {
     /// The claims of a validated JWT as `(claim, value)`, in the token's order; values
@@ -53,6 +55,8 @@ pub struct Authorization {
     pub jwt_claims: Vec<(String, String)>,
     /// The token's scopes (`scope`, or `scp`).
     pub jwt_scopes: Vec<String>,
+    /// The `context` a custom authorizer returned: the text of a JSON object.
+    pub lambda: Option<Arc<str>>,
 }
 
 impl Authorization {
@@ -68,6 +72,7 @@ impl Authorization {
                 .map(|(name, value)| (name.clone(), claim_text(value)))
                 .collect(),
             jwt_scopes: scopes,
+            lambda: None,
         }
     }
 }
@@ -86,7 +91,10 @@ pub enum RequestBody {
     /// The whole body.
     Full(Bytes),
     /// Arriving; ends with an error if it breaks or grows past the request limit.
-    Stream(StreamBody),
+    /// Wrapped so that the request is `Sync` (a stream is only ever used by value or
+    /// through `&mut`): a route policy can then hold `&IncomingRequest` across an
+    /// `.await` in a `Send` future, as a custom authorizer does.
+    Stream(SyncWrapper<StreamBody>),
 }
 
 impl std::fmt::Debug for RequestBody {
@@ -135,7 +143,7 @@ impl RequestBody {
         B::Error: Into<BoxError>,
     {
         let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
-        RequestBody::Stream(
+        RequestBody::Stream(SyncWrapper::new(
             limited
                 .map_err(move |e| -> BoxError {
                     if e.downcast_ref::<LengthLimitError>().is_some() {
@@ -148,14 +156,14 @@ impl RequestBody {
                     }
                 })
                 .boxed_unsync(),
-        )
+        ))
     }
 
     /// The whole body; a streaming body is read to its end.
     pub async fn collect(self) -> Result<Bytes, BodyError> {
         match self {
             RequestBody::Full(bytes) => Ok(bytes),
-            RequestBody::Stream(body) => match body.collect().await {
+            RequestBody::Stream(body) => match body.into_inner().collect().await {
                 Ok(collected) => Ok(collected.to_bytes()),
                 Err(e) => Err(match e.downcast::<BodyError>() {
                     Ok(e) => *e,
@@ -169,7 +177,7 @@ impl RequestBody {
     pub fn into_stream(self) -> StreamBody {
         match self {
             RequestBody::Full(bytes) => Full::new(bytes).map_err(|e| match e {}).boxed_unsync(),
-            RequestBody::Stream(body) => body,
+            RequestBody::Stream(body) => body.into_inner(),
         }
     }
 

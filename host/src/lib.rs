@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod authorization;
 pub mod cli;
 pub mod data;
 pub mod deploy;
@@ -34,7 +35,7 @@ mod architecture {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
 
-    const CAPABILITIES: [&str; 4] = ["data", "log", "outbound", "variables"];
+    const CAPABILITIES: [&str; 5] = ["authorization", "data", "log", "outbound", "variables"];
 
     /// Top-level module → the top-level modules it names as `crate::X`.
     fn imports() -> BTreeMap<String, BTreeSet<String>> {

@@ -92,6 +92,19 @@ pub struct ConnectionLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of a custom authorizer's decision.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthorizerLabels {
+    /// The authorizer's name (`[authorizers.NAME]`).
+    pub authorizer: String,
+    /// `allow`, `deny`, `error` (the function failed), or `unauthorized` (an identity
+    /// source was missing; nothing ran).
+    pub decision: &'static str,
+    /// `cache` (a cached decision answered), `function` (the authorizer function ran),
+    /// or `none` (`unauthorized`).
+    pub source: &'static str,
+}
+
 /// `listener` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ListenerLabel {
@@ -178,6 +191,7 @@ pub struct Metrics {
     cache: Arc<OnceLock<Arc<CacheStats>>>,
     connections: Family<ConnectionLabels, Counter>,
     connections_open: Family<ListenerLabel, Gauge>,
+    authorizer_decisions: Family<AuthorizerLabels, Counter>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -299,6 +313,12 @@ impl Metrics {
             "Connections open now, by listener",
             connections_open.clone(),
         );
+        let authorizer_decisions = Family::<AuthorizerLabels, Counter>::default();
+        registry.register(
+            "authorizer_decisions",
+            "Custom authorizer decisions, by authorizer, decision and whether the cache or the function gave it",
+            authorizer_decisions.clone(),
+        );
         let cache = CacheCollector::default();
         let cache_stats = Arc::clone(&cache.stats);
         registry.register_collector(Box::new(cache));
@@ -319,7 +339,24 @@ impl Metrics {
             deploys,
             connections,
             connections_open,
+            authorizer_decisions,
         }
+    }
+
+    /// Records one decision of custom authorizer `authorizer`.
+    pub fn authorizer_decision(
+        &self,
+        authorizer: &str,
+        decision: &'static str,
+        source: &'static str,
+    ) {
+        self.authorizer_decisions
+            .get_or_create(&AuthorizerLabels {
+                authorizer: authorizer.to_string(),
+                decision,
+                source,
+            })
+            .inc();
     }
 
     /// Registered counters for the connections of listener `listener`.

@@ -5,6 +5,7 @@ mod auth;
 mod capabilities;
 mod cli;
 mod connections;
+mod custom_auth;
 mod data;
 mod datadir;
 mod deploy;

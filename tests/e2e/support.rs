@@ -42,8 +42,8 @@ pub struct TempManifest {
 }
 
 /// Writes `text` as `portico.toml` in a new temporary directory. `{hello}`,
-/// `{misbehave}`, `{todo}`, `{fetch}` and `{wasi}` (the wasi:http example) are replaced
-/// with the components' paths.
+/// `{misbehave}`, `{todo}`, `{fetch}`, `{wasi}` (the wasi:http example), `{keys}`,
+/// `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
 pub fn manifest(text: &str) -> TempManifest {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = text
@@ -51,7 +51,13 @@ pub fn manifest(text: &str) -> TempManifest {
         .replace("{misbehave}", &toml_path(&component("misbehave")))
         .replace("{todo}", &toml_path(&component("todo")))
         .replace("{fetch}", &toml_path(&component("fetch")))
-        .replace("{wasi}", &toml_path(&component("wasi_http_hello")));
+        .replace("{wasi}", &toml_path(&component("wasi_http_hello")))
+        .replace("{keys}", &toml_path(&component("keys")))
+        .replace("{authorizer}", &toml_path(&component("authorizer")))
+        .replace(
+            "{misbehave-authorizer}",
+            &toml_path(&component("misbehave_authorizer")),
+        );
     let path = dir.path().join("portico.toml");
     std::fs::write(&path, text).expect("write manifest");
     TempManifest { dir, path }

@@ -15,6 +15,7 @@ fn handle(req: Request) -> Result<Response, Error> {
     match req.route_key() {
         "GET /hello" | "GET /hello/{name}" => greet(&req),
         "GET /me" => me(&req),
+        "GET /whoami" => whoami(&req),
         _ => echo(&req),
     }
 }
@@ -36,6 +37,11 @@ fn me(req: &Request) -> Result<Response, Error> {
         "scopes": req.scopes(),
         "claims": req.claims().collect::<std::collections::BTreeMap<_, _>>(),
     }))
+}
+
+/// Who the caller is, from the context the route's custom authorizer returned.
+fn whoami(req: &Request) -> Result<Response, Error> {
+    Response::ok().json(&serde_json::json!({ "authorizer": req.authorizer_context() }))
 }
 
 /// Reflects the event back as JSON, and lets the caller choose the response's shape
@@ -70,12 +76,7 @@ fn echo(req: &Request) -> Result<Response, Error> {
                 "sourceIp": ctx.http.source_ip,
                 "userAgent": ctx.http.user_agent,
             },
-            "authorizer": ctx.authorizer.as_ref().map(|_| serde_json::json!({
-                "jwt": {
-                    "claims": req.claims().collect::<std::collections::BTreeMap<_, _>>(),
-                    "scopes": req.scopes(),
-                },
-            })),
+            "authorizer": authorizer(req),
         },
     });
     let status = req
@@ -103,3 +104,23 @@ fn echo(req: &Request) -> Result<Response, Error> {
 }
 
 portico_guest::export!(handle);
+
+/// `requestContext.authorizer` as API Gateway shows it: `jwt` from a JWT authorizer,
+/// `lambda` from a custom one; absent without either.
+fn authorizer(req: &Request) -> Option<serde_json::Value> {
+    let mut authorizer = serde_json::Map::new();
+    if req.context().authorizer.is_some() {
+        authorizer.insert(
+            "jwt".into(),
+            serde_json::json!({
+                "claims": req.claims().collect::<std::collections::BTreeMap<_, _>>(),
+                "scopes": req.scopes(),
+            }),
+        );
+    }
+    let lambda = req.authorizer_context();
+    if !lambda.is_empty() {
+        authorizer.insert("lambda".into(), serde_json::Value::Object(lambda));
+    }
+    (!authorizer.is_empty()).then_some(serde_json::Value::Object(authorizer))
+}

@@ -72,6 +72,7 @@ async fn dev_jwks(admin: &Admin) -> Response<Full<Bytes>> {
         .settings()
         .authorizers
         .values()
+        .filter_map(|a| a.jwt())
         .find_map(|a| match a.key_source() {
             KeySource::Dev(dir) => Some(dir.clone()),
             _ => None,

@@ -298,6 +298,7 @@ pub fn capabilities(
             std::sync::Arc::clone(metrics),
         ))
         .with(crate::variables::Variables)
+        .with(crate::authorization::AuthorizationContext)
 }
 
 /// A multi-threaded tokio runtime for the commands that need one.

@@ -37,6 +37,7 @@ pub fn run(manifest: &Manifest, args: TokenArgs) -> anyhow::Result<()> {
             .api
             .authorizers
             .values()
+            .filter_map(|a| a.jwt())
             .find(|a| a.issuer() == dev::ISSUER)
             .and_then(|a| a.audiences().first().cloned())
             .with_context(|| {

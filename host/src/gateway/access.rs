@@ -49,6 +49,7 @@ impl Access {
             RequestBody::Full(bytes) => BytesIn::Known(bytes.len() as u64),
             RequestBody::Stream(stream) => {
                 let counter = Arc::new(AtomicU64::new(0));
+                let stream = stream.get_mut();
                 let taken = std::mem::replace(stream, empty_stream());
                 *stream = Counted {
                     inner: taken,

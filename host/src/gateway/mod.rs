@@ -135,34 +135,13 @@ impl Gateway {
         let target = &matched.route.value;
         access.route(&matched.route.text, target);
         let policies = target.policies.clone();
-        if let Err(refusal) = policies.admit(&mut req).await {
-            let Refusal {
-                mut response,
-                reason,
-            } = *refusal;
-            access.refused(reason);
-            policies.respond(&req.headers, &mut response);
-            return access.finish_now(response, None);
-        }
-        if req
-            .body
-            .known_len()
-            .is_some_and(|n| n as u64 > self.max_body_bytes)
-        {
-            let mut response = GatewayError::PayloadTooLarge.response();
-            policies.respond(&req.headers, &mut response);
-            return access.finish_now(response, None);
-        }
-
-        let function = Arc::clone(target.function());
-        function.count_request();
         // Response policies see the request's headers; kept only if one changes responses.
         let request_headers = if !policies.change_responses() {
             http::HeaderMap::new()
         } else {
             req.headers.clone()
         };
-        let trigger = HttpTrigger {
+        let mut trigger = HttpTrigger {
             request: req,
             route_key: matched.route.text.clone(),
             path_parameters: matched.params,
@@ -170,6 +149,32 @@ impl Gateway {
             stage_variables: stage.variables.clone(),
             time,
         };
+        let cx = crate::policy::Context {
+            runtime: &self.runtime,
+            metrics: &self.metrics,
+        };
+        if let Err(refusal) = policies.admit(&mut trigger, cx).await {
+            let Refusal {
+                mut response,
+                reason,
+            } = *refusal;
+            access.refused(reason);
+            policies.respond(&request_headers, &mut response);
+            return access.finish_now(response, None);
+        }
+        if trigger
+            .request
+            .body
+            .known_len()
+            .is_some_and(|n| n as u64 > self.max_body_bytes)
+        {
+            let mut response = GatewayError::PayloadTooLarge.response();
+            policies.respond(&request_headers, &mut response);
+            return access.finish_now(response, None);
+        }
+
+        let function = Arc::clone(target.function());
+        function.count_request();
         let timeout = target.spec.options.timeout;
         // Everything the invocation logs (guest lines, data calls, stage spans at debug
         // level) nests under this span.
@@ -209,7 +214,8 @@ impl Gateway {
             InvokeError::Trap(_)
             | InvokeError::Guest(_)
             | InvokeError::ResponseTooLarge { .. }
-            | InvokeError::Malformed(_) => GatewayError::Internal,
+            | InvokeError::Malformed(_)
+            | InvokeError::WrongKind(_) => GatewayError::Internal,
         };
         match error {
             InvokeError::RequestBody(e) => {
@@ -239,7 +245,7 @@ impl Gateway {
     }
 }
 
-/// Starts fetching the keys of `served`'s authorizers that have none yet.
+/// Lets `served`'s authorizers start what they want done before their first request.
 fn warm(served: &Served) {
     for authorizer in served.api.settings().authorizers.values() {
         authorizer.warm();

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// An event file that cannot be turned into a request.
 #[derive(Debug, thiserror::Error)]
@@ -66,12 +67,13 @@ struct Context {
 }
 
 /// `requestContext.authorizer`: `jwt.claims` and `jwt.scopes` (2.0), or `claims` (1.0,
-/// a Cognito user-pool authorizer).
+/// a Cognito user-pool authorizer); `lambda`, a custom authorizer's context (2.0).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct AuthorizerContext {
     jwt: Option<JwtContext>,
     claims: Option<serde_json::Map<String, serde_json::Value>>,
+    lambda: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -101,9 +103,15 @@ pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
     let event: Event = serde_json::from_slice(json)?;
     let is_v2 = event.version.as_deref() == Some("2.0") || event.raw_path.is_some();
     let context = event.request_context;
-    let authorizer = context.authorizer.map(|a| match (a.jwt, a.claims) {
-        (Some(jwt), _) => Authorization::from_jwt(&jwt.claims, jwt.scopes.unwrap_or_default()),
-        (None, claims) => Authorization::from_jwt(claims.iter().flatten(), Vec::new()),
+    let authorizer = context.authorizer.map(|a| {
+        let mut authorization = match (a.jwt, a.claims) {
+            (Some(jwt), _) => Authorization::from_jwt(&jwt.claims, jwt.scopes.unwrap_or_default()),
+            (None, claims) => Authorization::from_jwt(claims.iter().flatten(), Vec::new()),
+        };
+        authorization.lambda = a
+            .lambda
+            .map(|context| serde_json::Value::Object(context).to_string().into());
+        Arc::new(authorization)
     });
     let http_ctx = context.http.unwrap_or_default();
     let (method, path, query, protocol, source_ip) = if is_v2 {

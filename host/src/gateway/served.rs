@@ -2,8 +2,7 @@
 //! leading to targets (an integration plus its policies), and the functions behind
 //! them. A deploy or a reload builds a new [`Served`] and swaps it in whole.
 
-use crate::policy::jwt::{JwtAuthorizer, JwtPolicy};
-use crate::policy::{CorsPolicy, Policies, Policy};
+use crate::policy::{Authorizer, CorsPolicy, Policies, Policy, RouteAuth};
 use crate::routing::{RouteConflict, RouteKey, Router};
 use crate::runtime::Function;
 use std::collections::BTreeMap;
@@ -41,8 +40,8 @@ pub struct RouteOptions {
     pub cors: Override<Arc<CorsPolicy>>,
     /// The integration timeout for this route, replacing the function's.
     pub timeout: Option<Duration>,
-    /// The route's JWT authorizer and scopes (`auth = "NAME"`, `scopes = [...]`).
-    pub auth: Option<Arc<JwtPolicy>>,
+    /// The route's authorizer (`auth = "NAME"`, with `scopes = [...]` for a JWT one).
+    pub auth: Option<RouteAuth>,
 }
 
 /// A route as configured: its key, the function it leads to, and its options.
@@ -62,12 +61,17 @@ pub struct ApiSettings {
     /// `[cors]`, if configured.
     pub cors: Option<Arc<CorsPolicy>>,
     /// `[authorizers.NAME]`, by name.
-    pub authorizers: BTreeMap<String, Arc<JwtAuthorizer>>,
+    pub authorizers: BTreeMap<String, Authorizer>,
 }
 
 impl ApiSettings {
-    /// The policies of a route with `options`, in pipeline order.
-    fn policies(&self, options: &RouteOptions) -> Policies {
+    /// The policies of a route with `options`, in pipeline order, over the served
+    /// `functions` (a custom authorizer runs one).
+    fn policies(
+        &self,
+        options: &RouteOptions,
+        functions: &BTreeMap<String, Arc<Function>>,
+    ) -> Result<Policies, String> {
         let mut list: Vec<Arc<dyn Policy>> = Vec::new();
         // CORS first: a preflight is answered before any authorizer asks for a token
         // (browsers send none), and refusals carry CORS headers, so that a page sees
@@ -76,9 +80,9 @@ impl ApiSettings {
             list.push(cors);
         }
         if let Some(auth) = &options.auth {
-            list.push(Arc::clone(auth) as Arc<dyn Policy>);
+            list.push(auth.bind(functions)?);
         }
-        Policies::new(list)
+        Ok(Policies::new(list))
     }
 }
 
@@ -181,6 +185,26 @@ pub enum RoutesError {
         /// The function it names.
         function: String,
     },
+    /// A route leads to a component that does not answer HTTP requests (an authorizer).
+    #[error(
+        "route `{route}` leads to function `{function}`, of kind `{kind}`, which does not answer requests (an authorizer function is named in an `[authorizers.NAME]` section)"
+    )]
+    NotHttp {
+        /// The route key.
+        route: String,
+        /// The function it names.
+        function: String,
+        /// What the function is.
+        kind: crate::runtime::Kind,
+    },
+    /// A route's authorizer cannot run.
+    #[error("route `{route}`: {reason}")]
+    Authorizer {
+        /// The route key.
+        route: String,
+        /// Why.
+        reason: String,
+    },
     /// Two routes match the same requests.
     #[error(transparent)]
     Conflict(#[from] RouteConflict),
@@ -213,14 +237,30 @@ impl Served {
                         route: spec.key.to_string(),
                         function: spec.function.clone(),
                     })?;
+            if !function.kind().serves_http() {
+                return Err(RoutesError::NotHttp {
+                    route: spec.key.to_string(),
+                    function: spec.function.clone(),
+                    kind: function.kind(),
+                });
+            }
+            let policies = settings
+                .policies(&spec.options, &functions)
+                .map_err(|reason| RoutesError::Authorizer {
+                    route: spec.key.to_string(),
+                    reason,
+                })?;
             let target = RouteTarget {
                 integration: Integration::Function(Arc::clone(function)),
-                policies: settings.policies(&spec.options),
+                policies,
                 spec: spec.clone(),
             };
             router.insert(spec.key.clone(), target)?;
         }
-        let policies = settings.policies(&RouteOptions::default());
+        // Default options name no authorizer, so there is nothing to fail.
+        let policies = settings
+            .policies(&RouteOptions::default(), &functions)
+            .unwrap_or_default();
         Ok(Served {
             functions,
             api: Api {

@@ -36,9 +36,10 @@ pub use units::{Bytes, HumanDuration, check_timeout, parse_duration, parse_size}
 use crate::data::TableGrants;
 use crate::gateway::{ApiSettings, Override, RouteOptions, RouteSpec};
 use crate::outbound::AllowedHosts;
-use crate::policy::CorsPolicy;
 use crate::policy::cors::{Cors, CorsSettings};
-use crate::policy::jwt::{JwtAuthorizer, JwtPolicy, JwtSettings};
+use crate::policy::custom::{CustomAuthorizer, CustomSettings};
+use crate::policy::jwt::{JwtAuthorizer, JwtSettings};
+use crate::policy::{Authorizer, CorsPolicy};
 use crate::routing::{RouteKey, Router};
 use crate::runtime::{CapabilityConfigs, FunctionSpec, Kind, RuntimeConfig};
 use crate::telemetry::{OtlpProtocol, TelemetryConfig};
@@ -545,9 +546,9 @@ impl Manifest {
         let mut authorizers = BTreeMap::new();
         for (name, value) in raw.authorizers {
             let field = format!("authorizers.{name}");
-            let authorizer = authorizer(&name, value.get_ref(), &dir, &data.dir)
+            let authorizer = authorizer(&name, value.get_ref(), &dir, &data.dir, &functions)
                 .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
-            authorizers.insert(name, Arc::new(authorizer));
+            authorizers.insert(name, authorizer);
         }
 
         let api = ApiSettings {
@@ -756,7 +757,11 @@ fn route_value(
             {
                 return Err((".scopes".into(), "a scope is one non-empty word".into()));
             }
-            Some(Arc::new(JwtPolicy::new(Arc::clone(authorizer), scopes)))
+            Some(
+                authorizer
+                    .for_route(scopes)
+                    .map_err(|e| (".scopes".to_string(), e))?,
+            )
         }
     };
     Ok((
@@ -786,7 +791,8 @@ fn authorizer(
     value: &toml::Value,
     dir: &Path,
     data_dir: &Path,
-) -> Result<JwtAuthorizer, (String, String)> {
+    functions: &BTreeMap<String, FunctionConfig>,
+) -> Result<Authorizer, (String, String)> {
     let Some(table) = value.as_table() else {
         return Err((
             String::new(),
@@ -794,13 +800,13 @@ fn authorizer(
         ));
     };
     let mut table = table.clone();
-    match table.remove("type") {
-        Some(toml::Value::String(t)) if t == "jwt" => {}
+    let kind = match table.remove("type") {
+        Some(toml::Value::String(t)) if t == "jwt" || t == "request" => t,
         Some(toml::Value::String(t)) => {
             return Err((
                 ".type".into(),
                 format!(
-                    "unknown authorizer type {t:?}: Portico has `jwt` (custom authorizers as functions are not available yet)"
+                    "unknown authorizer type {t:?}: Portico has `jwt` (a JWT issuer) and `request` (a custom authorizer function)"
                 ),
             ));
         }
@@ -810,12 +816,33 @@ fn authorizer(
                 format!("expected a string, got {}", other.type_str()),
             ));
         }
-        None => return Err((String::new(), "missing `type` (`type = \"jwt\"`)".into())),
+        None => {
+            return Err((
+                String::new(),
+                "missing `type` (`type = \"jwt\"` or `type = \"request\"`)".into(),
+            ));
+        }
+    };
+    let table = toml::Value::Table(table);
+    if kind == "request" {
+        let settings: CustomSettings = table
+            .try_into()
+            .map_err(|e| (String::new(), e.message().trim().to_string()))?;
+        if !functions.contains_key(&settings.function) {
+            return Err((
+                ".function".into(),
+                unknown("function", &settings.function, functions.keys()),
+            ));
+        }
+        return CustomAuthorizer::new(name, &settings)
+            .map(|a| Authorizer::Custom(Arc::new(a)))
+            .map_err(|e| (format!(".{}", e.field), e.reason));
     }
-    let settings: JwtSettings = toml::Value::Table(table)
+    let settings: JwtSettings = table
         .try_into()
         .map_err(|e| (String::new(), e.message().trim().to_string()))?;
     JwtAuthorizer::new(name, &settings, dir, data_dir)
+        .map(|a| Authorizer::Jwt(Arc::new(a)))
         .map_err(|e| (format!(".{}", e.field), e.reason))
 }
 

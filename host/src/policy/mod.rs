@@ -1,6 +1,6 @@
-//! Route policies: what the gateway does around an integration — CORS and JWT
-//! authorizers now; custom authorizers, API keys and throttles later — one module each,
-//! behind one small trait.
+//! Route policies: what the gateway does around an integration — CORS, JWT authorizers
+//! and custom authorizers now; API keys and throttles later — one module each, behind
+//! one small trait.
 //!
 //! A request meets a route's policies at three points, in this order:
 //!
@@ -22,10 +22,15 @@
 //! never sees a response body.
 
 pub mod cors;
+pub mod custom;
+pub mod identity;
 pub mod jwt;
 
-use crate::exchange::{Authorization, IncomingRequest, Response};
-use http::HeaderMap;
+use crate::exchange::{Authorization, IncomingRequest, Response, ResponseBody};
+use crate::metrics::Metrics;
+use crate::runtime::{Function, HttpTrigger, Runtime};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -43,7 +48,16 @@ pub struct Refusal {
 
 /// What a policy decided about a request: admitted (with what it learnt about the
 /// caller, if anything), or refused.
-pub type Decision = Result<Option<Authorization>, Box<Refusal>>;
+pub type Decision = Result<Option<Arc<Authorization>>, Box<Refusal>>;
+
+/// What a policy may use while it decides.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// Runs functions (a custom authorizer's).
+    pub runtime: &'a Runtime,
+    /// Records what the policy did.
+    pub metrics: &'a Metrics,
+}
 
 /// A decision now, or one to wait for.
 pub enum Admission<'a> {
@@ -64,9 +78,9 @@ pub trait Policy: Send + Sync + fmt::Debug + 'static {
         None
     }
 
-    /// After routing: admits or refuses `request`.
-    fn admit<'a>(&'a self, request: &'a IncomingRequest) -> Admission<'a> {
-        let _ = request;
+    /// After routing: admits or refuses the routed request `trigger`.
+    fn admit<'a>(&'a self, trigger: &'a HttpTrigger, cx: Context<'a>) -> Admission<'a> {
+        let _ = (trigger, cx);
         Admission::Now(Ok(None))
     }
 
@@ -109,16 +123,20 @@ impl Policies {
     }
 
     /// Asks every policy in turn, up to the first refusal. What a policy established
-    /// about the caller goes into `request.authorizer` (a later policy's replaces an
-    /// earlier one's).
-    pub async fn admit(&self, request: &mut IncomingRequest) -> Result<(), Box<Refusal>> {
+    /// about the caller goes into `trigger.request.authorizer` (a later policy's
+    /// replaces an earlier one's).
+    pub async fn admit(
+        &self,
+        trigger: &mut HttpTrigger,
+        cx: Context<'_>,
+    ) -> Result<(), Box<Refusal>> {
         for policy in self.0.iter() {
-            let decision = match policy.admit(request) {
+            let decision = match policy.admit(trigger, cx) {
                 Admission::Now(decision) => decision,
                 Admission::Later(future) => future.await,
             };
             if let Some(authorization) = decision? {
-                request.authorizer = Some(authorization);
+                trigger.request.authorizer = Some(authorization);
             }
         }
         Ok(())
@@ -134,6 +152,104 @@ impl Policies {
     /// The policies' names, for the admin API and logs.
     pub fn names(&self) -> Vec<&'static str> {
         self.0.iter().map(|p| p.name()).collect()
+    }
+}
+
+/// A refusal answered with API Gateway's JSON `body` (`{"message":"Unauthorized"}`).
+fn refusal(status: StatusCode, body: &'static str, reason: String) -> Box<Refusal> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Box::new(Refusal {
+        response: Response {
+            status,
+            headers,
+            body: ResponseBody::Full(bytes::Bytes::from_static(body.as_bytes())),
+        },
+        reason,
+    })
+}
+
+/// A named authorizer of the manifest (`[authorizers.NAME]`), shared by the routes that
+/// name it and kept across deploys (its caches with it).
+#[derive(Debug, Clone)]
+pub enum Authorizer {
+    /// `type = "jwt"`.
+    Jwt(Arc<jwt::JwtAuthorizer>),
+    /// `type = "request"`: a custom authorizer function.
+    Custom(Arc<custom::CustomAuthorizer>),
+}
+
+impl Authorizer {
+    /// Starts any background work the authorizer wants before its first request
+    /// (fetching a JWT issuer's keys).
+    pub fn warm(&self) {
+        match self {
+            Authorizer::Jwt(jwt) => jwt.warm(),
+            Authorizer::Custom(_) => {}
+        }
+    }
+
+    /// The JWT authorizer, if it is one.
+    pub fn jwt(&self) -> Option<&Arc<jwt::JwtAuthorizer>> {
+        match self {
+            Authorizer::Jwt(jwt) => Some(jwt),
+            Authorizer::Custom(_) => None,
+        }
+    }
+
+    /// The authorizer of a route with `auth = "NAME"` and `scopes`. Scopes are a JWT
+    /// authorizer's; a custom authorizer refuses them, as API Gateway does.
+    pub fn for_route(&self, scopes: Vec<String>) -> Result<RouteAuth, String> {
+        match self {
+            Authorizer::Jwt(jwt) => Ok(RouteAuth::Jwt(Arc::new(jwt::JwtPolicy::new(
+                Arc::clone(jwt),
+                scopes,
+            )))),
+            Authorizer::Custom(custom) if scopes.is_empty() => {
+                Ok(RouteAuth::Custom(Arc::clone(custom)))
+            }
+            Authorizer::Custom(custom) => Err(format!(
+                "`{}` is a custom authorizer (`type = \"request\"`): scopes are checked by JWT authorizers only; decide in the authorizer function instead",
+                custom.name()
+            )),
+        }
+    }
+}
+
+/// A route's authorizer as configured, before the functions it needs are loaded.
+#[derive(Debug, Clone)]
+pub enum RouteAuth {
+    /// A JWT authorizer with the route's scopes.
+    Jwt(Arc<jwt::JwtPolicy>),
+    /// A custom authorizer.
+    Custom(Arc<custom::CustomAuthorizer>),
+}
+
+impl RouteAuth {
+    /// The route's policy, given the served functions: a custom authorizer's function
+    /// must be among them and be an authorizer.
+    pub fn bind(
+        &self,
+        functions: &BTreeMap<String, Arc<Function>>,
+    ) -> Result<Arc<dyn Policy>, String> {
+        match self {
+            RouteAuth::Jwt(policy) => Ok(Arc::clone(policy) as Arc<dyn Policy>),
+            RouteAuth::Custom(authorizer) => Ok(Arc::new(custom::CustomPolicy::bind(
+                Arc::clone(authorizer),
+                functions,
+            )?)),
+        }
+    }
+
+    /// The authorizer's name.
+    pub fn name(&self) -> &str {
+        match self {
+            RouteAuth::Jwt(policy) => policy.authorizer_name(),
+            RouteAuth::Custom(authorizer) => authorizer.name(),
+        }
     }
 }
 

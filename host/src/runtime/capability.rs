@@ -17,6 +17,7 @@
 //! map under the settings' own type; `configure` takes its type back out.
 
 use super::InstanceState;
+use crate::exchange::Authorization;
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
@@ -84,6 +85,8 @@ pub struct InstanceBuilder<'a> {
     pub function: &'a Arc<str>,
     /// The invocation's request id.
     pub request_id: &'a Arc<str>,
+    /// What the route's authorizer established about the caller, if it has one.
+    pub caller: Option<&'a Arc<Authorization>>,
     pub(super) wasi: &'a mut WasiCtxBuilder,
     pub(super) http_hooks: &'a mut Option<Box<dyn WasiHttpHooks + Send>>,
 }

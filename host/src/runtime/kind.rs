@@ -8,6 +8,8 @@ use wasmtime::component::types::ComponentItem;
 
 /// The export of a Portico function.
 pub const FUNCTION_EXPORT: &str = "portico:edge/handler@0.1.0";
+/// The export of a custom authorizer.
+pub const AUTHORIZER_EXPORT: &str = "portico:edge/authorizer@0.1.0";
 /// The export of a standard `wasi:http/proxy` component (any 0.2.x).
 pub const WASI_HTTP_EXPORT_PREFIX: &str = "wasi:http/incoming-handler@0.2.";
 
@@ -21,17 +23,22 @@ pub enum Kind {
     /// A standard `wasi:http/proxy` component (`wasi:http/incoming-handler@0.2.x`), as
     /// `wasmtime serve` and Spin run: streaming request and response bodies.
     WasiHttp,
+    /// A custom authorizer (the `authorizer-function` world): `authorize(authorizer-request)
+    /// -> result<authorizer-response, string>`, API Gateway's Lambda authorizer with
+    /// payload 2.0 and simple responses. Routes name it in `auth`, never as a function.
+    Authorizer,
 }
 
 impl Kind {
     /// Every kind, in detection order.
-    pub const ALL: [Kind; 2] = [Kind::Function, Kind::WasiHttp];
+    pub const ALL: [Kind; 3] = [Kind::Function, Kind::WasiHttp, Kind::Authorizer];
 
     /// The name used in the manifest's `kind` and in the admin API.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Function => "function",
             Kind::WasiHttp => "wasi-http",
+            Kind::Authorizer => "authorizer",
         }
     }
 
@@ -45,13 +52,20 @@ impl Kind {
         match self {
             Kind::Function => FUNCTION_EXPORT,
             Kind::WasiHttp => "wasi:http/incoming-handler@0.2.x",
+            Kind::Authorizer => AUTHORIZER_EXPORT,
         }
+    }
+
+    /// Whether routes may lead to it (an authorizer only decides about requests).
+    pub fn serves_http(self) -> bool {
+        matches!(self, Kind::Function | Kind::WasiHttp)
     }
 
     fn matches(self, export: &str) -> bool {
         match self {
             Kind::Function => export == FUNCTION_EXPORT,
             Kind::WasiHttp => export.starts_with(WASI_HTTP_EXPORT_PREFIX),
+            Kind::Authorizer => export == AUTHORIZER_EXPORT,
         }
     }
 }
@@ -91,5 +105,7 @@ mod tests {
         assert!(!Kind::WasiHttp.matches("wasi:http/incoming-handler@0.3.0"));
         assert_eq!(Kind::parse("wasi-http"), Some(Kind::WasiHttp));
         assert_eq!(Kind::parse("proxy"), None);
+        assert!(Kind::Authorizer.matches("portico:edge/authorizer@0.1.0"));
+        assert_eq!(Kind::parse("authorizer"), Some(Kind::Authorizer));
     }
 }

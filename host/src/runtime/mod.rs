@@ -5,7 +5,9 @@
 //! component *is* — its [`Kind`] — is read from its exports when it is loaded, and each
 //! kind has a small executor that turns a trigger into a call:
 //! - [`function`]: Portico's `function` world, API Gateway's payload 2.0;
-//! - [`wasi_http`]: standard `wasi:http/proxy` components, with streaming bodies.
+//! - [`wasi_http`]: standard `wasi:http/proxy` components, with streaming bodies;
+//! - [`authorizer`]: custom authorizers, API Gateway's Lambda authorizer (payload 2.0,
+//!   simple responses).
 //!
 //! What a component may do beyond computing comes from [`capability`] modules (log,
 //! data, outbound HTTP, variables), registered once and held generically: nothing here
@@ -13,6 +15,7 @@
 
 mod admission;
 mod artifacts;
+pub mod authorizer;
 pub mod capability;
 pub mod cpu;
 pub mod function;
@@ -34,7 +37,7 @@ pub use limits::{
 };
 pub use state::{InstanceState, PeakLimiter};
 
-use crate::exchange::{BodyError, IncomingRequest, Response};
+use crate::exchange::{Authorization, BodyError, IncomingRequest, Response};
 use capability::Configured;
 use cpu::CpuShare;
 use sha2::{Digest, Sha256};
@@ -102,7 +105,7 @@ pub enum LoadError {
     },
     /// A valid component whose exports make it none of the kinds Portico runs.
     #[error(
-        "function `{function}`: component does not match Portico's `function` world or `wasi:http/proxy`: it exports {exports} (a Portico function exports `portico:edge/handler@0.1.0`, a wasi:http component `wasi:http/incoming-handler@0.2.x`)"
+        "function `{function}`: component does not match Portico's `function` world, its `authorizer-function` world or `wasi:http/proxy`: it exports {exports} (a Portico function exports `portico:edge/handler@0.1.0`, a custom authorizer `portico:edge/authorizer@0.1.0`, a wasi:http component `wasi:http/incoming-handler@0.2.x`)"
     )]
     NoKind {
         /// The function being loaded.
@@ -170,9 +173,14 @@ pub enum InvokeError {
         /// The function's `max_response`.
         limit: u64,
     },
-    /// The response was not valid HTTP (HTTP 500).
+    /// The response was not valid HTTP, or an authorizer's answer not valid (HTTP 500).
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// The component is of a kind that does not serve this trigger, such as an
+    /// authorizer asked to answer an HTTP request (HTTP 500). Routes are checked when
+    /// they are built, so this is a bug if it happens.
+    #[error("a {0} component does not serve this kind of request")]
+    WrongKind(Kind),
 }
 
 impl InvokeError {
@@ -186,6 +194,7 @@ impl InvokeError {
             InvokeError::Guest(_) => "guest_error",
             InvokeError::ResponseTooLarge { .. } => "response_too_large",
             InvokeError::Malformed(_) => "malformed_response",
+            InvokeError::WrongKind(_) => "wrong_kind",
         }
     }
 }
@@ -231,6 +240,7 @@ pub struct FunctionSpec {
 enum Handler {
     Function(Arc<function::Pre>),
     WasiHttp(Arc<wasi_http::Pre>),
+    Authorizer(Arc<authorizer::Pre>),
 }
 
 impl Clone for Handler {
@@ -238,6 +248,7 @@ impl Clone for Handler {
         match self {
             Handler::Function(pre) => Handler::Function(Arc::clone(pre)),
             Handler::WasiHttp(pre) => Handler::WasiHttp(Arc::clone(pre)),
+            Handler::Authorizer(pre) => Handler::Authorizer(Arc::clone(pre)),
         }
     }
 }
@@ -247,6 +258,7 @@ impl Handler {
         match self {
             Handler::Function(_) => Kind::Function,
             Handler::WasiHttp(_) => Kind::WasiHttp,
+            Handler::Authorizer(_) => Kind::Authorizer,
         }
     }
 
@@ -254,6 +266,7 @@ impl Handler {
         match self {
             Handler::Function(pre) => WeakHandler::Function(Arc::downgrade(pre)),
             Handler::WasiHttp(pre) => WeakHandler::WasiHttp(Arc::downgrade(pre)),
+            Handler::Authorizer(pre) => WeakHandler::Authorizer(Arc::downgrade(pre)),
         }
     }
 }
@@ -262,6 +275,7 @@ impl Handler {
 enum WeakHandler {
     Function(Weak<function::Pre>),
     WasiHttp(Weak<wasi_http::Pre>),
+    Authorizer(Weak<authorizer::Pre>),
 }
 
 impl WeakHandler {
@@ -269,6 +283,7 @@ impl WeakHandler {
         match self {
             WeakHandler::Function(pre) => pre.upgrade().map(Handler::Function),
             WeakHandler::WasiHttp(pre) => pre.upgrade().map(Handler::WasiHttp),
+            WeakHandler::Authorizer(pre) => pre.upgrade().map(Handler::Authorizer),
         }
     }
 
@@ -276,6 +291,7 @@ impl WeakHandler {
         match self {
             WeakHandler::Function(pre) => pre.strong_count() > 0,
             WeakHandler::WasiHttp(pre) => pre.strong_count() > 0,
+            WeakHandler::Authorizer(pre) => pre.strong_count() > 0,
         }
     }
 }
@@ -549,7 +565,7 @@ impl Runtime {
             function: function.name.to_string(),
             reason,
         };
-        let (mut store, turns) = self.new_store(function, &"(load)".into());
+        let (mut store, turns) = self.new_store(function, &"(load)".into(), None);
         let timeout = function.limits().timeout;
         let started = match &function.handler {
             Handler::Function(pre) => {
@@ -557,6 +573,9 @@ impl Runtime {
             }
             Handler::WasiHttp(pre) => {
                 tokio::time::timeout(timeout, turns.gate(wasi_http::probe(pre, &mut store))).await
+            }
+            Handler::Authorizer(pre) => {
+                tokio::time::timeout(timeout, turns.gate(authorizer::probe(pre, &mut store))).await
             }
         };
         match started {
@@ -594,7 +613,30 @@ impl Runtime {
                     record: Pending::Later(finished),
                 }
             }
+            Handler::Authorizer(_) => Invocation {
+                response: Err(InvokeError::WrongKind(Kind::Authorizer)),
+                record: Pending::Ready(InvocationRecord::default()),
+            },
         }
+    }
+
+    /// Asks the custom authorizer `function` about `trigger`, whose identity sources
+    /// evaluated to `identity`, within the function's limits. A function of another
+    /// kind answers [`InvokeError::WrongKind`].
+    pub async fn invoke_authorizer(
+        &self,
+        function: &Arc<Function>,
+        trigger: &HttpTrigger,
+        identity: Vec<String>,
+    ) -> (Result<authorizer::Verdict, InvokeError>, InvocationRecord) {
+        let Handler::Authorizer(pre) = &function.handler else {
+            return (
+                Err(InvokeError::WrongKind(function.kind())),
+                InvocationRecord::default(),
+            );
+        };
+        let request = authorizer::build_request(trigger, identity);
+        authorizer::invoke(self, function, pre, request, function.limits().timeout).await
     }
 
     /// Waits for a free instance slot (bounded wait, bounded queue).
@@ -605,7 +647,8 @@ impl Runtime {
             .await
     }
 
-    /// A fresh store for one instance of `function`: its limits, its environment, every
+    /// A fresh store for one instance of `function` serving a request from `caller` (what
+    /// the route's authorizer established): its limits, its environment, every
     /// capability's instance state, and a guest that yields to tokio at every epoch tick
     /// (so the caller's `tokio::time::timeout` can cut it off); with the [`cpu::Turns`]
     /// through whose [`gate`](cpu::Turns::gate) the caller runs it, so it takes turns
@@ -614,10 +657,12 @@ impl Runtime {
         &self,
         function: &Function,
         request_id: &Arc<str>,
+        caller: Option<Arc<Authorization>>,
     ) -> (Store<InstanceState>, cpu::Turns) {
         let state = InstanceState::new(
             &function.name,
             request_id,
+            caller,
             &function.spec.environment,
             &function.spec.limits,
             &function.configured,
@@ -688,6 +733,9 @@ impl Runtime {
         let handler = match kind {
             Kind::Function => Handler::Function(Arc::new(function::Pre::new(pre).map_err(world)?)),
             Kind::WasiHttp => Handler::WasiHttp(Arc::new(wasi_http::Pre::new(pre).map_err(world)?)),
+            Kind::Authorizer => {
+                Handler::Authorizer(Arc::new(authorizer::Pre::new(pre).map_err(world)?))
+            }
         };
         // Only a component that links is worth keeping.
         if let (Some(artifacts), CodeOrigin::Compiled) = (&self.artifacts, origin) {

@@ -4,6 +4,7 @@
 
 use super::capability::{Configured, InstanceBuilder, InvocationRecord};
 use super::limits::Limits;
+use crate::exchange::Authorization;
 use std::any::Any;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -28,6 +29,7 @@ impl InstanceState {
     pub(super) fn new(
         function: &Arc<str>,
         request_id: &Arc<str>,
+        caller: Option<Arc<Authorization>>,
         environment: &[(String, String)],
         limits: &Limits,
         configured: &Configured,
@@ -43,6 +45,7 @@ impl InstanceState {
         let capabilities = configured.instantiate(&mut InstanceBuilder {
             function,
             request_id,
+            caller: caller.as_ref(),
             wasi: &mut wasi,
             http_hooks: &mut hooks,
         });

@@ -65,6 +65,7 @@ pub async fn invoke(
     };
     record.queue = started.elapsed();
 
+    let caller = trigger.request.authorizer.clone();
     let request = match incoming(trigger) {
         Ok(request) => request,
         Err(e) => {
@@ -75,7 +76,7 @@ pub async fn invoke(
             return (Err(e), finished);
         }
     };
-    let (mut store, turns) = runtime.new_store(function, &request.1);
+    let (mut store, turns) = runtime.new_store(function, &request.1, caller);
     let (response_tx, response_rx) = oneshot::channel();
     let handles = store
         .data_mut()

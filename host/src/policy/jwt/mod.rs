@@ -34,13 +34,16 @@ pub mod dev;
 mod fetch;
 pub mod keys;
 
-use super::{Admission, Decision, Policy, Refusal};
-use crate::exchange::{Authorization, IncomingRequest, Response, ResponseBody};
+use super::identity::IdentitySource;
+use super::{Admission, Context, Decision, Policy, Refusal};
+use crate::exchange::Authorization;
+use crate::runtime::HttpTrigger;
 use claims::{Lifetime, Rules};
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderValue, StatusCode};
 use jsonwebtoken::{Header, Validation};
 use keys::{Key, KeySet, KeySource};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -88,48 +91,14 @@ fn config_error(field: &'static str, reason: impl Into<String>) -> JwtConfigErro
     }
 }
 
-/// Where a request carries its token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdentitySource {
-    /// A header (`$request.header.Authorization`).
-    Header(HeaderName),
-    /// A query string parameter (`$request.querystring.token`).
-    Query(String),
-}
-
-impl IdentitySource {
-    fn parse(text: &str) -> Result<IdentitySource, String> {
-        if let Some(name) = text.strip_prefix("$request.header.") {
-            return HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
-                .map(IdentitySource::Header)
-                .map_err(|_| format!("{name:?} is not a header name"));
-        }
-        if let Some(name) = text.strip_prefix("$request.querystring.")
-            && !name.is_empty()
-        {
-            return Ok(IdentitySource::Query(name.to_string()));
-        }
-        Err(format!(
-            "expected `$request.header.NAME` or `$request.querystring.NAME`, got {text:?}"
-        ))
-    }
-
-    /// The token `request` carries, without `Bearer `; `None` if missing or empty.
-    fn token<'r>(&self, request: &'r IncomingRequest) -> Option<std::borrow::Cow<'r, str>> {
-        use std::borrow::Cow;
-        let token = match self {
-            // The common case borrows from the request: no allocation.
-            IdentitySource::Header(name) => {
-                Cow::Borrowed(strip_bearer(request.headers.get(name)?.to_str().ok()?))
-            }
-            IdentitySource::Query(name) => {
-                let (_, value) =
-                    form_urlencoded::parse(request.query.as_bytes()).find(|(n, _)| n == name)?;
-                Cow::Owned(strip_bearer(&value).to_string())
-            }
-        };
-        (!token.is_empty()).then_some(token)
-    }
+/// The token `trigger` carries where `source` says, without `Bearer `; `None` if
+/// missing or empty.
+fn token<'t>(source: &IdentitySource, trigger: &'t HttpTrigger) -> Option<Cow<'t, str>> {
+    let token = match source.value(trigger)? {
+        Cow::Borrowed(value) => Cow::Borrowed(strip_bearer(value)),
+        Cow::Owned(value) => Cow::Owned(strip_bearer(&value).to_string()),
+    };
+    (!token.is_empty()).then_some(token)
 }
 
 /// `text` without surrounding blanks and without a leading `Bearer ` (any case).
@@ -189,7 +158,7 @@ pub enum Denial {
 #[derive(Debug)]
 struct Verified {
     lifetime: Lifetime,
-    authorization: Authorization,
+    authorization: Arc<Authorization>,
 }
 
 /// A JWT authorizer: its rules, its key set, and the tokens it verified lately.
@@ -287,6 +256,15 @@ impl JwtAuthorizer {
             .as_deref()
             .unwrap_or("$request.header.Authorization");
         let source_of_token = IdentitySource::parse(identity)
+            .and_then(|source| {
+                if source.is_request() {
+                    Ok(source)
+                } else {
+                    Err(format!(
+                        "a JWT authorizer reads its token from `$request.header.NAME` or `$request.querystring.NAME`, not {identity:?}"
+                    ))
+                }
+            })
             .map_err(|reason| config_error("identity_source", reason))?;
         let leeway = match &settings.leeway {
             None => Duration::ZERO,
@@ -410,7 +388,7 @@ impl JwtAuthorizer {
         let scopes = claims::scopes(&data.claims);
         let verified = Arc::new(Verified {
             lifetime,
-            authorization: Authorization::from_jwt(&data.claims, scopes),
+            authorization: Arc::new(Authorization::from_jwt(&data.claims, scopes)),
         });
         self.verified
             .insert(Arc::from(token), Arc::clone(&verified));
@@ -448,12 +426,17 @@ impl JwtPolicy {
         }
     }
 
+    /// The authorizer's name.
+    pub fn authorizer_name(&self) -> &str {
+        &self.authorizer.name
+    }
+
     fn decide(&self, checked: Result<Arc<Verified>, Denial>) -> Decision {
         let verified = checked.map_err(|denial| self.unauthorized(denial))?;
         if !claims::allows(&self.scopes, &verified.authorization.jwt_scopes) {
             return Err(self.forbidden());
         }
-        Ok(Some(verified.authorization.clone()))
+        Ok(Some(Arc::clone(&verified.authorization)))
     }
 
     fn unauthorized(&self, denial: Denial) -> Box<Refusal> {
@@ -489,22 +472,18 @@ impl JwtPolicy {
         challenge: &str,
         reason: &str,
     ) -> Box<Refusal> {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
+        let mut refusal = super::refusal(
+            status,
+            body,
+            format!("jwt authorizer {}: {reason}", self.authorizer.name),
         );
         if let Ok(value) = HeaderValue::from_str(challenge) {
-            headers.insert(http::header::WWW_AUTHENTICATE, value);
+            refusal
+                .response
+                .headers
+                .insert(http::header::WWW_AUTHENTICATE, value);
         }
-        Box::new(Refusal {
-            response: Response {
-                status,
-                headers,
-                body: ResponseBody::Full(bytes::Bytes::from_static(body.as_bytes())),
-            },
-            reason: format!("jwt authorizer {}: {reason}", self.authorizer.name),
-        })
+        refusal
     }
 }
 
@@ -517,9 +496,9 @@ impl Policy for JwtPolicy {
         false
     }
 
-    fn admit<'a>(&'a self, request: &'a IncomingRequest) -> Admission<'a> {
+    fn admit<'a>(&'a self, trigger: &'a HttpTrigger, _cx: Context<'a>) -> Admission<'a> {
         // An event `portico invoke` read carries its authorizer's output already.
-        if request.authorizer.is_some() {
+        if trigger.request.authorizer.is_some() {
             return Admission::Now(Ok(None));
         }
         if self.authorizer.keys.claim_renewal() {
@@ -531,7 +510,7 @@ impl Policy for JwtPolicy {
                 Err(_) => self.authorizer.keys.end_renewal(),
             }
         }
-        let Some(token) = self.authorizer.source.token(request) else {
+        let Some(token) = token(&self.authorizer.source, trigger) else {
             return Admission::Now(Err(self.unauthorized(Denial::Missing)));
         };
         match self.authorizer.check_now(&token, unix_now()) {

@@ -8,43 +8,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Builds the event of `trigger`, whose body is `body`. Consumes the body without
 /// copying it.
 pub fn build_event(trigger: HttpTrigger, body: Vec<u8>) -> HttpRequestEvent {
+    let request_context = request_context(&trigger, true);
     let HttpTrigger {
         request: req,
         route_key,
         path_parameters,
-        stage,
         stage_variables,
-        time,
+        ..
     } = trigger;
     let (headers, cookies) = headers_and_cookies(&req.headers);
-    let host = req
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let domain_name = strip_port(host).to_string();
-    let domain_prefix = domain_name
-        .split('.')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let user_agent = req
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let authorizer = req.authorizer.map(|a| Authorizer {
-        jwt_claims: a.jwt_claims,
-        jwt_scopes: a.jwt_scopes,
-    });
-    let epoch_ms = time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     HttpRequestEvent {
         version: "2.0".to_string(),
-        route_key: route_key.clone(),
-        raw_path: req.path.clone(),
+        route_key,
+        raw_path: req.path,
         query_string_parameters: query_parameters(&req.query),
         raw_query_string: req.query,
         cookies,
@@ -52,29 +28,60 @@ pub fn build_event(trigger: HttpTrigger, body: Vec<u8>) -> HttpRequestEvent {
         path_parameters,
         stage_variables,
         body,
-        request_context: RequestContext {
-            request_id: req.request_id.to_string(),
-            route_key,
-            stage,
-            domain_name,
-            domain_prefix,
-            http: HttpDetails {
-                method: req.method.to_string(),
-                path: req.path,
-                protocol: req.protocol,
-                source_ip: req.source_ip,
-                user_agent,
-            },
-            time: clf_time(time),
-            time_epoch: epoch_ms,
-            authorizer,
+        request_context,
+    }
+}
+
+/// API Gateway's `requestContext` of `trigger`; with the JWT authorizer's output when
+/// `with_authorizer` (a custom authorizer's request has none).
+pub fn request_context(trigger: &HttpTrigger, with_authorizer: bool) -> RequestContext {
+    let req = &trigger.request;
+    let header = |name| {
+        req.headers
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+    };
+    let domain_name = strip_port(header(http::header::HOST)).to_string();
+    let domain_prefix = domain_name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let authorizer = req
+        .authorizer
+        .as_deref()
+        .filter(|a| with_authorizer && !(a.jwt_claims.is_empty() && a.jwt_scopes.is_empty()))
+        .map(|a| Authorizer {
+            jwt_claims: a.jwt_claims.clone(),
+            jwt_scopes: a.jwt_scopes.clone(),
+        });
+    let epoch_ms = trigger
+        .time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    RequestContext {
+        request_id: req.request_id.to_string(),
+        route_key: trigger.route_key.clone(),
+        stage: trigger.stage.clone(),
+        domain_name,
+        domain_prefix,
+        http: HttpDetails {
+            method: req.method.to_string(),
+            path: req.path.clone(),
+            protocol: req.protocol.clone(),
+            source_ip: req.source_ip.clone(),
+            user_agent: header(http::header::USER_AGENT).to_string(),
         },
+        time: clf_time(trigger.time),
+        time_epoch: epoch_ms,
+        authorizer,
     }
 }
 
 /// Headers joined per name with `,` (in first-seen order), and the cookies split out of
 /// the `cookie` header(s).
-fn headers_and_cookies(map: &HeaderMap) -> (Vec<(String, String)>, Vec<String>) {
+pub fn headers_and_cookies(map: &HeaderMap) -> (Vec<(String, String)>, Vec<String>) {
     let mut headers = Vec::with_capacity(map.keys_len());
     let mut cookies = Vec::new();
     for name in map.keys() {

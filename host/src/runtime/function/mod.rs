@@ -6,7 +6,7 @@ pub mod bindings;
 mod event;
 mod response;
 
-pub use event::{clf_time, query_parameters};
+pub use event::{clf_time, headers_and_cookies, query_parameters, request_context};
 pub use response::MalformedResponse;
 
 use super::{Function, HttpTrigger, InvokeError, Runtime};
@@ -57,7 +57,8 @@ pub async fn invoke(
         }
     };
     record.queue = started.elapsed();
-    let (mut store, turns) = runtime.new_store(function, &trigger.request.request_id);
+    let caller = trigger.request.authorizer.clone();
+    let (mut store, turns) = runtime.new_store(function, &trigger.request.request_id, caller);
     // Move the body into the event (no copy when the buffer is not shared).
     let event = event::build_event(trigger, Vec::from(body));
     let mut cpu = Duration::ZERO;
