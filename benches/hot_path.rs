@@ -4,7 +4,8 @@
 //! answered by the read cache, by the embedded store, and by the dynamodb backend
 //! against a local dynoxide; and `hello` behind a JWT authorizer: a token seen before
 //! (the verified-token cache), and a fresh token each call (EdDSA from the development
-//! issuer, RS256 as Cognito signs), each with its key already held.
+//! issuer, RS256 as Cognito signs), each with its key already held; and `hello` behind a
+//! custom (wasm) authorizer: a cached decision, and the authorizer run on every call.
 //!
 //! `cargo bench -p portico --bench hot_path` (builds the example components if needed;
 //! the dynamodb row needs dynoxide: `PORTICO_DYNOXIDE`, installed by `scripts/test.sh`).
@@ -350,7 +351,81 @@ fn jwt(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch, routing, data_get, jwt);
+/// `hello` at `GET /plain/{name}` and, behind `misbehave-authorizer` as a custom
+/// authorizer, at `GET /cached/{name}` (decisions cached) and `GET /uncached/{name}`
+/// (`result_ttl = "0s"`: the authorizer runs on every request).
+fn custom_gateway(rt: &tokio::runtime::Runtime) -> Gateway {
+    let path = |name: &str| {
+        example_components::example_component(name)
+            .display()
+            .to_string()
+    };
+    let text = format!(
+        r#"
+[functions.hello]
+module = {hello:?}
+[functions.gate]
+module = {gate:?}
+[authorizers.cached]
+type = "request"
+function = "gate"
+identity_source = "$request.header.x-id"
+[authorizers.uncached]
+type = "request"
+function = "gate"
+identity_source = "$request.header.x-id"
+result_ttl = "0s"
+[routes]
+"GET /plain/{{name}}" = "hello"
+"GET /cached/{{name}}" = {{ function = "hello", auth = "cached" }}
+"GET /uncached/{{name}}" = {{ function = "hello", auth = "uncached" }}
+"#,
+        hello = path("hello"),
+        gate = path("misbehave_authorizer"),
+    );
+    let manifest = Manifest::parse(Path::new("bench/portico.toml"), &text).expect("manifest");
+    let metrics = Arc::new(Metrics::new());
+    let runtime = Arc::new(
+        Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
+    );
+    rt.block_on(load_gateway(&manifest, runtime, metrics))
+        .expect("gateway")
+}
+
+fn custom(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let gateway = custom_gateway(&rt);
+    let call = |path: &str| {
+        let mut req = request();
+        req.path = path.to_string();
+        req.headers
+            .insert("x-id", http::HeaderValue::from_static("allow:bench"));
+        req
+    };
+    for path in ["/plain/b", "/cached/b", "/uncached/b"] {
+        assert_eq!(
+            rt.block_on(gateway.dispatch(call(path))).status,
+            200,
+            "{path}"
+        );
+    }
+    let mut group = c.benchmark_group("dispatch GET hello behind a custom authorizer");
+    for (label, path) in [
+        ("no authorizer", "/plain/b"),
+        ("decision cached", "/cached/b"),
+        ("authorizer runs", "/uncached/b"),
+    ] {
+        group.bench_function(label, |b| {
+            b.iter(|| rt.block_on(gateway.dispatch(black_box(call(path)))));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, routing, data_get, jwt, custom);
 
 #[allow(unsafe_code, reason = "std::env::set_var; see the SAFETY comments")]
 fn main() {

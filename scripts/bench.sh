@@ -5,6 +5,8 @@
 #      (a fresh wasm instance per request),
 #   2j. the same behind a JWT authorizer (the development issuer), one token for every
 #      request, as a client reusing its access token sends it,
+#   2w. the same behind a custom (wasm) authorizer, `examples/authorizer` looking up an
+#      API key issued by `examples/keys`, one key for every request, cache on,
 #   3. the same with 1,000 routes registered (routing cost must stay flat),
 #   4. a plain wasi:http component (`examples/wasi-http-hello`) on
 #      `GET /wasi/hello/{name}`: the same answer through the wasi:http executor,
@@ -88,6 +90,36 @@ module = "$hello_wasm"
 EOF
 jwt=$(portico_up jwt "$work/jwt.toml")
 jwt_token=$("${PORTICO_BIN:-$TARGET_DIR/release/portico}" token --manifest "$work/jwt.toml" 2>/dev/null | tail -n1)
+release="$PWD/examples/target/wasm32-wasip2/release"
+cat >"$work/custom.toml" <<EOF
+[data]
+dir = "$work/data-custom"
+[tables.api_keys]
+partition_key = { name = "key_hash", type = "S" }
+[authorizers.dev]
+type = "jwt"
+issuer = "portico-dev"
+audiences = ["bench"]
+[authorizers.keys]
+type = "request"
+function = "authorizer"
+identity_source = ["\$request.header.x-api-key"]
+[functions.hello]
+module = "$hello_wasm"
+[functions.keys]
+module = "$release/keys.wasm"
+tables = ["api_keys"]
+[functions.authorizer]
+module = "$release/authorizer.wasm"
+tables = ["api_keys"]
+[routes]
+"POST /keys" = { function = "keys", auth = "dev" }
+"GET /hello/{name}" = { function = "hello", auth = "keys" }
+EOF
+custom=$(portico_up custom "$work/custom.toml")
+custom_token=$("${PORTICO_BIN:-$TARGET_DIR/release/portico}" token --manifest "$work/custom.toml" 2>/dev/null | tail -n1)
+api_key=$(curl -sf -X POST -H "Authorization: Bearer $custom_token" "$custom/keys" |
+    grep -o '"key":"[^"]*"' | cut -d'"' -f4)
 generate 1 1000 "$work/routes.toml"
 routes=$(portico_up routes "$work/routes.toml")
 todo_manifest "$work/todo-cache.toml" on
@@ -135,6 +167,7 @@ if [ -n "$baseline" ]; then
     row "2b. the same, BASELINE binary" "$baseline/hello/bench"
 fi
 BENCH_HEADER="Authorization: Bearer $jwt_token" row "2j. the same behind a JWT authorizer" "$jwt/hello/bench"
+BENCH_HEADER="x-api-key: $api_key" row "2w. the same behind a wasm authorizer" "$custom/hello/bench"
 row "3. portico, 1,000 routes registered" "$routes/f0/r999/hello/bench"
 row "4. wasi:http GET /wasi/hello/{name}" "$wasi/wasi/hello/bench"
 row "5. todo 95% reads, cache on" "$todo_cache" scripts/wrk-todos.lua "$work/ids-cache"

@@ -657,7 +657,7 @@ impl Runtime {
         &self,
         function: &Function,
         request_id: &Arc<str>,
-        caller: Option<Arc<Authorization>>,
+        caller: Option<&Arc<Authorization>>,
     ) -> (Store<InstanceState>, cpu::Turns) {
         let state = InstanceState::new(
             &function.name,

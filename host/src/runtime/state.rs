@@ -29,7 +29,7 @@ impl InstanceState {
     pub(super) fn new(
         function: &Arc<str>,
         request_id: &Arc<str>,
-        caller: Option<Arc<Authorization>>,
+        caller: Option<&Arc<Authorization>>,
         environment: &[(String, String)],
         limits: &Limits,
         configured: &Configured,
@@ -45,7 +45,7 @@ impl InstanceState {
         let capabilities = configured.instantiate(&mut InstanceBuilder {
             function,
             request_id,
-            caller: caller.as_ref(),
+            caller,
             wasi: &mut wasi,
             http_hooks: &mut hooks,
         });

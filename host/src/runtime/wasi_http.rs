@@ -76,7 +76,7 @@ pub async fn invoke(
             return (Err(e), finished);
         }
     };
-    let (mut store, turns) = runtime.new_store(function, &request.1, caller);
+    let (mut store, turns) = runtime.new_store(function, &request.1, caller.as_ref());
     let (response_tx, response_rx) = oneshot::channel();
     let handles = store
         .data_mut()

@@ -134,13 +134,13 @@ async fn run(
     let response = outcome
         .map_err(InvokeError::Trap)?
         .map_err(InvokeError::Guest)?;
-    verdict(response, max_response)
+    verdict(&response, max_response)
 }
 
 /// Checks the guest's answer: `context` is empty or a JSON object within the
 /// function's response limit.
 fn verdict(
-    response: bindings::AuthorizerResponse,
+    response: &bindings::AuthorizerResponse,
     max_response: u64,
 ) -> Result<Verdict, InvokeError> {
     let text = response.context.trim();
@@ -203,9 +203,9 @@ mod tests {
 
     #[test]
     fn context_is_an_object_or_nothing() {
-        assert_eq!(verdict(answer(""), 100).expect("empty").context, None);
+        assert_eq!(verdict(&answer(""), 100).expect("empty").context, None);
         assert_eq!(
-            verdict(answer(r#" {"user":"a","n":[1]} "#), 100)
+            verdict(&answer(r#" {"user":"a","n":[1]} "#), 100)
                 .expect("object")
                 .context
                 .as_deref(),
@@ -213,12 +213,12 @@ mod tests {
         );
         for bad in ["[1]", "\"x\"", "{", "null"] {
             assert!(
-                matches!(verdict(answer(bad), 100), Err(InvokeError::Malformed(_))),
+                matches!(verdict(&answer(bad), 100), Err(InvokeError::Malformed(_))),
                 "{bad}"
             );
         }
         assert!(matches!(
-            verdict(answer(r#"{"k":"0123456789"}"#), 5),
+            verdict(&answer(r#"{"k":"0123456789"}"#), 5),
             Err(InvokeError::ResponseTooLarge { .. })
         ));
     }

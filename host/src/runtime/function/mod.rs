@@ -57,8 +57,11 @@ pub async fn invoke(
         }
     };
     record.queue = started.elapsed();
-    let caller = trigger.request.authorizer.clone();
-    let (mut store, turns) = runtime.new_store(function, &trigger.request.request_id, caller);
+    let (mut store, turns) = runtime.new_store(
+        function,
+        &trigger.request.request_id,
+        trigger.request.authorizer.as_ref(),
+    );
     // Move the body into the event (no copy when the buffer is not shared).
     let event = event::build_event(trigger, Vec::from(body));
     let mut cpu = Duration::ZERO;
