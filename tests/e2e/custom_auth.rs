@@ -398,3 +398,29 @@ async fn custom_authorizer_mistakes_are_refused_with_the_reason() {
         assert!(err.contains(words), "{words}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_new_authorizer_version_decides_afresh_and_a_function_cannot_replace_it() {
+    let server = crate::deploy::start(manifest(MISBEHAVE));
+    let allow = Some(("x-id", "allow:hu"));
+    for _ in 0..2 {
+        assert_eq!(get(&server, "/cached", allow).await.status(), 200);
+    }
+    assert_eq!(decisions(&server, "cached", "allow", "function").await, 1.0);
+
+    // Another version of the authorizer: its decisions are its own.
+    let gate = std::fs::read(crate::support::component("misbehave_authorizer")).expect("wasm");
+    let (status, body) =
+        crate::deploy::put(&server, "gate", crate::deploy::variant(&gate, "v2")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(get(&server, "/cached", allow).await.status(), 200);
+    assert_eq!(decisions(&server, "cached", "allow", "function").await, 2.0);
+
+    // A function in the authorizer's place is refused; the authorizer goes on serving.
+    let hello = std::fs::read(crate::support::component("hello")).expect("wasm");
+    let (status, body) = crate::deploy::put(&server, "gate", hello).await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(body.to_string().contains("of kind `function`"), "{body}");
+    assert_eq!(get(&server, "/cached", allow).await.status(), 200);
+    assert_eq!(decisions(&server, "cached", "allow", "function").await, 2.0);
+}

@@ -191,17 +191,6 @@ impl CustomAuthorizer {
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
-
-    /// Decisions cached now (for tests and the admin API; approximate under load).
-    pub async fn cached_decisions(&self) -> u64 {
-        match &self.decisions {
-            Some(cache) => {
-                cache.run_pending_tasks().await;
-                cache.entry_count()
-            }
-            None => 0,
-        }
-    }
 }
 
 /// A route's custom authorizer, bound to the authorizer function being served.
