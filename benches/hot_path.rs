@@ -351,14 +351,20 @@ fn jwt(c: &mut Criterion) {
     group.finish();
 }
 
-/// `hello` at `GET /plain/{name}` and, behind `misbehave-authorizer` as a custom
-/// authorizer, at `GET /cached/{name}` (decisions cached) and `GET /uncached/{name}`
-/// (`result_ttl = "0s"`: the authorizer runs on every request).
-fn custom_gateway(rt: &tokio::runtime::Runtime) -> Gateway {
+/// `hello`'s greeting route `GET /hello/{name}` with `auth` set to `auth` (none: no
+/// authorizer): `cached` is `misbehave-authorizer` as a custom authorizer with its
+/// decisions cached, `uncached` the same with `result_ttl = "0s"` (it runs on every
+/// request). One gateway each, so that all three serve the same route, whose guest code
+/// reads no authorizer output: what differs is the policy alone.
+fn custom_gateway(rt: &tokio::runtime::Runtime, auth: Option<&str>) -> Gateway {
     let path = |name: &str| {
         example_components::example_component(name)
             .display()
             .to_string()
+    };
+    let route = match auth {
+        Some(name) => format!("{{ function = \"hello\", auth = \"{name}\" }}"),
+        None => "\"hello\"".to_string(),
     };
     let text = format!(
         r#"
@@ -376,9 +382,7 @@ function = "gate"
 identity_source = "$request.header.x-id"
 result_ttl = "0s"
 [routes]
-"GET /plain/{{name}}" = "hello"
-"GET /cached/{{name}}" = {{ function = "hello", auth = "cached" }}
-"GET /uncached/{{name}}" = {{ function = "hello", auth = "uncached" }}
+"GET /hello/{{name}}" = {route}
 "#,
         hello = path("hello"),
         gate = path("misbehave_authorizer"),
@@ -397,35 +401,123 @@ fn custom(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("tokio");
-    let gateway = custom_gateway(&rt);
-    let call = |path: &str| {
+    let call = || {
         let mut req = request();
-        req.path = path.to_string();
         req.headers
             .insert("x-id", http::HeaderValue::from_static("allow:bench"));
         req
     };
-    for path in ["/plain/b", "/cached/b", "/uncached/b"] {
-        assert_eq!(
-            rt.block_on(gateway.dispatch(call(path))).status,
-            200,
-            "{path}"
-        );
-    }
     let mut group = c.benchmark_group("dispatch GET hello behind a custom authorizer");
-    for (label, path) in [
-        ("no authorizer", "/plain/b"),
-        ("decision cached", "/cached/b"),
-        ("authorizer runs", "/uncached/b"),
+    for (label, auth) in [
+        ("no authorizer", None),
+        ("decision cached", Some("cached")),
+        ("authorizer runs", Some("uncached")),
     ] {
+        let gateway = custom_gateway(&rt, auth);
+        assert_eq!(rt.block_on(gateway.dispatch(call())).status, 200, "{label}");
         group.bench_function(label, |b| {
-            b.iter(|| rt.block_on(gateway.dispatch(black_box(call(path)))));
+            b.iter(|| rt.block_on(gateway.dispatch(black_box(call()))));
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, dispatch, routing, data_get, jwt, custom);
+/// The signature check alone, for one RS256, one ES256 and one EdDSA token: jsonwebtoken's
+/// RustCrypto provider against the one Portico installs (ring for RSA and ECDSA), each
+/// through its verifier factory, so key and signature handling are alike.
+fn signatures(c: &mut Criterion) {
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, crypto::CryptoProvider};
+    use ring::signature::KeyPair as _;
+    let rsa = EncodingKey::from_rsa_der(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/jwt/rsa-1.der"),
+        )
+        .expect("RSA key fixture"),
+    );
+    let rsa_public = DecodingKey::from_jwk(
+        &jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa, Algorithm::RS256).expect("jwk"),
+    )
+    .expect("key");
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).expect("key");
+    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("pair");
+    let ed = EncodingKey::from_ed_der(pkcs8.as_ref());
+    let ed_public = DecodingKey::from_ed_der(pair.public_key().as_ref());
+    let ec = EncodingKey::from_ec_der(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/jwt/ec-p256.der"),
+        )
+        .expect("EC key fixture"),
+    );
+    let ec_public = DecodingKey::from_jwk(
+        &jsonwebtoken::jwk::Jwk::from_encoding_key(&ec, Algorithm::ES256).expect("jwk"),
+    )
+    .expect("key");
+    let claims = serde_json::json!({"sub": "bench", "exp": 4_000_000_000u64});
+    let split = |token: String| {
+        let (message, signature) = token.rsplit_once('.').expect("a JWS");
+        (message.to_string(), signature.to_string())
+    };
+    let cases = [
+        (
+            "RS256",
+            Algorithm::RS256,
+            split(
+                jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &rsa).expect("sign"),
+            ),
+            rsa_public,
+        ),
+        (
+            "ES256",
+            Algorithm::ES256,
+            split(
+                jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &ec).expect("sign"),
+            ),
+            ec_public,
+        ),
+        (
+            "EdDSA",
+            Algorithm::EdDSA,
+            split(
+                jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &ed).expect("sign"),
+            ),
+            ed_public,
+        ),
+    ];
+    let providers: [(&str, &CryptoProvider); 2] = [
+        (
+            "RustCrypto",
+            &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER,
+        ),
+        (
+            "Portico's",
+            CryptoProvider::try_get_default().expect("installed by main"),
+        ),
+    ];
+    let mut group = c.benchmark_group("JWT signature check");
+    for (label, alg, (message, signature), key) in &cases {
+        for (name, provider) in providers {
+            let verify = || {
+                let verifier = (provider.verifier_factory)(alg, key).expect("verifier");
+                let signature = base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    signature,
+                )
+                .expect("base64");
+                signature::Verifier::verify(&*verifier, message.as_bytes(), &signature).is_ok()
+            };
+            assert!(verify(), "{label} {name}");
+            group.bench_function(format!("{label}, {name}"), |b| {
+                b.iter(|| black_box(verify()));
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches, dispatch, routing, data_get, jwt, custom, signatures
+);
 
 #[allow(unsafe_code, reason = "std::env::set_var; see the SAFETY comments")]
 fn main() {
@@ -443,6 +535,8 @@ fn main() {
             std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
         }
     }
+    // As `portico` does when it starts: JWT signatures are checked with ring.
+    portico::policy::jwt::install_crypto();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -89,3 +89,63 @@ portico_up() {
     RUST_LOG=${BENCH_LOG:-warn} start "$name" "${PORTICO_BIN:-$TARGET_DIR/release/portico}" up \
         --manifest "$manifest" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
 }
+
+# A manifest serving hello's `GET /hello/{name}` behind a JWT authorizer over the
+# development issuer (audience `bench`), with its data in $work.
+jwt_manifest() {
+    cat >"$1" <<EOF
+[data]
+dir = "$work/data-$(basename "$1" .toml)"
+[authorizers.dev]
+type = "jwt"
+issuer = "portico-dev"
+audiences = ["bench"]
+[functions.hello]
+module = "$hello_wasm"
+[routes]
+"GET /hello/{name}" = { function = "hello", auth = "dev" }
+EOF
+}
+
+# A manifest serving hello's `GET /hello/{name}` behind the custom authorizer of
+# `examples/authorizer` (API keys in `x-api-key`, decisions cached), with `POST /keys`
+# (`examples/keys`, behind the development issuer) to issue keys.
+custom_manifest() {
+    local release="$PWD/examples/target/wasm32-wasip2/release"
+    cat >"$1" <<EOF
+[data]
+dir = "$work/data-$(basename "$1" .toml)"
+[tables.api_keys]
+partition_key = { name = "key_hash", type = "S" }
+[authorizers.dev]
+type = "jwt"
+issuer = "portico-dev"
+audiences = ["bench"]
+[authorizers.keys]
+type = "request"
+function = "authorizer"
+identity_source = ["\$request.header.x-api-key"]
+[functions.hello]
+module = "$hello_wasm"
+[functions.keys]
+module = "$release/keys.wasm"
+tables = ["api_keys"]
+[functions.authorizer]
+module = "$release/authorizer.wasm"
+tables = ["api_keys"]
+[routes]
+"POST /keys" = { function = "keys", auth = "dev" }
+"GET /hello/{name}" = { function = "hello", auth = "keys" }
+EOF
+}
+
+# A development-issuer token for manifest $1.
+dev_token() {
+    "${PORTICO_BIN:-$TARGET_DIR/release/portico}" token --manifest "$1" 2>/dev/null | tail -n1
+}
+
+# Issues an API key through `POST /keys` of the host at URL $1 serving manifest $2.
+issue_key() {
+    curl -sf -X POST -H "Authorization: Bearer $(dev_token "$2")" "$1/keys" |
+        grep -o '"key":"[^"]*"' | cut -d'"' -f4
+}

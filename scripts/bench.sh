@@ -76,50 +76,12 @@ fi
 printf '[data]\ndir = "%s"\n[functions.wasi]\nmodule = "%s"\n[routes]\n"GET /wasi/hello/{name}" = "wasi"\n' \
     "$work/data-wasi" "$PWD/examples/target/wasm32-wasip2/release/wasi_http_hello.wasm" >"$work/wasi.toml"
 wasi=$(portico_up wasi "$work/wasi.toml")
-cat >"$work/jwt.toml" <<EOF
-[data]
-dir = "$work/data-jwt"
-[authorizers.dev]
-type = "jwt"
-issuer = "portico-dev"
-audiences = ["bench"]
-[functions.hello]
-module = "$hello_wasm"
-[routes]
-"GET /hello/{name}" = { function = "hello", auth = "dev" }
-EOF
+jwt_manifest "$work/jwt.toml"
 jwt=$(portico_up jwt "$work/jwt.toml")
-jwt_token=$("${PORTICO_BIN:-$TARGET_DIR/release/portico}" token --manifest "$work/jwt.toml" 2>/dev/null | tail -n1)
-release="$PWD/examples/target/wasm32-wasip2/release"
-cat >"$work/custom.toml" <<EOF
-[data]
-dir = "$work/data-custom"
-[tables.api_keys]
-partition_key = { name = "key_hash", type = "S" }
-[authorizers.dev]
-type = "jwt"
-issuer = "portico-dev"
-audiences = ["bench"]
-[authorizers.keys]
-type = "request"
-function = "authorizer"
-identity_source = ["\$request.header.x-api-key"]
-[functions.hello]
-module = "$hello_wasm"
-[functions.keys]
-module = "$release/keys.wasm"
-tables = ["api_keys"]
-[functions.authorizer]
-module = "$release/authorizer.wasm"
-tables = ["api_keys"]
-[routes]
-"POST /keys" = { function = "keys", auth = "dev" }
-"GET /hello/{name}" = { function = "hello", auth = "keys" }
-EOF
+jwt_token=$(dev_token "$work/jwt.toml")
+custom_manifest "$work/custom.toml"
 custom=$(portico_up custom "$work/custom.toml")
-custom_token=$("${PORTICO_BIN:-$TARGET_DIR/release/portico}" token --manifest "$work/custom.toml" 2>/dev/null | tail -n1)
-api_key=$(curl -sf -X POST -H "Authorization: Bearer $custom_token" "$custom/keys" |
-    grep -o '"key":"[^"]*"' | cut -d'"' -f4)
+api_key=$(issue_key "$custom" "$work/custom.toml")
 generate 1 1000 "$work/routes.toml"
 routes=$(portico_up routes "$work/routes.toml")
 todo_manifest "$work/todo-cache.toml" on

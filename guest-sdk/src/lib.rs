@@ -21,6 +21,11 @@
 //! Tables: the [`data`] module opens the tables listed in the function's manifest entry
 //! and reads and writes items as your own serde types.
 //!
+//! Custom authorizers: the [`authorizer`] module and [`export_authorizer!`] make a
+//! component that decides whether requests may reach a route (API Gateway's Lambda
+//! authorizer); the route's function reads what it decided with
+//! [`Request::authorizer_context`].
+//!
 //! A handler may return anything that implements [`IntoResponse`]: a [`Response`], or a
 //! `Result<Response, E>` whose error is logged and answered with HTTP 500
 //! `{"message":"Internal Server Error"}`. A panic is a trap: also HTTP 500.

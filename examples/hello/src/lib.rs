@@ -1,6 +1,7 @@
 //! `GET /hello` and `GET /hello/{name}`: a JSON greeting; `GET /me`: the caller's JWT
-//! claims (the route has a JWT authorizer); and an echo route the tests use to see
-//! exactly what the host put in the event.
+//! claims (the route has a JWT authorizer); `GET /whoami`: the context a custom
+//! authorizer returned; and an echo route the tests use to see exactly what the host put
+//! in the event.
 
 use portico_guest::{Error, Request, Response, http::StatusCode};
 use serde::Serialize;

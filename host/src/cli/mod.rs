@@ -139,6 +139,8 @@ pub enum Command {
 
 /// Runs the command line; errors are printed with their causes, each once.
 pub fn main() -> ExitCode {
+    // Before anything can touch jsonwebtoken: its signature checks run on ring.
+    crate::policy::jwt::install_crypto();
     let cli = Cli::parse();
     let json = matches!(cli.log_format, LogFormat::Json);
     // `up` reads its manifest first: it may ask for span export.

@@ -152,6 +152,7 @@ impl DevIssuer {
         &self,
         claims: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<String, DevKeyError> {
+        super::crypto::install();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8))

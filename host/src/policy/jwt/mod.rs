@@ -30,9 +30,12 @@
 //! [`VERIFIED_TTL`].
 
 pub mod claims;
+mod crypto;
 pub mod dev;
 mod fetch;
 pub mod keys;
+
+pub use crypto::install as install_crypto;
 
 use super::identity::IdentitySource;
 use super::{Admission, Context, Decision, Policy, Refusal};
@@ -191,6 +194,7 @@ impl JwtAuthorizer {
         dir: &Path,
         data_dir: &Path,
     ) -> Result<JwtAuthorizer, JwtConfigError> {
+        crypto::install();
         let issuer = settings.issuer.trim();
         if issuer.is_empty() {
             return Err(config_error("issuer", "must not be empty"));
