@@ -100,8 +100,9 @@ pub struct AuthorizerLabels {
     /// `allow`, `deny`, `error` (the function failed), or `unauthorized` (an identity
     /// source was missing; nothing ran).
     pub decision: &'static str,
-    /// `cache` (a cached decision answered), `function` (the authorizer function ran),
-    /// or `none` (`unauthorized`).
+    /// `function` (this request ran the authorizer function), `cache` (a cached
+    /// decision answered, or another request's run for the same identity values), or
+    /// `none` (`unauthorized`).
     pub source: &'static str,
 }
 
