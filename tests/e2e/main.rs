@@ -8,6 +8,7 @@ mod connections;
 mod custom_auth;
 mod data;
 mod datadir;
+mod demo;
 mod deploy;
 mod errors;
 mod events;
