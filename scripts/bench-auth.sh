@@ -16,7 +16,8 @@ ROUNDS=${ROUNDS:-3}
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 
-plain=$(portico_up plain examples/hello/portico.toml)
+hello_manifest "$work/plain.toml"
+plain=$(portico_up plain "$work/plain.toml")
 jwt_manifest "$work/jwt.toml"
 jwt=$(portico_up jwt "$work/jwt.toml")
 token=$(dev_token "$work/jwt.toml")

@@ -65,12 +65,12 @@ seed() {
 }
 
 native=$(start native "$TARGET_DIR/release/examples/native_hello" 127.0.0.1:0)
-portico=$(portico_up portico examples/hello/portico.toml)
+hello_manifest "$work/portico.toml"
+portico=$(portico_up portico "$work/portico.toml")
 baseline=""
 if [ -n "${BASELINE:-}" ]; then
     # Its own copy of the manifest, so the two hosts keep separate data directories.
-    sed -e "s#\.\./target/#$PWD/examples/target/#" -e '/^build = /d' \
-        examples/hello/portico.toml >"$work/baseline.toml"
+    hello_manifest "$work/baseline.toml"
     baseline=$(PORTICO_BIN=$BASELINE portico_up baseline "$work/baseline.toml")
 fi
 printf '[data]\ndir = "%s"\n[functions.wasi]\nmodule = "%s"\n[routes]\n"GET /wasi/hello/{name}" = "wasi"\n' \

@@ -18,4 +18,5 @@ mod routing;
 mod scale;
 mod support;
 mod telemetry;
+mod throttle;
 mod wasi_http;

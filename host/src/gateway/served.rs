@@ -2,6 +2,7 @@
 //! leading to targets (an integration plus its policies), and the functions behind
 //! them. A deploy or a reload builds a new [`Served`] and swaps it in whole.
 
+use crate::policy::throttle::Throttle;
 use crate::policy::{Authorizer, CorsPolicy, Policies, Policy, RouteAuth};
 use crate::routing::{RouteConflict, RouteKey, Router};
 use crate::runtime::Function;
@@ -42,6 +43,8 @@ pub struct RouteOptions {
     pub timeout: Option<Duration>,
     /// The route's authorizer (`auth = "NAME"`, with `scopes = [...]` for a JWT one).
     pub auth: Option<RouteAuth>,
+    /// The route's own token bucket (`throttle = { rate, burst }`), besides the API's.
+    pub throttle: Option<Arc<Throttle>>,
 }
 
 /// A route as configured: its key, the function it leads to, and its options.
@@ -62,6 +65,9 @@ pub struct ApiSettings {
     pub cors: Option<Arc<CorsPolicy>>,
     /// `[authorizers.NAME]`, by name.
     pub authorizers: BTreeMap<String, Authorizer>,
+    /// The API-wide token bucket (`[throttle]`; the manifest always sets one, API
+    /// Gateway's default when the section is absent).
+    pub throttle: Option<Arc<Throttle>>,
 }
 
 impl ApiSettings {
@@ -78,6 +84,11 @@ impl ApiSettings {
         // its 401.
         if let Some(cors) = options.cors.resolve(self.cors.as_ref()) {
             list.push(cors);
+        }
+        // Throttles before authorizers: a flood is refused before it costs a signature
+        // check or an authorizer run. The API's bucket, then the route's.
+        for throttle in [&self.throttle, &options.throttle].into_iter().flatten() {
+            list.push(Arc::clone(throttle) as Arc<dyn Policy>);
         }
         if let Some(auth) = &options.auth {
             list.push(auth.bind(functions)?);

@@ -39,6 +39,7 @@ use crate::outbound::AllowedHosts;
 use crate::policy::cors::{Cors, CorsSettings};
 use crate::policy::custom::{CustomAuthorizer, CustomSettings};
 use crate::policy::jwt::{JwtAuthorizer, JwtSettings};
+use crate::policy::throttle::{Throttle, ThrottleSettings};
 use crate::policy::{Authorizer, CorsPolicy};
 use crate::routing::{RouteKey, Router};
 use crate::runtime::{CapabilityConfigs, FunctionSpec, Kind, RuntimeConfig};
@@ -237,6 +238,7 @@ struct RawManifest {
     #[serde(default)]
     routes: BTreeMap<String, Spanned<toml::Value>>,
     cors: Option<Spanned<CorsSettings>>,
+    throttle: Option<Spanned<ThrottleSettings>>,
     #[serde(default)]
     authorizers: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
@@ -318,6 +320,7 @@ struct RawRoute {
     timeout: Option<HumanDuration>,
     auth: Option<String>,
     scopes: Option<Vec<String>>,
+    throttle: Option<ThrottleSettings>,
 }
 
 impl Manifest {
@@ -551,7 +554,19 @@ impl Manifest {
             authorizers.insert(name, authorizer);
         }
 
+        let throttle = match raw.throttle {
+            Some(settings) => Throttle::new("the API", *settings.get_ref()).map_err(|e| {
+                at(
+                    settings.span(),
+                    &format!("throttle.{}", e.field),
+                    e.to_string(),
+                )
+            })?,
+            None => Throttle::new("the API", ThrottleSettings::default())
+                .map_err(|e| at(0..0, "throttle", e.to_string()))?,
+        };
         let api = ApiSettings {
+            throttle: Some(Arc::new(throttle)),
             authorizers,
             cors: match raw.cors {
                 Some(settings) => Some(Arc::new(CorsPolicy(
@@ -574,7 +589,7 @@ impl Manifest {
             let route_key: RouteKey = key.parse().map_err(|e: crate::routing::RouteKeyError| {
                 at(value.span(), &field, e.to_string())
             })?;
-            let (function, options) = route_value(value.get_ref(), &api)
+            let (function, options) = route_value(value.get_ref(), &api, &key)
                 .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
             let function = Spanned::new(value.span(), function);
             if !functions.contains_key(function.get_ref()) {
@@ -686,6 +701,7 @@ impl Manifest {
 fn route_value(
     value: &toml::Value,
     api: &ApiSettings,
+    key: &str,
 ) -> Result<(String, RouteOptions), (String, String)> {
     let table = match value {
         toml::Value::String(function) => return Ok((function.clone(), RouteOptions::default())),
@@ -735,6 +751,13 @@ fn route_value(
         Some(t) => Some(units::check_timeout(t.0).map_err(|e| (".timeout".to_string(), e))?),
         None => None,
     };
+    let throttle = match table.throttle {
+        Some(settings) => Some(Arc::new(
+            Throttle::new(&format!("route {key}"), settings)
+                .map_err(|e| (format!(".throttle.{}", e.field), e.to_string()))?,
+        )),
+        None => None,
+    };
     let auth = match (table.auth, table.scopes) {
         (None, None) => None,
         (None, Some(_)) => {
@@ -770,6 +793,7 @@ fn route_value(
             cors,
             timeout,
             auth,
+            throttle,
         },
     ))
 }

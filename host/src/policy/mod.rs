@@ -1,6 +1,6 @@
-//! Route policies: what the gateway does around an integration — CORS, JWT authorizers
-//! and custom authorizers now; API keys and throttles later — one module each, behind
-//! one small trait.
+//! Route policies: what the gateway does around an integration — CORS, throttling, JWT
+//! authorizers and custom authorizers now; API keys later — one module each, behind one
+//! small trait.
 //!
 //! A request meets a route's policies at three points, in this order:
 //!
@@ -25,6 +25,7 @@ pub mod cors;
 pub mod custom;
 pub mod identity;
 pub mod jwt;
+pub mod throttle;
 
 use crate::exchange::{Authorization, IncomingRequest, Response, ResponseBody};
 use crate::metrics::Metrics;

@@ -1,0 +1,124 @@
+//! Throttling through the real binary: a route's bucket, the API-wide bucket, `rate = 0`,
+//! and API Gateway's 429.
+
+use crate::support::{Server, access_line, client, manifest, metrics, request_id, sample};
+use std::time::Duration;
+
+async fn get(server: &Server, path: &str) -> reqwest::Response {
+    client()
+        .get(server.url(path))
+        .send()
+        .await
+        .expect("request")
+}
+
+/// How many times `hello` got an instance.
+async fn runs(server: &Server) -> f64 {
+    sample(
+        &metrics(server).await,
+        r#"portico_guest_duration_seconds_count{function="hello"}"#,
+    )
+    .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_route_over_its_limit_gets_429_with_retry_after_and_no_guest_runs() {
+    let server = Server::start(manifest(
+        r#"
+[functions.hello]
+module = "{hello}"
+[routes]
+"GET /limited" = { function = "hello", throttle = { rate = 1, burst = 2 } }
+"GET /open" = "hello"
+"#,
+    ));
+    assert_eq!(get(&server, "/limited").await.status(), 200);
+    assert_eq!(get(&server, "/limited").await.status(), 200);
+    let resp = get(&server, "/limited").await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let id = request_id(&resp);
+    assert_eq!(
+        resp.text().await.expect("body"),
+        r#"{"message":"Too Many Requests"}"#
+    );
+    let line = access_line(&server, &id).await;
+    assert!(
+        line.contains("over the limit of route GET /limited (rate 1/s, burst 2)"),
+        "{line}"
+    );
+    assert_eq!(runs(&server).await, 2.0, "the refused request ran nothing");
+    // Other routes have their own limits (here: only the API's).
+    for _ in 0..5 {
+        assert_eq!(get(&server, "/open").await.status(), 200);
+    }
+    // The bucket refills at its rate.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(&server, "/limited").await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_api_wide_bucket_is_shared_by_every_route_and_rate_zero_refuses_all() {
+    let server = Server::start(manifest(
+        r#"
+[throttle]
+rate = 0.5
+burst = 2
+[functions.hello]
+module = "{hello}"
+[routes]
+"GET /a" = "hello"
+"GET /b" = "hello"
+"#,
+    ));
+    assert_eq!(get(&server, "/a").await.status(), 200);
+    assert_eq!(get(&server, "/b").await.status(), 200);
+    let resp = get(&server, "/a").await;
+    assert_eq!(resp.status(), 429);
+    // One request per 2 s: the wait is about 2 s, rounded up.
+    assert_eq!(resp.headers()["retry-after"], "2");
+    let id = request_id(&resp);
+    assert!(
+        access_line(&server, &id)
+            .await
+            .contains("over the limit of the API")
+    );
+
+    let server = Server::start(manifest(
+        r#"
+[functions.hello]
+module = "{hello}"
+[routes]
+"GET /closed" = { function = "hello", throttle = { rate = 0, burst = 0 } }
+"GET /open" = "hello"
+"#,
+    ));
+    for _ in 0..3 {
+        assert_eq!(get(&server, "/closed").await.status(), 429);
+    }
+    assert_eq!(get(&server, "/open").await.status(), 200);
+}
+
+#[tokio::test]
+async fn throttle_mistakes_name_file_line_and_key() {
+    for (text, key) in [
+        ("[throttle]\nrate = -1\nburst = 5\n", "throttle.rate"),
+        ("[throttle]\nrate = 5\n", "throttle"),
+        (
+            "[functions.hello]\nmodule = \"{hello}\"\n[routes]\n\"GET /a\" = { function = \"hello\", throttle = { rate = -2, burst = 1 } }\n",
+            "routes.\"GET /a\".throttle.rate",
+        ),
+        (
+            "[functions.hello]\nmodule = \"{hello}\"\n[routes]\n\"GET /a\" = { function = \"hello\", throttle = { rate = 1, burst = -1 } }\n",
+            "routes.\"GET /a\"",
+        ),
+    ] {
+        let err = crate::support::up_fails(&manifest(text));
+        assert!(err.contains(key), "{key}: {err}");
+        assert!(
+            err.contains("portico.toml:"),
+            "names the file and line: {err}"
+        );
+    }
+}
