@@ -639,6 +639,40 @@ impl Runtime {
         authorizer::invoke(self, function, pre, request, function.limits().timeout).await
     }
 
+    /// Runs one invocation of `function` in a fresh instance, as every executor whose
+    /// call ends with the guest does (a Portico function, an authorizer): waits for an
+    /// instance slot, builds the store for a request `request_id` from `caller`, runs
+    /// `call` on it taking turns with the other guests, within `timeout`, and fills
+    /// `record` (queue, CPU, memory and every capability's figures; `call` adds its own
+    /// phases).
+    async fn in_fresh_instance<T>(
+        &self,
+        function: &Function,
+        request_id: &Arc<str>,
+        caller: Option<&Arc<Authorization>>,
+        timeout: Duration,
+        record: &mut InvocationRecord,
+        call: impl AsyncFnOnce(
+            &mut Store<InstanceState>,
+            &mut InvocationRecord,
+        ) -> Result<T, InvokeError>,
+    ) -> Result<T, InvokeError> {
+        let started = std::time::Instant::now();
+        let permit = self.admit().await;
+        record.queue = started.elapsed();
+        let _permit = permit?;
+        let (mut store, turns) = self.new_store(function, request_id, caller);
+        let mut cpu = Duration::ZERO;
+        let run = cpu::OnCpu::new(turns.gate(call(&mut store, record)), &mut cpu);
+        let result = match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(InvokeError::Timeout(timeout)),
+        };
+        record.cpu = cpu;
+        function.finish_store(store, record);
+        result
+    }
+
     /// Waits for a free instance slot (bounded wait, bounded queue).
     async fn admit(&self) -> Result<OwnedSemaphorePermit, Rejected> {
         self.admission

@@ -9,7 +9,6 @@
 use super::function::{headers_and_cookies, query_parameters, request_context};
 use super::{Function, HttpTrigger, InvokeError, Runtime};
 use crate::runtime::capability::InvocationRecord;
-use crate::runtime::cpu::OnCpu;
 use crate::runtime::state::InstanceState;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,35 +76,18 @@ pub async fn invoke(
     timeout: Duration,
 ) -> (Result<Verdict, InvokeError>, InvocationRecord) {
     let mut record = InvocationRecord::default();
-    let started = Instant::now();
-    let permit = match runtime.admit().await {
-        Ok(permit) => permit,
-        Err(rejected) => {
-            record.queue = started.elapsed();
-            return (Err(rejected.into()), record);
-        }
-    };
-    record.queue = started.elapsed();
     let request_id: Arc<str> = request.request_context.request_id.as_str().into();
-    let (mut store, turns) = runtime.new_store(function, &request_id, None);
-    let mut cpu = Duration::ZERO;
-    let run = OnCpu::new(
-        turns.gate(run(
-            pre,
-            &request,
-            &mut store,
+    let max_response = function.limits().max_response_bytes;
+    let result = runtime
+        .in_fresh_instance(
+            function,
+            &request_id,
+            None,
+            timeout,
             &mut record,
-            function.limits().max_response_bytes,
-        )),
-        &mut cpu,
-    );
-    let result = match tokio::time::timeout(timeout, run).await {
-        Ok(result) => result,
-        Err(_) => Err(InvokeError::Timeout(timeout)),
-    };
-    record.cpu = cpu;
-    function.finish_store(store, &mut record);
-    drop(permit);
+            async |store, record| run(pre, &request, store, record, max_response).await,
+        )
+        .await;
     (result, record)
 }
 

@@ -12,7 +12,6 @@ pub use response::MalformedResponse;
 use super::{Function, HttpTrigger, InvokeError, Runtime};
 use crate::exchange::Response;
 use crate::runtime::capability::InvocationRecord;
-use crate::runtime::cpu::OnCpu;
 use crate::runtime::state::InstanceState;
 use bindings::FunctionHandlerPre;
 use std::sync::Arc;
@@ -48,40 +47,21 @@ pub async fn invoke(
         Ok(body) => body,
         Err(e) => return (Err(InvokeError::RequestBody(e)), record),
     };
-    let started = Instant::now();
-    let permit = match runtime.admit().await {
-        Ok(permit) => permit,
-        Err(rejected) => {
-            record.queue = started.elapsed();
-            return (Err(rejected.into()), record);
-        }
-    };
-    record.queue = started.elapsed();
-    let (mut store, turns) = runtime.new_store(
-        function,
-        &trigger.request.request_id,
-        trigger.request.authorizer.as_ref(),
-    );
+    let request_id = Arc::clone(&trigger.request.request_id);
+    let caller = trigger.request.authorizer.clone();
     // Move the body into the event (no copy when the buffer is not shared).
     let event = event::build_event(trigger, Vec::from(body));
-    let mut cpu = Duration::ZERO;
-    let run = OnCpu::new(
-        turns.gate(run(
-            pre,
-            &event,
-            &mut store,
+    let max_response = function.limits().max_response_bytes;
+    let result = runtime
+        .in_fresh_instance(
+            function,
+            &request_id,
+            caller.as_ref(),
+            timeout,
             &mut record,
-            function.limits().max_response_bytes,
-        )),
-        &mut cpu,
-    );
-    let result = match tokio::time::timeout(timeout, run).await {
-        Ok(result) => result,
-        Err(_) => Err(InvokeError::Timeout(timeout)),
-    };
-    record.cpu = cpu;
-    function.finish_store(store, &mut record);
-    drop(permit);
+            async |store, record| run(pre, &event, store, record, max_response).await,
+        )
+        .await;
     (result, record)
 }
 
