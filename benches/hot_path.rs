@@ -28,6 +28,16 @@ use std::sync::Arc;
 #[path = "../tests/common/example_components.rs"]
 mod example_components;
 
+/// A gateway serving `manifest` (no data store).
+fn serve(rt: &tokio::runtime::Runtime, manifest: &Manifest) -> Gateway {
+    let metrics = Arc::new(Metrics::new());
+    let runtime = Arc::new(
+        Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
+    );
+    rt.block_on(load_gateway(manifest, runtime, metrics))
+        .expect("gateway")
+}
+
 /// Parses a bench manifest, with the API-wide throttle (API Gateway's 10,000 rps by
 /// default) raised out of reach: each bucket is still checked on every request, but a
 /// bench's thousands of calls per second must measure the request path, not 429s.
@@ -261,13 +271,7 @@ module = {module:?}
             .display()
             .to_string(),
     );
-    let manifest = parse(&text);
-    let metrics = Arc::new(Metrics::new());
-    let runtime = Arc::new(
-        Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
-    );
-    rt.block_on(load_gateway(&manifest, runtime, metrics))
-        .expect("gateway")
+    serve(rt, &parse(&text))
 }
 
 fn jwt(c: &mut Criterion) {
@@ -395,13 +399,7 @@ result_ttl = "0s"
         hello = path("hello"),
         gate = path("misbehave_authorizer"),
     );
-    let manifest = parse(&text);
-    let metrics = Arc::new(Metrics::new());
-    let runtime = Arc::new(
-        Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
-    );
-    rt.block_on(load_gateway(&manifest, runtime, metrics))
-        .expect("gateway")
+    serve(rt, &parse(&text))
 }
 
 fn custom(c: &mut Criterion) {
