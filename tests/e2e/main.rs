@@ -14,6 +14,7 @@ mod errors;
 mod events;
 mod observability;
 mod policies;
+mod reserved;
 mod routing;
 mod scale;
 mod support;

@@ -48,6 +48,7 @@ use crate::variables::{self, Source, VariableSpecs};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -197,6 +198,8 @@ pub struct FunctionConfig {
     pub kind: Option<Kind>,
     /// Resource limits.
     pub limits: Limits,
+    /// Reserved concurrency (`max_concurrency`): at most this many instances at once.
+    pub max_concurrency: Option<NonZeroU32>,
     /// Environment variables the function sees (and no others).
     pub environment: Vec<(String, String)>,
     /// Each capability's settings: table grants, the outbound allow list, variables.
@@ -213,6 +216,7 @@ impl FunctionConfig {
             name: self.name.clone(),
             kind: self.kind,
             limits,
+            max_concurrency: self.max_concurrency,
             environment,
             capabilities: self.capabilities.clone(),
         }
@@ -296,6 +300,7 @@ struct RawFunction {
     build: Option<String>,
     kind: Option<Spanned<String>>,
     timeout: Option<Spanned<HumanDuration>>,
+    max_concurrency: Option<Spanned<u32>>,
     memory: Option<Spanned<Bytes>>,
     max_response: Option<Spanned<Bytes>>,
     #[serde(default)]
@@ -467,6 +472,16 @@ impl Manifest {
             if let Some(r) = f.max_response {
                 limits.max_response_bytes = r.get_ref().0;
             }
+            let max_concurrency = match f.max_concurrency {
+                Some(n) => Some(NonZeroU32::new(*n.get_ref()).ok_or_else(|| {
+                    at(
+                        n.span(),
+                        &key("max_concurrency"),
+                        "must be at least 1 (to stop a function, remove its routes)".into(),
+                    )
+                })?),
+                None => None,
+            };
             if f.module.get_ref().as_os_str().is_empty() {
                 return Err(at(
                     f.module.span(),
@@ -538,6 +553,7 @@ impl Manifest {
                     build: f.build,
                     kind,
                     limits,
+                    max_concurrency,
                     environment: f.environment.into_iter().collect(),
                     capabilities,
                     watch: f.watch.into_iter().map(|p| dir.join(p)).collect(),

@@ -20,6 +20,7 @@ pub enum Rejected {
 /// Bounded admission to the instance pool.
 #[derive(Debug)]
 pub struct Admission {
+    capacity: u32,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_queue: usize,
@@ -39,6 +40,7 @@ impl Admission {
     /// An admission gate for `max_instances` concurrent invocations.
     pub fn new(max_instances: u32, max_queue: u32, queue_timeout: Duration) -> Self {
         Admission {
+            capacity: max_instances,
             permits: Arc::new(Semaphore::new(max_instances as usize)),
             waiting: AtomicUsize::new(0),
             max_queue: max_queue as usize,
@@ -61,6 +63,11 @@ impl Admission {
             // The semaphore is never closed; treat it like a timeout if it were.
             Ok(Err(_)) | Err(_) => Err(Rejected::QueueTimeout),
         }
+    }
+
+    /// How many may hold a slot at once.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
     }
 
     /// Requests currently waiting for an instance.

@@ -230,6 +230,9 @@ pub struct FunctionSpec {
     pub kind: Option<Kind>,
     /// Resource limits.
     pub limits: Limits,
+    /// Reserved concurrency: at most this many of its instances at once, whatever the
+    /// pool has free (Lambda's reserved concurrency).
+    pub max_concurrency: Option<std::num::NonZeroU32>,
     /// The environment the component sees (and no other).
     pub environment: Vec<(String, String)>,
     /// Every capability's settings for the function.
@@ -306,6 +309,8 @@ pub struct Function {
     spec: FunctionSpec,
     configured: Configured,
     requests: Arc<AtomicU64>,
+    /// The function's own admission gate (`max_concurrency`), shared by its versions.
+    reserved: Option<Arc<Admission>>,
 }
 
 impl Function {
@@ -436,6 +441,11 @@ pub struct Runtime {
     max_memory_bytes: u64,
     /// How running guests share the worker threads.
     cpu: CpuShare,
+    /// Functions' own gates (`max_concurrency`), by name, held weakly.
+    reserved: Mutex<HashMap<String, Weak<Admission>>>,
+    /// The pool's queue bounds, which functions' own gates take too.
+    max_queue: u32,
+    queue_timeout: Duration,
 }
 
 impl Runtime {
@@ -480,6 +490,9 @@ impl Runtime {
                 .map(|dir| Artifacts::new(dir.clone(), &engine)),
             max_memory_bytes: config.max_memory_bytes,
             cpu: CpuShare::for_this_machine(),
+            reserved: Mutex::default(),
+            max_queue: config.max_queue,
+            queue_timeout: config.queue_timeout,
             engine,
         })
     }
@@ -552,10 +565,33 @@ impl Runtime {
             digest,
             origin,
             handler,
-            spec,
             configured,
             requests: Arc::default(),
+            reserved: spec
+                .max_concurrency
+                .map(|n| self.reserved_gate(&spec.name, n.get())),
+            spec,
         })
+    }
+
+    /// The admission gate of function `name` with `max_concurrency` = `n`: the one its
+    /// live versions already use when the limit is unchanged (so a deploy does not let
+    /// twice as many run during the swap), else a new one. Its queue has the pool's
+    /// bounds.
+    fn reserved_gate(&self, name: &str, n: u32) -> Arc<Admission> {
+        let mut gates = self
+            .reserved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        gates.retain(|_, gate| gate.strong_count() > 0);
+        if let Some(gate) = gates.get(name).and_then(Weak::upgrade)
+            && gate.capacity() == n
+        {
+            return gate;
+        }
+        let gate = Arc::new(Admission::new(n, self.max_queue, self.queue_timeout));
+        gates.insert(name.to_string(), Arc::downgrade(&gate));
+        gate
     }
 
     /// Creates one instance of `function`, within its limits, and drops it: a module that
@@ -658,9 +694,9 @@ impl Runtime {
         ) -> Result<T, InvokeError>,
     ) -> Result<T, InvokeError> {
         let started = std::time::Instant::now();
-        let permit = self.admit().await;
+        let permits = self.admit(function).await;
         record.queue = started.elapsed();
-        let _permit = permit?;
+        let _permits = permits?;
         let (mut store, turns) = self.new_store(function, request_id, caller);
         let mut cpu = Duration::ZERO;
         let run = cpu::OnCpu::new(turns.gate(call(&mut store, record)), &mut cpu);
@@ -673,12 +709,24 @@ impl Runtime {
         result
     }
 
-    /// Waits for a free instance slot (bounded wait, bounded queue).
-    async fn admit(&self) -> Result<OwnedSemaphorePermit, Rejected> {
-        self.admission
-            .admit()
-            .instrument(tracing::debug_span!("queue"))
-            .await
+    /// Waits for a slot of `function`'s own gate, if it has one, then for a free
+    /// instance slot (each a bounded wait in a bounded queue). Waiting for its own gate
+    /// holds no pool slot, so a function at its `max_concurrency` leaves the pool to
+    /// the others.
+    async fn admit(&self, function: &Function) -> Result<Permits, Rejected> {
+        async {
+            let reserved = match &function.reserved {
+                Some(gate) => Some(gate.admit().await?),
+                None => None,
+            };
+            let pool = self.admission.admit().await?;
+            Ok(Permits {
+                _pool: pool,
+                _reserved: reserved,
+            })
+        }
+        .instrument(tracing::debug_span!("queue"))
+        .await
     }
 
     /// A fresh store for one instance of `function` serving a request from `caller` (what
@@ -809,6 +857,13 @@ impl Runtime {
     pub fn queue_depth(&self) -> usize {
         self.admission.queue_depth()
     }
+}
+
+/// The slots an invocation holds while it runs: the pool's and, with `max_concurrency`,
+/// its function's.
+pub(crate) struct Permits {
+    _pool: OwnedSemaphorePermit,
+    _reserved: Option<OwnedSemaphorePermit>,
 }
 
 /// A module's version: the first 12 hex digits of its SHA-256.

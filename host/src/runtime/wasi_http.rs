@@ -52,7 +52,7 @@ pub async fn invoke(
     let (finished_tx, finished) = oneshot::channel();
     let mut record = InvocationRecord::default();
     let started = Instant::now();
-    let permit = match runtime.admit().await {
+    let permit = match runtime.admit(function).await {
         Ok(permit) => permit,
         Err(rejected) => {
             record.queue = started.elapsed();
