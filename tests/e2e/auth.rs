@@ -602,12 +602,6 @@ async fn authorizer_mistakes_in_the_manifest_name_line_and_key() {
             "add `auth",
         ),
     ] {
-        let m = manifest(text);
-        let err = crate::support::up_fails(&m);
-        assert!(err.contains(key) && err.contains(words), "{key}: {err}");
-        assert!(
-            err.contains("portico.toml:"),
-            "names the file and line: {err}"
-        );
+        crate::support::refused_at(text, key, words);
     }
 }

@@ -375,13 +375,7 @@ async fn custom_authorizer_mistakes_are_refused_with_the_reason() {
             "JWT authorizers only",
         ),
     ] {
-        let m = manifest(text);
-        let err = crate::support::up_fails(&m);
-        assert!(err.contains(key) && err.contains(words), "{key}: {err}");
-        assert!(
-            err.contains("portico.toml:"),
-            "names the file and line: {err}"
-        );
+        crate::support::refused_at(text, key, words);
     }
     // Found once the components are loaded: what each one is.
     for (text, words) in [

@@ -268,6 +268,17 @@ pub fn up_fails(m: &TempManifest) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Runs `portico up` on manifest `text`, which must fail with an error naming the file
+/// and line, the key `key` and the words `words`.
+pub fn refused_at(text: &str, key: &str, words: &str) {
+    let err = up_fails(&manifest(text));
+    assert!(err.contains(key) && err.contains(words), "{key}: {err}");
+    assert!(
+        err.contains("portico.toml:"),
+        "names the file and line: {err}"
+    );
+}
+
 /// The `apigw-requestid` header of a response.
 pub fn request_id(resp: &reqwest::Response) -> String {
     resp.headers()["apigw-requestid"]
