@@ -2,12 +2,12 @@
 //! real binary: a function at its limit waits in its own queue and leaves the pool to
 //! the others.
 
-use crate::support::{Server, client, manifest, metrics, sample};
+use crate::support::{client, manifest, metrics, sample};
 use std::time::Duration;
 
 #[tokio::test]
 async fn a_looping_function_at_its_limit_does_not_take_hello_down() {
-    let server = Server::start(manifest(
+    let server = crate::deploy::start(manifest(
         r#"
 [server]
 max_instances = 4
@@ -53,6 +53,16 @@ max_concurrency = 2
         assert_eq!(status, 503);
     }
     let text = metrics(&server).await;
+    let info: serde_json::Value = client()
+        .get(server.admin_url("/functions/misbehave"))
+        .bearer_auth(crate::deploy::TOKEN)
+        .send()
+        .await
+        .expect("admin")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(info["max_concurrency"], 2, "{info}");
     assert_eq!(
         sample(
             &text,

@@ -161,6 +161,9 @@ pub struct FunctionInfo {
     pub routes: Vec<String>,
     /// Its limits.
     pub limits: Limits,
+    /// Its reserved concurrency (`max_concurrency` in the manifest), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
     /// Kept deployments, newest first.
     pub versions: Vec<VersionInfo>,
 }
@@ -949,6 +952,10 @@ fn info(state: &State, served: &Served, name: &str) -> Option<FunctionInfo> {
         kind: function.kind(),
         routes: settings.routes.iter().map(ToString::to_string).collect(),
         limits: settings.limits,
+        max_concurrency: function
+            .spec()
+            .max_concurrency
+            .map(std::num::NonZeroU32::get),
         versions,
     })
 }
