@@ -101,10 +101,48 @@ module = "{hello}"
 }
 
 #[tokio::test]
+async fn the_stage_default_gives_each_route_its_own_bucket_unless_it_has_one() {
+    let server = Server::start(manifest(
+        r#"
+[stage]
+throttle = { rate = 0.5, burst = 1 }
+[functions.hello]
+module = "{hello}"
+[routes]
+"GET /a" = "hello"
+"GET /b" = { function = "hello", timeout = "5s" }
+"GET /own" = { function = "hello", throttle = { rate = 1, burst = 3 } }
+"#,
+    ));
+    // Each route its own bucket of one: /a's second request is refused, /b's first is not.
+    assert_eq!(get(&server, "/a").await.status(), 200);
+    let resp = get(&server, "/a").await;
+    assert_eq!(resp.status(), 429);
+    let id = request_id(&resp);
+    assert!(
+        access_line(&server, &id)
+            .await
+            .contains("route GET /a (the stage's default)"),
+        "names the bucket"
+    );
+    assert_eq!(get(&server, "/b").await.status(), 200);
+    assert_eq!(get(&server, "/b").await.status(), 429);
+    // A route's own setting replaces the stage's.
+    for _ in 0..3 {
+        assert_eq!(get(&server, "/own").await.status(), 200);
+    }
+    assert_eq!(get(&server, "/own").await.status(), 429);
+}
+
+#[tokio::test]
 async fn throttle_mistakes_name_file_line_and_key() {
     for (text, key) in [
         ("[throttle]\nrate = -1\nburst = 5\n", "throttle.rate"),
         ("[throttle]\nrate = 5\n", "throttle"),
+        (
+            "[stage]\nthrottle = { rate = -3, burst = 1 }\n",
+            "stage.throttle.rate",
+        ),
         (
             "[functions.hello]\nmodule = \"{hello}\"\n[routes]\n\"GET /a\" = { function = \"hello\", throttle = { rate = -2, burst = 1 } }\n",
             "routes.\"GET /a\".throttle.rate",

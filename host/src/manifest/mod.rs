@@ -291,6 +291,7 @@ struct RawStage {
     name: Option<String>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    throttle: Option<Spanned<ThrottleSettings>>,
 }
 
 #[derive(Deserialize)]
@@ -449,6 +450,21 @@ impl Manifest {
             },
         };
 
+        // The stage's default route throttling: each route without its own `throttle`
+        // gets a bucket of these settings (checked here once, made per route below).
+        let stage_throttle = match raw.stage.throttle {
+            Some(settings) => {
+                Throttle::new("the stage", *settings.get_ref()).map_err(|e| {
+                    at(
+                        settings.span(),
+                        &format!("stage.throttle.{}", e.field),
+                        e.to_string(),
+                    )
+                })?;
+                Some(*settings.get_ref())
+            }
+            None => None,
+        };
         let stage = StageConfig {
             name: raw.stage.name.unwrap_or_else(|| "$default".to_string()),
             variables: raw.stage.variables.into_iter().collect(),
@@ -605,8 +621,15 @@ impl Manifest {
             let route_key: RouteKey = key.parse().map_err(|e: crate::routing::RouteKeyError| {
                 at(value.span(), &field, e.to_string())
             })?;
-            let (function, options) = route_value(value.get_ref(), &api, &key)
+            let (function, mut options) = route_value(value.get_ref(), &api, &key)
                 .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
+            if let (None, Some(settings)) = (&options.throttle, stage_throttle) {
+                let scope = format!("route {key} (the stage's default)");
+                options.throttle = Some(Arc::new(
+                    Throttle::new(&scope, settings)
+                        .map_err(|e| at(value.span(), &field, e.to_string()))?,
+                ));
+            }
             let function = Spanned::new(value.span(), function);
             if !functions.contains_key(function.get_ref()) {
                 return Err(at(

@@ -1,7 +1,8 @@
 //! Throttling, as API Gateway's HTTP APIs throttle: token buckets with a steady `rate`
 //! (requests per second) and a `burst` (the bucket's size), one API-wide (API Gateway's
 //! account-level limit, 10,000 rps with a burst of 5,000 unless `[throttle]` says
-//! otherwise) and one per route that sets its own (`throttle = { rate, burst }`). A
+//! otherwise) and one per route that sets its own (`throttle = { rate, burst }`) or, when
+//! the stage has a default (`[stage] throttle = { ... }`), one of those per route. A
 //! request must fit every bucket that applies; over a limit it is answered 429
 //! `{"message":"Too Many Requests"}` with `retry-after` (whole seconds until the bucket
 //! admits one again), and nothing runs.
