@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Route policies end to end: `hello`'s `GET /hello/{name}` plain (row 2 of bench.sh),
+# with a throttle of its own that is never reached (2t: a second token bucket checked),
 # behind a JWT authorizer (2j: one token for every request) and behind a custom wasm
 # authorizer (2w: `examples/authorizer`, one API key for every request, decisions
-# cached), the three rows alternated ROUNDS times so that drift in the machine's speed
+# cached), the rows alternated ROUNDS times so that drift in the machine's speed
 # during the run hits each alike; prints every run and each row's median, as a ratio to
 # row 2's median.
 #
@@ -18,6 +19,11 @@ source scripts/bench-lib.sh
 
 hello_manifest "$work/plain.toml"
 plain=$(portico_up plain "$work/plain.toml")
+hello_manifest "$work/throttled.toml"
+sed -i 's#^"GET /hello/{name}" = "hello"#"GET /hello/{name}" = { function = "hello", throttle = { rate = 1e9, burst = 4000000000 } }#' \
+    "$work/throttled.toml"
+grep -q 'throttle = { rate = 1e9' "$work/throttled.toml" || { echo "no throttled route in the copy" >&2; exit 1; }
+throttled=$(portico_up throttled "$work/throttled.toml")
 jwt_manifest "$work/jwt.toml"
 jwt=$(portico_up jwt "$work/jwt.toml")
 token=$(dev_token "$work/jwt.toml")
@@ -30,9 +36,10 @@ echo "machine: $(nproc) cores; wrk -t1 -c$CONNECTIONS -d$DURATION (${pin[*]:-unp
 printf '%-6s %-40s %10s %9s %9s %7s\n' "round" "target" "req/s" "p50 µs" "p99 µs" "errors"
 declare -A results
 for round in $(seq 1 "$ROUNDS"); do
-    for row in 2 2j 2w; do
+    for row in 2 2t 2j 2w; do
         case $row in
             2) label="2. GET /hello/{name}"; url=$plain; header="" ;;
+            2t) label="2t. with its own throttle (not reached)"; url=$throttled; header="" ;;
             2j) label="2j. behind a JWT authorizer"; url=$jwt; header="Authorization: Bearer $token" ;;
             2w) label="2w. behind a wasm authorizer (cached)"; url=$custom; header="x-api-key: $key" ;;
         esac
@@ -46,7 +53,7 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{a[NR] = $1} END {print a[
 base=$(echo "${results[2]}" | median)
 echo
 printf '%-40s %12s %8s %14s\n' "median of $ROUNDS" "req/s" "vs 2" "µs per request"
-for row in 2 2j 2w; do
+for row in 2 2t 2j 2w; do
     m=$(echo "${results[$row]}" | median)
     printf '%-40s %12s %7.2fx %+13.1f\n' "$row" "$m" "$(awk -v a="$m" -v b="$base" 'BEGIN {print a / b}')" \
         "$(awk -v a="$m" -v b="$base" 'BEGIN {print 1e6 / a - 1e6 / b}')"
