@@ -3,8 +3,8 @@
 # with a throttle of its own that is never reached (2t: a second token bucket checked),
 # behind a JWT authorizer (2j: one token for every request) and behind a custom wasm
 # authorizer (2w: `examples/authorizer`, one API key for every request, decisions
-# cached), the rows alternated ROUNDS times so that drift in the machine's speed
-# during the run hits each alike; prints every run and each row's median, as a ratio to
+# cached), the rows alternated ROUNDS times, each round starting one row later, so that
+# drift in the machine's speed and a row's place in the round hit each alike; prints every run and each row's median, as a ratio to
 # row 2's median.
 #
 #   bash scripts/bench-auth.sh                     # ROUNDS=3, 8 s per run
@@ -35,8 +35,10 @@ key=$(issue_key "$custom" "$work/custom.toml")
 echo "machine: $(nproc) cores; wrk -t1 -c$CONNECTIONS -d$DURATION (${pin[*]:-unpinned}), $ROUNDS rounds"
 printf '%-6s %-40s %10s %9s %9s %7s\n' "round" "target" "req/s" "p50 µs" "p99 µs" "errors"
 declare -A results
+rows=(2 2t 2j 2w)
 for round in $(seq 1 "$ROUNDS"); do
-    for row in 2 2t 2j 2w; do
+    for i in "${!rows[@]}"; do
+        row=${rows[$(((i + round - 1) % ${#rows[@]}))]}
         case $row in
             2) label="2. GET /hello/{name}"; url=$plain; header="" ;;
             2t) label="2t. with its own throttle (not reached)"; url=$throttled; header="" ;;
