@@ -2,7 +2,7 @@
 //! the test (discovery document and JWKS, keys rotated mid-test), and the development
 //! issuer behind `portico token`.
 
-use crate::support::{Server, access_line, client, manifest, portico, request_id, root};
+use crate::support::{Server, access_line, client, manifest, mint, request_id, root};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -491,24 +491,6 @@ module = "{hello}"
 "GET /me" = { function = "hello", auth = "dev" }
 "#;
 
-/// Runs `portico token --manifest PATH ARGS` and returns the token it printed last.
-fn mint(path: &std::path::Path, args: &[&str]) -> String {
-    let out = portico()
-        .arg("token")
-        .arg("--manifest")
-        .arg(path)
-        .args(args)
-        .output()
-        .expect("portico token");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    stdout.lines().last().expect("a token").to_string()
-}
-
 #[tokio::test]
 async fn dev_tokens_work_offline_against_the_demo_s_me_route() {
     let m = manifest(&format!(
@@ -547,27 +529,11 @@ async fn dev_tokens_work_offline_against_the_demo_s_me_route() {
 
 #[tokio::test]
 async fn invoke_carries_the_event_s_authorizer_into_the_function() {
-    let m = manifest(DEV);
-    let event = m.dir.path().join("event.json");
-    std::fs::write(
-        &event,
-        json!({
-            "version": "2.0",
-            "routeKey": "GET /me",
-            "rawPath": "/me",
-            "rawQueryString": "",
-            "headers": {},
-            "requestContext": {
-                "http": {"method": "GET", "path": "/me"},
-                "authorizer": {"jwt": {"claims": {"sub": "from-event", "n": 7}, "scopes": ["a"]}},
-            },
-        })
-        .to_string(),
-    )
-    .expect("event");
-    let payload = crate::support::invoke(&m.path, &event);
-    assert_eq!(payload["statusCode"], 200, "{payload}");
-    let me: Value = serde_json::from_str(payload["body"].as_str().expect("body")).expect("json");
+    let me = crate::support::invoke_with_authorizer(
+        &manifest(DEV),
+        "/me",
+        json!({"jwt": {"claims": {"sub": "from-event", "n": 7}, "scopes": ["a"]}}),
+    );
     assert_eq!(me["sub"], "from-event");
     assert_eq!(me["claims"]["n"], "7");
     assert_eq!(me["scopes"], json!(["a"]));

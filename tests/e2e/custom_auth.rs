@@ -2,7 +2,7 @@
 //! real binary: the `authorizer` example looking up keys the `keys` example issued, and
 //! `misbehave-authorizer` for the failure and caching cases.
 
-use crate::support::{Server, access_line, client, manifest, metrics, portico, request_id, sample};
+use crate::support::{Server, access_line, client, manifest, metrics, mint, request_id, sample};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -104,31 +104,10 @@ async fn runs(server: &Server, name: &str) -> f64 {
     .unwrap_or(0.0)
 }
 
-/// Mints a dev token for `sub` with `portico token`.
-fn token(path: &std::path::Path, sub: &str) -> String {
-    let out = portico()
-        .args(["token", "--manifest"])
-        .arg(path)
-        .args(["--sub", sub])
-        .output()
-        .expect("portico token");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .last()
-        .expect("a token")
-        .to_string()
-}
-
 #[tokio::test]
 async fn issued_api_keys_admit_requests_and_their_context_reaches_the_function() {
     let m = manifest(KEYS);
-    let ann = token(&m.path, "ann");
+    let ann = mint(&m.path, &["--sub", "ann"]);
     let server = Server::start(m);
 
     let issued = client()
@@ -323,27 +302,11 @@ identity_source = "$request.querystring.id"
 
 #[tokio::test]
 async fn invoke_carries_the_event_s_lambda_context_into_the_function() {
-    let m = manifest(KEYS);
-    let event = m.dir.path().join("event.json");
-    std::fs::write(
-        &event,
-        json!({
-            "version": "2.0",
-            "routeKey": "GET /whoami",
-            "rawPath": "/whoami",
-            "rawQueryString": "",
-            "headers": {},
-            "requestContext": {
-                "http": {"method": "GET", "path": "/whoami"},
-                "authorizer": {"lambda": {"owner": "from-event", "tier": 2}},
-            },
-        })
-        .to_string(),
-    )
-    .expect("event");
-    let payload = crate::support::invoke(&m.path, &event);
-    assert_eq!(payload["statusCode"], 200, "{payload}");
-    let body: Value = serde_json::from_str(payload["body"].as_str().expect("body")).expect("json");
+    let body = crate::support::invoke_with_authorizer(
+        &manifest(KEYS),
+        "/whoami",
+        json!({"lambda": {"owner": "from-event", "tier": 2}}),
+    );
     assert_eq!(
         body["authorizer"],
         json!({"owner": "from-event", "tier": 2})

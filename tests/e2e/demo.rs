@@ -2,7 +2,7 @@
 //! "try it" uses it: its own manifest, with the modules the examples build and its data
 //! in a temporary directory instead of `examples/.portico`.
 
-use crate::support::{Server, TempManifest, client, portico, root};
+use crate::support::{Server, TempManifest, client, root};
 use serde_json::Value;
 
 /// `examples/portico.toml` with absolute module paths, no build commands, and its data
@@ -49,23 +49,7 @@ async fn the_readme_s_try_it_works_on_the_demo() {
         .expect("json");
     assert_eq!(hello["message"], "Hello, you!");
 
-    let out = portico()
-        .args(["token", "--manifest"])
-        .arg(&path)
-        .args(["--sub", "ann"])
-        .output()
-        .expect("portico token");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .last()
-        .expect("a token")
-        .to_string();
+    let token = crate::support::mint(&path, &["--sub", "ann"]);
     let me: Value = http
         .get(server.url("/me"))
         .bearer_auth(&token)

@@ -250,6 +250,51 @@ pub fn invoke(manifest: &Path, event: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("payload 2.0 JSON on stdout")
 }
 
+/// Runs `portico token --manifest PATH ARGS`, which must succeed, and returns the token
+/// it printed last.
+pub fn mint(path: &Path, args: &[&str]) -> String {
+    let out = portico()
+        .arg("token")
+        .arg("--manifest")
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("portico token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    stdout.lines().last().expect("a token").to_string()
+}
+
+/// `portico invoke` of a payload 2.0 `GET path` event whose `requestContext.authorizer`
+/// is `authorizer`, on manifest `m`; the function must answer 200, and its JSON body is
+/// returned.
+pub fn invoke_with_authorizer(
+    m: &TempManifest,
+    path: &str,
+    authorizer: serde_json::Value,
+) -> serde_json::Value {
+    let event = m.dir.path().join("event.json");
+    let text = serde_json::json!({
+        "version": "2.0",
+        "routeKey": format!("GET {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {},
+        "requestContext": {
+            "http": {"method": "GET", "path": path},
+            "authorizer": authorizer,
+        },
+    });
+    std::fs::write(&event, text.to_string()).expect("event");
+    let payload = invoke(&m.path, &event);
+    assert_eq!(payload["statusCode"], 200, "{payload}");
+    serde_json::from_str(payload["body"].as_str().expect("body")).expect("JSON body")
+}
+
 /// Runs `portico up` on `m` and returns its stderr; it must fail.
 pub fn up_fails(m: &TempManifest) -> String {
     let out = portico()
