@@ -532,7 +532,7 @@ async fn invoke_carries_the_event_s_authorizer_into_the_function() {
     let me = crate::support::invoke_with_authorizer(
         &manifest(DEV),
         "/me",
-        json!({"jwt": {"claims": {"sub": "from-event", "n": 7}, "scopes": ["a"]}}),
+        &json!({"jwt": {"claims": {"sub": "from-event", "n": 7}, "scopes": ["a"]}}),
     );
     assert_eq!(me["sub"], "from-event");
     assert_eq!(me["claims"]["n"], "7");

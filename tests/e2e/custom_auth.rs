@@ -305,7 +305,7 @@ async fn invoke_carries_the_event_s_lambda_context_into_the_function() {
     let body = crate::support::invoke_with_authorizer(
         &manifest(KEYS),
         "/whoami",
-        json!({"lambda": {"owner": "from-event", "tier": 2}}),
+        &json!({"lambda": {"owner": "from-event", "tier": 2}}),
     );
     assert_eq!(
         body["authorizer"],

@@ -275,7 +275,7 @@ pub fn mint(path: &Path, args: &[&str]) -> String {
 pub fn invoke_with_authorizer(
     m: &TempManifest,
     path: &str,
-    authorizer: serde_json::Value,
+    authorizer: &serde_json::Value,
 ) -> serde_json::Value {
     let event = m.dir.path().join("event.json");
     let text = serde_json::json!({
