@@ -34,7 +34,7 @@ fn serve(rt: &tokio::runtime::Runtime, manifest: &Manifest) -> Gateway {
     let runtime = Arc::new(
         Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
     );
-    rt.block_on(load_gateway(manifest, runtime, metrics))
+    rt.block_on(load_gateway(manifest, runtime, metrics, None))
         .expect("gateway")
 }
 
@@ -58,7 +58,7 @@ fn gateway(rt: &tokio::runtime::Runtime, pooling: bool) -> Gateway {
     config.pooling = pooling;
     let metrics = Arc::new(Metrics::new());
     let runtime = Arc::new(Runtime::new(&config, capabilities(None, &metrics)).expect("runtime"));
-    rt.block_on(load_gateway(&manifest, runtime, metrics))
+    rt.block_on(load_gateway(&manifest, runtime, metrics, None))
         .expect("gateway")
 }
 
@@ -168,7 +168,7 @@ tables = ["todos"]
         )
         .expect("runtime"),
     );
-    rt.block_on(load_gateway(&manifest, runtime, metrics))
+    rt.block_on(load_gateway(&manifest, runtime, metrics, None))
         .expect("gateway")
 }
 

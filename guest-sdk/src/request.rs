@@ -298,6 +298,13 @@ impl Request {
             .unwrap_or_default()
     }
 
+    /// The id of the API key the request carried, on a route with
+    /// `api_key_required = true` (API Gateway's `requestContext.identity.apiKeyId`);
+    /// `None` elsewhere. The key's value is never given to a function.
+    pub fn api_key_id(&self) -> Option<String> {
+        crate::bindings::portico::edge::authorization::api_key_id()
+    }
+
     /// The whole request context.
     ///
     /// ```no_run

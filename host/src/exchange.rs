@@ -57,6 +57,9 @@ pub struct Authorization {
     pub jwt_scopes: Vec<String>,
     /// The `context` a custom authorizer returned: the text of a JSON object.
     pub lambda: Option<Arc<str>>,
+    /// The id of the API key the request carried, on a route that requires one
+    /// (`requestContext.identity.apiKeyId`).
+    pub api_key_id: Option<Arc<str>>,
 }
 
 impl Authorization {
@@ -73,7 +76,15 @@ impl Authorization {
                 .collect(),
             jwt_scopes: scopes,
             lambda: None,
+            api_key_id: None,
         }
+    }
+
+    /// Whether an authorizer (JWT or custom) gave any of it: an event `portico invoke`
+    /// replays may carry an authorizer's output, and then the route's authorizer does
+    /// not run again.
+    pub fn has_authorizer_output(&self) -> bool {
+        !self.jwt_claims.is_empty() || !self.jwt_scopes.is_empty() || self.lambda.is_some()
     }
 }
 

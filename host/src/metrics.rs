@@ -92,6 +92,16 @@ pub struct ConnectionLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of an API key check.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiKeyLabels {
+    /// The key's usage plan (`none`: no plan, or the key is unknown).
+    pub plan: String,
+    /// `admitted`, `forbidden` (missing, unknown or revoked key, or its plan is gone),
+    /// `throttled`, `limit_exceeded`, or `error` (the store could not be read).
+    pub decision: &'static str,
+}
+
 /// Labels of a custom authorizer's decision.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AuthorizerLabels {
@@ -193,6 +203,7 @@ pub struct Metrics {
     connections: Family<ConnectionLabels, Counter>,
     connections_open: Family<ListenerLabel, Gauge>,
     authorizer_decisions: Family<AuthorizerLabels, Counter>,
+    api_key_decisions: Family<ApiKeyLabels, Counter>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -320,6 +331,12 @@ impl Metrics {
             "Custom authorizer decisions, by authorizer, decision and whether the cache or the function gave it",
             authorizer_decisions.clone(),
         );
+        let api_key_decisions = Family::<ApiKeyLabels, Counter>::default();
+        registry.register(
+            "api_key_decisions",
+            "API key checks, by usage plan and decision",
+            api_key_decisions.clone(),
+        );
         let cache = CacheCollector::default();
         let cache_stats = Arc::clone(&cache.stats);
         registry.register_collector(Box::new(cache));
@@ -341,7 +358,18 @@ impl Metrics {
             connections,
             connections_open,
             authorizer_decisions,
+            api_key_decisions,
         }
+    }
+
+    /// Records one API key check of a key on `plan` (`none` without one).
+    pub fn api_key_decision(&self, plan: &str, decision: &'static str) {
+        self.api_key_decisions
+            .get_or_create(&ApiKeyLabels {
+                plan: plan.to_string(),
+                decision,
+            })
+            .inc();
     }
 
     /// Records one decision of custom authorizer `authorizer`.

@@ -34,7 +34,7 @@ async fn functions_sharing_a_module_compile_it_once() {
     let runtime = Arc::new(
         Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
     );
-    let gateway = load_gateway(&manifest, runtime.clone(), metrics)
+    let gateway = load_gateway(&manifest, runtime.clone(), metrics, None)
         .await
         .expect("load");
     assert_eq!(gateway.served().stage().routes.routes().len(), 100);

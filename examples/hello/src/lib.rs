@@ -78,6 +78,7 @@ fn echo(req: &Request) -> Result<Response, Error> {
                 "userAgent": ctx.http.user_agent,
             },
             "authorizer": authorizer(req),
+            "identity": { "apiKeyId": req.api_key_id() },
         },
     });
     let status = req

@@ -8,11 +8,15 @@
 //!   - `GET /functions`, `GET /functions/{name}`: versions, the live one, request counts;
 //!   - `PUT /functions/{name}`: deploy a component (the body), or a `multipart/form-data`
 //!     body with a `module` part and an optional `config` part (JSON settings);
-//!   - `POST /functions/{name}/rollback[?to=VERSION]`.
+//!   - `POST /functions/{name}/rollback[?to=VERSION]`;
+//!   - API keys ([`keys`]): `POST /keys` (`{"name": "...", "plan": "..."}`; the answer
+//!     holds the key's value, shown this once), `GET /keys`, `GET /keys/{id}`,
+//!     `DELETE /keys/{id}` (revoke), `GET /keys/{id}/usage`.
 //!
 //! Answers are JSON; errors are `{"message": "..."}`.
 
 mod auth;
+mod keys;
 pub mod upload;
 
 pub use auth::{ADMIN_TOKEN_ENV, AdminToken, Denied};
@@ -164,6 +168,7 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
         (_, ["functions"] | ["functions", _] | ["functions", _, "rollback"]) => {
             method_not_allowed()
         }
+        (_, ["keys", ..]) => keys::handle(admin, method, &segments[1..], body, &actor).await,
         _ => error(StatusCode::NOT_FOUND, "Not Found"),
     }
 }

@@ -1,7 +1,7 @@
 //! The `authorization` capability: what the route's authorizer established about the
 //! caller, read through the WIT `authorization` interface — the JWT's claims and
 //! scopes, and a custom authorizer's `context` (API Gateway's
-//! `requestContext.authorizer.lambda`).
+//! `requestContext.authorizer.lambda`) — and the id of the API key the request carried.
 //!
 //! A Portico function's event carries the JWT part already; this interface is how it
 //! reads a custom authorizer's context (a record field added to the event would break
@@ -86,5 +86,11 @@ impl wit::Host for InstanceState {
         Ok(self
             .caller()
             .and_then(|a| a.lambda.as_deref().map(str::to_string)))
+    }
+
+    async fn api_key_id(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self
+            .caller()
+            .and_then(|a| a.api_key_id.as_deref().map(str::to_string)))
     }
 }

@@ -1,8 +1,8 @@
-//! `portico deploy`, `portico versions`, `portico rollback`: clients of a running host's
-//! admin API.
+//! `portico deploy`, `portico versions`, `portico rollback`, `portico keys`: clients of a
+//! running host's admin API.
 
 use anyhow::{Context as _, bail};
-use clap::Args;
+use clap::{Args, Subcommand};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -53,6 +53,34 @@ pub enum Request {
         function: String,
         /// The version to go back to (default: the one before the live one).
         to: Option<String>,
+    },
+    /// Manage API keys.
+    Keys(KeysCommand),
+}
+
+/// `portico keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key. Its value is printed once, as the last line: store it now (the
+    /// host keeps only its hash).
+    Create {
+        /// What to call it (a partner's or an app's name).
+        name: String,
+        /// Its usage plan (`[usage_plans.NAME]` in the manifest).
+        #[arg(long)]
+        plan: Option<String>,
+    },
+    /// List the keys, revoked ones included.
+    List,
+    /// Revoke a key: refused from the next request on.
+    Revoke {
+        /// The key's id.
+        id: String,
+    },
+    /// Show a key's use of its plan's quota in the current period.
+    Usage {
+        /// The key's id.
+        id: String,
     },
 }
 
@@ -152,6 +180,85 @@ async fn send(admin: &AdminArgs, request: Request) -> anyhow::Result<()> {
                 text(&answer["version"]),
                 answer["deployment"]
             );
+        }
+        Request::Keys(command) => keys(&client, base, with_token, command).await?,
+    }
+    Ok(())
+}
+
+/// `portico keys ...`.
+async fn keys(
+    client: &reqwest::Client,
+    base: &str,
+    with_token: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    command: KeysCommand,
+) -> anyhow::Result<()> {
+    let segment = |id: &str| form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>();
+    match command {
+        KeysCommand::Create { name, plan } => {
+            let url = format!("{base}/keys");
+            let body = serde_json::json!({ "name": name, "plan": plan });
+            let answer = call(with_token(client.post(&url).json(&body)), &url).await?;
+            println!(
+                "created API key {} ({}, plan {}). Its value, shown this once (send it as x-api-key):",
+                text(&answer["id"]),
+                text(&answer["name"]),
+                text(&answer["plan"]),
+            );
+            println!("{}", text(&answer["value"]));
+        }
+        KeysCommand::List => {
+            let url = format!("{base}/keys");
+            let answer = call(with_token(client.get(&url)), &url).await?;
+            println!(
+                "{:<10}  {:<24}  {:<12}  {:<24}  state",
+                "id", "name", "plan", "created at"
+            );
+            for key in answer["items"].as_array().into_iter().flatten() {
+                let state = match &key["revoked_at"] {
+                    Value::String(at) => format!("revoked {at}"),
+                    _ => "enabled".into(),
+                };
+                println!(
+                    "{:<10}  {:<24}  {:<12}  {:<24}  {state}",
+                    text(&key["id"]),
+                    text(&key["name"]),
+                    text(&key["plan"]),
+                    text(&key["created_at"]),
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let url = format!("{base}/keys/{}", segment(&id));
+            let answer = call(with_token(client.delete(&url)), &url).await?;
+            println!(
+                "revoked API key {} ({}) at {}",
+                text(&answer["id"]),
+                text(&answer["name"]),
+                text(&answer["revoked_at"])
+            );
+        }
+        KeysCommand::Usage { id } => {
+            let url = format!("{base}/keys/{}/usage", segment(&id));
+            let answer = call(with_token(client.get(&url)), &url).await?;
+            if answer["period"].is_null() {
+                println!(
+                    "API key {}: plan {} sets no quota, so nothing is counted",
+                    text(&answer["id"]),
+                    text(&answer["plan"])
+                );
+            } else {
+                println!(
+                    "API key {} (plan {}): {} of {} requests this {} (since {}), {} left",
+                    text(&answer["id"]),
+                    text(&answer["plan"]),
+                    text(&answer["used"]),
+                    text(&answer["limit"]),
+                    text(&answer["period"]),
+                    text(&answer["period_start"]),
+                    text(&answer["remaining"]),
+                );
+            }
         }
     }
     Ok(())

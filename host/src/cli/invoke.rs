@@ -25,8 +25,9 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
     let _lock = super::lock_embedded_store(manifest, "invoke")?;
     let payload = super::tokio_runtime()?.block_on(async {
         let metrics = Arc::new(Metrics::new());
-        let runtime = super::runtime_for(manifest, &metrics, None).await?;
-        let gateway = crate::deploy::load_gateway(manifest, runtime, metrics).await?;
+        let opened = super::runtime_for(manifest, &metrics, None).await?;
+        let gateway =
+            crate::deploy::load_gateway(manifest, opened.runtime, metrics, opened.api_keys).await?;
         let response = gateway.dispatch(request).await;
         let body = response
             .body

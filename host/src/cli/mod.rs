@@ -121,6 +121,16 @@ pub enum Command {
         #[command(flatten)]
         args: token::TokenArgs,
     },
+    /// Manage a running host's API keys (through its admin API): create, list, revoke,
+    /// usage.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: client::KeysCommand,
+        /// The admin API and its token.
+        #[command(flatten)]
+        admin: client::AdminArgs,
+    },
     /// Read and write the data store directly: get, put, delete, query, scan, export,
     /// import. Uses the manifest's `[data]` backend (or PORTICO_DATA_BACKEND).
     Data {
@@ -190,6 +200,7 @@ pub fn main() -> ExitCode {
             to,
             admin,
         } => client::run(&admin, client::Request::Rollback { function, to }),
+        Command::Keys { command, admin } => client::run(&admin, client::Request::Keys(command)),
     });
     crate::telemetry::shutdown();
     match result {
@@ -233,15 +244,24 @@ fn lock_embedded_store(
     )?))
 }
 
-/// Opens the manifest's data store, if it declares tables, and builds the runtime. With
-/// a deploy store, compiled components are cached in it and the instance pool's memory
-/// slots also fit the memory limits of deployed settings.
+/// What a command that serves needs: the runtime, and the API keys if the manifest
+/// uses them.
+struct Opened {
+    runtime: std::sync::Arc<crate::runtime::Runtime>,
+    api_keys: Option<std::sync::Arc<crate::policy::api_key::ApiKeys>>,
+}
+
+/// Opens the manifest's data store, if it declares tables, and builds the runtime (and
+/// the API keys, kept in the same store). With a deploy store, compiled components are
+/// cached in it and the instance pool's memory slots also fit the memory limits of
+/// deployed settings.
 async fn runtime_for(
     manifest: &crate::manifest::Manifest,
     metrics: &std::sync::Arc<crate::metrics::Metrics>,
     deploys: Option<&crate::deploy::DeployStore>,
-) -> anyhow::Result<std::sync::Arc<crate::runtime::Runtime>> {
+) -> anyhow::Result<Opened> {
     use anyhow::Context as _;
+    let mut api_keys = None;
     let data = if manifest.data.tables.is_empty() {
         None
     } else {
@@ -262,6 +282,13 @@ async fn runtime_for(
                 "data store open"
             ),
         }
+        if manifest.uses_api_keys() {
+            let keys = crate::policy::api_key::ApiKeys::open(std::sync::Arc::clone(&backend))
+                .await
+                .context("cannot read the API keys from the data store")?;
+            tracing::info!(keys = keys.len(), "API keys loaded");
+            api_keys = Some(keys);
+        }
         Some(crate::data::DataStore::new(
             backend,
             &manifest.data.cache,
@@ -279,10 +306,13 @@ async fn runtime_for(
             }
         }
     }
-    Ok(std::sync::Arc::new(crate::runtime::Runtime::new(
-        &config,
-        capabilities(data, metrics),
-    )?))
+    Ok(Opened {
+        runtime: std::sync::Arc::new(crate::runtime::Runtime::new(
+            &config,
+            capabilities(data, metrics),
+        )?),
+        api_keys,
+    })
 }
 
 /// Every capability a function may be granted, registered in the order their figures

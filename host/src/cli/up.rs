@@ -34,7 +34,8 @@ pub fn run(
         let metrics = Arc::new(Metrics::new());
         let store = DeployStore::open(manifest.data.dir.join("deploy"))
             .context("cannot open the deploy store")?;
-        let runtime = super::runtime_for(&manifest, &metrics, Some(&store)).await?;
+        let super::Opened { runtime, api_keys } =
+            super::runtime_for(&manifest, &metrics, Some(&store)).await?;
         let token = AdminToken::resolve(manifest.server.admin_token.as_deref());
         let manifest_path = manifest.path.clone();
         let limits = server::RequestLimits {
@@ -48,7 +49,9 @@ pub fn run(
             limits: ConnectionLimits::admin(),
             stats: metrics.connections("admin"),
         };
-        let deployer = Arc::new(Deployer::start(manifest, store, runtime, metrics).await?);
+        let deployer = Arc::new(
+            Deployer::start(manifest, store, runtime, metrics, api_keys.clone()).await?,
+        );
         let gateway = Arc::clone(deployer.gateway());
         for route in gateway.served().stage().routes.routes() {
             let function = route.value.function();
@@ -114,6 +117,10 @@ pub fn run(
             let _ = stop.send(true);
         };
         let (public, admin, ()) = tokio::join!(public, admin, signal);
+        // Counted API key requests not yet written reach the store before exit.
+        if let Some(keys) = api_keys {
+            keys.flush().await;
+        }
         public?;
         admin?;
         Ok(())

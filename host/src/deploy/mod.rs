@@ -24,6 +24,7 @@ pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError};
 use crate::gateway::{Gateway, RouteSpec, RoutesError, Served};
 use crate::manifest::{FunctionConfig, Manifest};
 use crate::metrics::Metrics;
+use crate::policy::api_key::ApiKeys;
 use crate::routing::RouteKey;
 use crate::runtime::{Function, Kind, Limits, LoadError, Runtime, hex, version_of};
 use anyhow::Context as _;
@@ -232,6 +233,7 @@ impl Deployer {
         store: DeployStore,
         runtime: Arc<Runtime>,
         metrics: Arc<Metrics>,
+        api_keys: Option<Arc<ApiKeys>>,
     ) -> anyhow::Result<Deployer> {
         let mut state = State {
             records: BTreeMap::new(),
@@ -250,6 +252,7 @@ impl Deployer {
             Arc::clone(&metrics),
             served,
             manifest.server.max_body_bytes,
+            api_keys,
         ));
         let audit = AuditLog::new(store.audit_path());
         let deployer = Deployer {
@@ -443,6 +446,11 @@ impl Deployer {
         manifest: Manifest,
         actor: &Actor,
     ) -> anyhow::Result<Vec<(String, Option<String>, String)>> {
+        if manifest.uses_api_keys() && self.gateway.api_keys().is_none() {
+            anyhow::bail!(
+                "the manifest now uses API keys (api_key_required or [usage_plans]): restart the host to open their tables in the data store"
+            );
+        }
         let mut state = self.state.lock().await;
         warn_about_restart_only_changes(&state.manifest, &manifest);
         let served = self.gateway.served();
@@ -646,6 +654,7 @@ pub async fn load_gateway(
     manifest: &Manifest,
     runtime: Arc<Runtime>,
     metrics: Arc<Metrics>,
+    api_keys: Option<Arc<ApiKeys>>,
 ) -> anyhow::Result<Gateway> {
     let mut functions = BTreeMap::new();
     for (name, config) in &manifest.functions {
@@ -680,6 +689,7 @@ pub async fn load_gateway(
         metrics,
         served,
         manifest.server.max_body_bytes,
+        api_keys,
     ))
 }
 

@@ -50,15 +50,19 @@ pub struct Gateway {
     /// Swapped whole by deploys; read without a lock on every request.
     served: ArcSwap<Served>,
     max_body_bytes: u64,
+    /// The host's API keys, when the manifest uses them.
+    api_keys: Option<Arc<crate::policy::api_key::ApiKeys>>,
 }
 
 impl Gateway {
-    /// A gateway serving `served`, with requests bodies up to `max_body_bytes`.
+    /// A gateway serving `served`, with requests bodies up to `max_body_bytes`, and
+    /// routes that require API keys checking them against `api_keys`.
     pub fn new(
         runtime: Arc<Runtime>,
         metrics: Arc<Metrics>,
         served: Served,
         max_body_bytes: u64,
+        api_keys: Option<Arc<crate::policy::api_key::ApiKeys>>,
     ) -> Gateway {
         warm(&served);
         Gateway {
@@ -66,7 +70,13 @@ impl Gateway {
             metrics,
             served: ArcSwap::from_pointee(served),
             max_body_bytes,
+            api_keys,
         }
+    }
+
+    /// The host's API keys, if the manifest uses them.
+    pub fn api_keys(&self) -> Option<&Arc<crate::policy::api_key::ApiKeys>> {
+        self.api_keys.as_ref()
     }
 
     /// The largest request body accepted.
@@ -152,6 +162,7 @@ impl Gateway {
         let cx = crate::policy::Context {
             runtime: &self.runtime,
             metrics: &self.metrics,
+            api_keys: self.api_keys.as_deref(),
         };
         if let Err(refusal) = policies.admit(&mut trigger, cx).await {
             let Refusal {

@@ -95,6 +95,8 @@ struct HttpContext {
 #[serde(rename_all = "camelCase", default)]
 struct Identity {
     source_ip: Option<String>,
+    /// The API key's id, when the route required one (REST APIs, payload 1.0).
+    api_key_id: Option<String>,
 }
 
 /// Parses an API Gateway event (payload 1.0 or 2.0) into a request.
@@ -102,8 +104,13 @@ struct Identity {
 pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
     let event: Event = serde_json::from_slice(json)?;
     let is_v2 = event.version.as_deref() == Some("2.0") || event.raw_path.is_some();
-    let context = event.request_context;
-    let authorizer = context.authorizer.map(|a| {
+    let mut context = event.request_context;
+    let api_key_id = context
+        .identity
+        .as_mut()
+        .and_then(|identity| identity.api_key_id.take())
+        .filter(|id| !id.is_empty());
+    let mut authorizer = context.authorizer.map(|a| {
         let mut authorization = match (a.jwt, a.claims) {
             (Some(jwt), _) => Authorization::from_jwt(&jwt.claims, jwt.scopes.unwrap_or_default()),
             (None, claims) => Authorization::from_jwt(claims.iter().flatten(), Vec::new()),
@@ -111,8 +118,14 @@ pub fn parse_event(json: &[u8]) -> Result<GatewayRequest, PayloadError> {
         authorization.lambda = a
             .lambda
             .map(|context| serde_json::Value::Object(context).to_string().into());
-        Arc::new(authorization)
+        authorization
     });
+    if let Some(id) = api_key_id {
+        authorizer
+            .get_or_insert_with(Authorization::default)
+            .api_key_id = Some(id.into());
+    }
+    let authorizer = authorizer.map(Arc::new);
     let http_ctx = context.http.unwrap_or_default();
     let (method, path, query, protocol, source_ip) = if is_v2 {
         let query = match event.raw_query_string.filter(|q| !q.is_empty()) {

@@ -2,6 +2,7 @@
 //! leading to targets (an integration plus its policies), and the functions behind
 //! them. A deploy or a reload builds a new [`Served`] and swaps it in whole.
 
+use crate::policy::api_key::ApiKeyPolicy;
 use crate::policy::throttle::Throttle;
 use crate::policy::{Authorizer, CorsPolicy, Policies, Policy, RouteAuth};
 use crate::routing::{RouteConflict, RouteKey, Router};
@@ -45,6 +46,9 @@ pub struct RouteOptions {
     pub auth: Option<RouteAuth>,
     /// The route's own token bucket (`throttle = { rate, burst }`), besides the API's.
     pub throttle: Option<Arc<Throttle>>,
+    /// Whether a request needs an API key (`api_key_required = true`, on the route or
+    /// its stage).
+    pub api_key_required: bool,
 }
 
 /// A route as configured: its key, the function it leads to, and its options.
@@ -68,6 +72,8 @@ pub struct ApiSettings {
     /// The API-wide token bucket (`[throttle]`; the manifest always sets one, API
     /// Gateway's default when the section is absent).
     pub throttle: Option<Arc<Throttle>>,
+    /// The API key check, with the manifest's `[usage_plans]`.
+    pub api_key: Arc<ApiKeyPolicy>,
 }
 
 impl ApiSettings {
@@ -92,6 +98,11 @@ impl ApiSettings {
         }
         if let Some(auth) = &options.auth {
             list.push(auth.bind(functions)?);
+        }
+        // The key after the authorizer, as API Gateway checks it: a key's quota counts
+        // authorised requests only.
+        if options.api_key_required {
+            list.push(Arc::clone(&self.api_key) as Arc<dyn Policy>);
         }
         Ok(Policies::new(list))
     }
@@ -131,6 +142,8 @@ pub struct Stage {
     pub name: String,
     /// Stage variables, passed in every event.
     pub variables: Vec<(String, String)>,
+    /// Whether routes added by a deploy need an API key (the stage's default).
+    pub api_key_required: bool,
     /// Routes to targets.
     pub routes: Router<RouteTarget>,
 }
@@ -142,6 +155,9 @@ pub struct StageConfig {
     pub name: String,
     /// Stage variables, passed in every event.
     pub variables: Vec<(String, String)>,
+    /// Whether its routes need an API key unless they say otherwise
+    /// (`api_key_required = true` in `[stage]`).
+    pub api_key_required: bool,
 }
 
 impl Default for StageConfig {
@@ -149,6 +165,7 @@ impl Default for StageConfig {
         StageConfig {
             name: "$default".to_string(),
             variables: Vec::new(),
+            api_key_required: false,
         }
     }
 }
@@ -278,6 +295,7 @@ impl Served {
                 stages: vec![Stage {
                     name: stage.name,
                     variables: stage.variables,
+                    api_key_required: stage.api_key_required,
                     routes: router,
                 }],
                 settings,
@@ -297,6 +315,7 @@ impl Served {
         StageConfig {
             name: stage.name.clone(),
             variables: stage.variables.clone(),
+            api_key_required: stage.api_key_required,
         }
     }
 

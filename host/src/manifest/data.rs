@@ -207,6 +207,15 @@ pub(super) fn build(
                 format!("invalid table name {name:?}: {NAME_RULE}"),
             ));
         }
+        if crate::policy::api_key::store::tables()
+            .iter()
+            .any(|t| t.name == name)
+        {
+            return Err(problem(
+                "",
+                format!("table name `{name}` is reserved: the host keeps its API keys there"),
+            ));
+        }
         let key = KeySchema {
             partition: table.partition_key.into_attribute(),
             sort: table.sort_key.map(RawKey::into_attribute),

@@ -36,6 +36,7 @@ pub use units::{Bytes, HumanDuration, check_timeout, parse_duration, parse_size}
 use crate::data::TableGrants;
 use crate::gateway::{ApiSettings, Override, RouteOptions, RouteSpec};
 use crate::outbound::AllowedHosts;
+use crate::policy::api_key::{ApiKeyPolicy, UsagePlan, UsagePlanSettings, UsagePlans};
 use crate::policy::cors::{Cors, CorsSettings};
 use crate::policy::custom::{CustomAuthorizer, CustomSettings};
 use crate::policy::jwt::{JwtAuthorizer, JwtSettings};
@@ -246,6 +247,8 @@ struct RawManifest {
     #[serde(default)]
     authorizers: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
+    usage_plans: BTreeMap<String, Spanned<UsagePlanSettings>>,
+    #[serde(default)]
     data: data::RawData,
     #[serde(default)]
     tables: BTreeMap<String, Spanned<data::RawTable>>,
@@ -292,6 +295,8 @@ struct RawStage {
     #[serde(default)]
     variables: BTreeMap<String, String>,
     throttle: Option<Spanned<ThrottleSettings>>,
+    #[serde(default)]
+    api_key_required: bool,
 }
 
 #[derive(Deserialize)]
@@ -327,6 +332,7 @@ struct RawRoute {
     auth: Option<String>,
     scopes: Option<Vec<String>>,
     throttle: Option<ThrottleSettings>,
+    api_key_required: Option<bool>,
 }
 
 impl Manifest {
@@ -468,9 +474,10 @@ impl Manifest {
         let stage = StageConfig {
             name: raw.stage.name.unwrap_or_else(|| "$default".to_string()),
             variables: raw.stage.variables.into_iter().collect(),
+            api_key_required: raw.stage.api_key_required,
         };
 
-        let data = data::build(&dir, raw.data, raw.tables, &raw.cache)
+        let mut data = data::build(&dir, raw.data, raw.tables, &raw.cache)
             .map_err(|p| ManifestError::at(path, source, p.offset, p.key, p.message))?;
 
         let mut functions = BTreeMap::new();
@@ -597,7 +604,19 @@ impl Manifest {
             None => Throttle::new("the API", ThrottleSettings::default())
                 .map_err(|e| at(0..0, "throttle", e.to_string()))?,
         };
+        let mut plans = BTreeMap::new();
+        for (name, settings) in raw.usage_plans {
+            let plan = UsagePlan::new(&name, *settings.get_ref()).map_err(|e| {
+                at(
+                    settings.span(),
+                    &format!("usage_plans.{name}.{}", e.field),
+                    e.to_string(),
+                )
+            })?;
+            plans.insert(name, Arc::new(plan));
+        }
         let api = ApiSettings {
+            api_key: Arc::new(ApiKeyPolicy::new(Arc::new(UsagePlans::new(plans)))),
             throttle: Some(Arc::new(throttle)),
             authorizers,
             cors: match raw.cors {
@@ -621,8 +640,9 @@ impl Manifest {
             let route_key: RouteKey = key.parse().map_err(|e: crate::routing::RouteKeyError| {
                 at(value.span(), &field, e.to_string())
             })?;
-            let (function, mut options) = route_value(value.get_ref(), &api, &key)
-                .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
+            let (function, mut options) =
+                route_value(value.get_ref(), &api, &key, raw.stage.api_key_required)
+                    .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
             if let (None, Some(settings)) = (&options.throttle, stage_throttle) {
                 let scope = format!("route {key} (the stage's default)");
                 options.throttle = Some(Arc::new(
@@ -646,6 +666,11 @@ impl Manifest {
             routes
                 .insert(route_key, spec)
                 .map_err(|e| at(function.span(), &field, e.to_string()))?;
+        }
+
+        // The host's key tables join the store's when anything uses keys.
+        if uses_api_keys(&api, &stage, &routes) {
+            data.tables.extend(crate::policy::api_key::store::tables());
         }
 
         let telemetry = TelemetryConfig {
@@ -710,7 +735,16 @@ impl Manifest {
             .iter()
             .find(|r| &r.key == key)
             .map(|r| r.value.options.clone())
-            .unwrap_or_default()
+            .unwrap_or_else(|| RouteOptions {
+                api_key_required: self.stage.api_key_required,
+                ..RouteOptions::default()
+            })
+    }
+
+    /// Whether the host keeps API keys for this manifest: a route or the stage requires
+    /// them, or it has usage plans (so keys can be made before a route needs them).
+    pub fn uses_api_keys(&self) -> bool {
+        uses_api_keys(&self.api, &self.stage, &self.routes)
     }
 
     /// The runtime's settings for serving this manifest.
@@ -737,13 +771,31 @@ impl Manifest {
 
 /// A route's value: `"function"`, or `{ function = "f", cors = false, timeout = "5s" }`.
 /// The error is (the sub-key at fault, the message).
+fn uses_api_keys(api: &ApiSettings, stage: &StageConfig, routes: &Router<RouteSpec>) -> bool {
+    stage.api_key_required
+        || !api.api_key.plans().is_empty()
+        || routes
+            .routes()
+            .iter()
+            .any(|r| r.value.options.api_key_required)
+}
+
 fn route_value(
     value: &toml::Value,
     api: &ApiSettings,
     key: &str,
+    stage_requires_key: bool,
 ) -> Result<(String, RouteOptions), (String, String)> {
     let table = match value {
-        toml::Value::String(function) => return Ok((function.clone(), RouteOptions::default())),
+        toml::Value::String(function) => {
+            return Ok((
+                function.clone(),
+                RouteOptions {
+                    api_key_required: stage_requires_key,
+                    ..RouteOptions::default()
+                },
+            ));
+        }
         toml::Value::Table(_) => value
             .clone()
             .try_into::<RawRoute>()
@@ -833,6 +885,7 @@ fn route_value(
             timeout,
             auth,
             throttle,
+            api_key_required: table.api_key_required.unwrap_or(stage_requires_key),
         },
     ))
 }

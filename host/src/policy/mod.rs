@@ -1,6 +1,6 @@
 //! Route policies: what the gateway does around an integration — CORS, throttling, JWT
-//! authorizers and custom authorizers now; API keys later — one module each, behind one
-//! small trait.
+//! authorizers, custom authorizers and API keys — one module each, behind one small
+//! trait.
 //!
 //! A request meets a route's policies at three points, in this order:
 //!
@@ -21,6 +21,7 @@
 //! requests it does not concern (no allocation on the common path), never blocks, and
 //! never sees a response body.
 
+pub mod api_key;
 pub mod cors;
 pub mod custom;
 pub mod identity;
@@ -58,6 +59,8 @@ pub struct Context<'a> {
     pub runtime: &'a Runtime,
     /// Records what the policy did.
     pub metrics: &'a Metrics,
+    /// The host's API keys (none when the manifest uses none).
+    pub api_keys: Option<&'a api_key::ApiKeys>,
 }
 
 /// A decision now, or one to wait for.

@@ -22,7 +22,7 @@
 //! the manifest's setting, so deploys keep its state; a reload of the manifest starts
 //! fresh buckets.
 
-use super::{Admission, Context, Policy, refusal};
+use super::{Admission, Context, Policy, Refusal, refusal};
 use crate::runtime::HttpTrigger;
 use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -71,6 +71,7 @@ pub struct Throttle {
     scope: String,
     settings: ThrottleSettings,
     /// `None`: `rate` or `burst` is zero, so nothing is admitted.
+    quota: Option<Quota>,
     limiter: Option<DefaultDirectRateLimiter>,
 }
 
@@ -94,7 +95,7 @@ impl Throttle {
                 reason: format!("a rate is requests per second, 0 or more; got {rate}"),
             });
         }
-        let limiter = match NonZeroU32::new(burst) {
+        let quota = match NonZeroU32::new(burst) {
             Some(burst) if rate > 0.0 => {
                 // One request's worth of the bucket refills every 1/rate seconds.
                 let period =
@@ -108,15 +109,27 @@ impl Throttle {
                         reason: format!("rate {rate} is too large"),
                     })?
                     .allow_burst(burst);
-                Some(RateLimiter::direct(quota))
+                Some(quota)
             }
             _ => None,
         };
         Ok(Throttle {
             scope: scope.to_string(),
             settings,
-            limiter,
+            quota,
+            limiter: quota.map(RateLimiter::direct),
         })
+    }
+
+    /// A full bucket of the same settings, limiting `scope` (an API key's own bucket
+    /// made from its usage plan's).
+    pub fn renewed(&self, scope: &str) -> Throttle {
+        Throttle {
+            scope: scope.to_string(),
+            settings: self.settings,
+            quota: self.quota,
+            limiter: self.quota.map(RateLimiter::direct),
+        }
     }
 
     /// The settings it was made from.
@@ -147,9 +160,17 @@ impl Policy for Throttle {
     }
 
     fn admit<'a>(&'a self, _trigger: &'a HttpTrigger, _cx: Context<'a>) -> Admission<'a> {
-        let Err(wait) = self.take() else {
-            return Admission::Now(Ok(None));
-        };
+        match self.take() {
+            Ok(()) => Admission::Now(Ok(None)),
+            Err(wait) => Admission::Now(Err(self.refuse(wait))),
+        }
+    }
+}
+
+impl Throttle {
+    /// API Gateway's 429 for a request over this bucket, which holds one again after
+    /// `wait`.
+    pub fn refuse(&self, wait: Duration) -> Box<Refusal> {
         let ThrottleSettings { rate, burst } = self.settings;
         let mut refused = refusal(
             StatusCode::TOO_MANY_REQUESTS,
@@ -159,14 +180,21 @@ impl Policy for Throttle {
                 self.scope
             ),
         );
-        // Whole seconds, rounded up, at least 1 (`retry-after: 0` invites a hot loop).
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        // Whole seconds, rounded up (`retry-after: 0` invites a hot loop).
+        retry_after(
+            &mut refused,
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        );
         refused
-            .response
-            .headers
-            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-        Admission::Now(Err(refused))
     }
+}
+
+/// Sets a refusal's `retry-after` to `seconds`, at least 1.
+pub fn retry_after(refused: &mut Refusal, seconds: u64) {
+    refused
+        .response
+        .headers
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
 }
 
 #[cfg(test)]
