@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `portico` binary on loopback, real components compiled
 //! from `examples/`, driven by a real HTTP client.
 
+mod api_keys;
 mod auth;
 mod capabilities;
 mod cli;

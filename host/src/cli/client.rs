@@ -13,10 +13,15 @@ pub const DEFAULT_ADMIN_URL: &str = "http://127.0.0.1:3001";
 #[derive(Clone, Args)]
 pub struct AdminArgs {
     /// The admin API's base URL.
-    #[arg(long = "admin", env = "PORTICO_ADMIN_URL", default_value = DEFAULT_ADMIN_URL)]
+    #[arg(long = "admin", env = "PORTICO_ADMIN_URL", default_value = DEFAULT_ADMIN_URL, global = true)]
     pub url: String,
     /// The admin token.
-    #[arg(long, env = "PORTICO_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PORTICO_ADMIN_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
     pub token: Option<String>,
 }
 
