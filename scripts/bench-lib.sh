@@ -159,6 +159,33 @@ issue_key() {
         grep -o '"key":"[^"]*"' | cut -d'"' -f4
 }
 
+# The admin URL server $1 (a name given to `start`) announced.
+admin_url() {
+    grep -o 'admin listening on http://[0-9.:]*' "$work/$1.out" | head -n1 | cut -d' ' -f4
+}
+
+# keyed_manifest FILE: hello's `GET /hello/{name}` requiring an API key on a plan whose
+# throttle and quota are never reached (both checked on every request), admin token
+# `bench`.
+keyed_manifest() {
+    hello_manifest "$1"
+    sed -i 's#^"GET /hello/{name}" = "hello"#"GET /hello/{name}" = { function = "hello", api_key_required = true }#' "$1"
+    grep -q 'api_key_required = true' "$1" || { echo "no keyed route in $1" >&2; exit 1; }
+    cat >>"$1" <<'EOF'
+[server]
+admin_token = "bench"
+[usage_plans.bench]
+throttle = { rate = 1e9, burst = 4000000000 }
+quota = { limit = 1000000000000, period = "day" }
+EOF
+}
+
+# create_api_key ADMIN_URL: a new key's value on plan `bench`, from the admin API.
+create_api_key() {
+    curl -sf -X POST -H "Authorization: Bearer bench" -d '{"name": "bench", "plan": "bench"}' "$1/keys" |
+        grep -o '"value": *"[^"]*"' | cut -d'"' -f4
+}
+
 # examples/hello/portico.toml as a copy in $work: absolute module paths, no build, its
 # own data directory.
 hello_manifest() {

@@ -20,6 +20,9 @@ pub enum Error {
     NotUtf8(std::str::Utf8Error),
     /// A data call failed; match on the inner [`crate::data::Error`] for the case.
     Data(crate::data::Error),
+    /// A Lambda proxy response API Gateway would refuse
+    /// ([`Response::from_lambda`](crate::Response::from_lambda)).
+    Lambda(String),
 }
 
 impl fmt::Display for Error {
@@ -28,6 +31,7 @@ impl fmt::Display for Error {
             Error::Json(e) => write!(f, "invalid JSON: {e}"),
             Error::NotUtf8(e) => write!(f, "body is not UTF-8: {e}"),
             Error::Data(e) => write!(f, "data: {e}"),
+            Error::Lambda(e) => write!(f, "malformed Lambda proxy response: {e}"),
         }
     }
 }
@@ -38,6 +42,7 @@ impl std::error::Error for Error {
             Error::Json(e) => Some(e),
             Error::NotUtf8(e) => Some(e),
             Error::Data(e) => Some(e),
+            Error::Lambda(_) => None,
         }
     }
 }

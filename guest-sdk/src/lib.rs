@@ -35,6 +35,7 @@
 pub mod authorizer;
 pub mod data;
 mod error;
+mod lambda;
 pub mod log;
 pub mod outbound;
 mod request;

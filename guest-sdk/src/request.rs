@@ -5,11 +5,14 @@ use serde::de::DeserializeOwned;
 /// Facts about the request that API Gateway puts in `requestContext`.
 pub use crate::bindings::portico::edge::http_types::RequestContext;
 
-/// One incoming HTTP request (API Gateway HTTP API payload format 2.0).
+/// One incoming HTTP request (API Gateway HTTP API payload format 2.0, or 1.0 on a route
+/// with `payload = "1.0"`).
 ///
-/// Header names are lower case; repeated headers and repeated query parameters arrive
-/// joined with `,` as API Gateway joins them. Path parameters and query parameters are
-/// already URL-decoded.
+/// Header names are lower case. In 2.0, repeated headers and repeated query parameters
+/// arrive joined with `,` as API Gateway joins them; in 1.0 each value is its own entry
+/// ([`Request::header_values`]) and [`Request::header`] gives the last, as API
+/// Gateway's 1.0 `headers` map does. Path parameters and query parameters are already
+/// URL-decoded. [`Request::to_lambda_event`] renders the exact API Gateway JSON event.
 ///
 /// ```no_run
 /// # fn handle(req: portico_guest::Request) {
@@ -113,7 +116,8 @@ impl Request {
             .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    /// The decoded value of query parameter `name`; repeated parameters are joined with `,`.
+    /// The decoded value of query parameter `name`: in 2.0 repeated parameters are
+    /// joined with `,`; in 1.0 the last one (API Gateway's `queryStringParameters`).
     ///
     /// ```no_run
     /// # fn f(req: portico_guest::Request) {
@@ -121,7 +125,16 @@ impl Request {
     /// # }
     /// ```
     pub fn query(&self, name: &str) -> Option<&str> {
-        lookup(&self.event.query_string_parameters, name)
+        if self.is_v1() {
+            self.event
+                .query_string_parameters
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        } else {
+            lookup(&self.event.query_string_parameters, name)
+        }
     }
 
     /// All query parameters as `(name, value)`.
@@ -138,7 +151,8 @@ impl Request {
             .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    /// The value of header `name` (case-insensitive); repeated headers are joined with `,`.
+    /// The value of header `name` (case-insensitive): in 2.0 repeated headers are joined
+    /// with `,`; in 1.0 the last one (API Gateway's `headers`).
     ///
     /// ```no_run
     /// # fn f(req: portico_guest::Request) {
@@ -146,11 +160,46 @@ impl Request {
     /// # }
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self
+            .event
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str());
+        if self.is_v1() {
+            values.next_back()
+        } else {
+            values.next()
+        }
+    }
+
+    /// Every value of header `name` (case-insensitive): one in 2.0 (joined), each one
+    /// in 1.0 (API Gateway's `multiValueHeaders`).
+    ///
+    /// ```no_run
+    /// # fn f(req: portico_guest::Request) {
+    /// let forwarded: Vec<&str> = req.header_values("x-forwarded-for").collect();
+    /// # }
+    /// ```
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.event
             .headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The payload format version of the route: `2.0`, or `1.0`.
+    pub fn payload_version(&self) -> &str {
+        &self.event.version
+    }
+
+    pub(crate) fn is_v1(&self) -> bool {
+        self.event.version == "1.0"
+    }
+
+    pub(crate) fn event(&self) -> &HttpRequestEvent {
+        &self.event
     }
 
     /// All headers as `(lower-case name, value)`.

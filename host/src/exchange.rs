@@ -301,3 +301,41 @@ impl Body for WireBody {
         }
     }
 }
+
+/// API Gateway's payload format version of a route (`payload = "1.0"`): how a request
+/// becomes a Portico function's event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PayloadVersion {
+    /// 1.0, the REST API format: every header and query value kept apart
+    /// (`multiValueHeaders`, `multiValueQueryStringParameters`), cookies left in the
+    /// `cookie` header.
+    V1,
+    /// 2.0, the HTTP API format (the default): repeated headers and query parameters
+    /// joined with `,`, cookies in `cookies`.
+    #[default]
+    V2,
+}
+
+impl PayloadVersion {
+    /// `1.0` or `2.0`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadVersion::V1 => "1.0",
+            PayloadVersion::V2 => "2.0",
+        }
+    }
+}
+
+impl std::str::FromStr for PayloadVersion {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "1.0" => Ok(PayloadVersion::V1),
+            "2.0" => Ok(PayloadVersion::V2),
+            other => Err(format!(
+                "unknown payload format version {other:?}: use \"1.0\" or \"2.0\""
+            )),
+        }
+    }
+}

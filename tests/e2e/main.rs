@@ -14,6 +14,7 @@ mod deploy;
 mod errors;
 mod events;
 mod observability;
+mod payload_v1;
 mod policies;
 mod reserved;
 mod routing;

@@ -1,7 +1,8 @@
 //! `GET /hello` and `GET /hello/{name}`: a JSON greeting; `GET /me`: the caller's JWT
 //! claims (the route has a JWT authorizer); `GET /whoami`: the context a custom
-//! authorizer returned; and an echo route the tests use to see exactly what the host put
-//! in the event.
+//! authorizer returned; a path ending in `/lambda`: a handler written for Lambda (JSON
+//! event in, proxy response out) served through the SDK's Lambda shapes; and an echo
+//! route the tests use to see exactly what the host put in the event.
 
 use portico_guest::{Error, Request, Response, http::StatusCode};
 use serde::Serialize;
@@ -17,6 +18,7 @@ fn handle(req: Request) -> Result<Response, Error> {
         "GET /hello" | "GET /hello/{name}" => greet(&req),
         "GET /me" => me(&req),
         "GET /whoami" => whoami(&req),
+        _ if req.path().ends_with("/lambda") => lambda(&req),
         _ => echo(&req),
     }
 }
@@ -45,11 +47,29 @@ fn whoami(req: &Request) -> Result<Response, Error> {
     Response::ok().json(&serde_json::json!({ "authorizer": req.authorizer_context() }))
 }
 
+/// A Lambda handler, unchanged: it gets API Gateway's JSON event (1.0 or 2.0, as the
+/// route says) and answers with a proxy response, which API Gateway's rules of the same
+/// version turn into the HTTP response (in 1.0, `multiValueHeaders` win over `headers`).
+fn lambda(req: &Request) -> Result<Response, Error> {
+    let answer = ported_handler(&req.to_lambda_event());
+    Response::from_lambda(&answer, req.payload_version())
+}
+
+fn ported_handler(event: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "statusCode": 200,
+        "headers": { "content-type": "application/json", "x-handler": "single" },
+        "multiValueHeaders": { "x-handler": ["lambda", "ported"] },
+        "body": event.to_string(),
+    })
+}
+
 /// Reflects the event back as JSON, and lets the caller choose the response's shape
 /// through headers: `x-echo-status`, `x-echo-header` (`name: value`), `x-echo-cookie`.
 fn echo(req: &Request) -> Result<Response, Error> {
     let ctx = req.context();
     let event = serde_json::json!({
+        "version": req.payload_version(),
         "routeKey": req.route_key(),
         "rawPath": req.path(),
         "rawQueryString": req.raw_query(),

@@ -158,6 +158,7 @@ impl Gateway {
             stage: stage.name.clone(),
             stage_variables: stage.variables.clone(),
             time,
+            payload: target.spec.options.payload,
         };
         let cx = crate::policy::Context {
             runtime: &self.runtime,

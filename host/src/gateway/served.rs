@@ -49,6 +49,8 @@ pub struct RouteOptions {
     /// Whether a request needs an API key (`api_key_required = true`, on the route or
     /// its stage).
     pub api_key_required: bool,
+    /// The payload format version of the function's event (`payload = "1.0"`).
+    pub payload: crate::exchange::PayloadVersion,
 }
 
 /// A route as configured: its key, the function it leads to, and its options.
@@ -225,6 +227,18 @@ pub enum RoutesError {
         /// What the function is.
         kind: crate::runtime::Kind,
     },
+    /// A route sets a payload format version for a component that takes no event.
+    #[error(
+        "route `{route}`: `payload = \"1.0\"` is for Portico functions, whose event it shapes; `{function}` is a {kind} component, which gets the HTTP request itself"
+    )]
+    PayloadForHttp {
+        /// The route key.
+        route: String,
+        /// The function it names.
+        function: String,
+        /// What the function is.
+        kind: crate::runtime::Kind,
+    },
     /// A route's authorizer cannot run.
     #[error("route `{route}`: {reason}")]
     Authorizer {
@@ -267,6 +281,15 @@ impl Served {
                     })?;
             if !function.kind().serves_http() {
                 return Err(RoutesError::NotHttp {
+                    route: spec.key.to_string(),
+                    function: spec.function.clone(),
+                    kind: function.kind(),
+                });
+            }
+            if spec.options.payload != crate::exchange::PayloadVersion::default()
+                && function.kind() != crate::runtime::Kind::Function
+            {
+                return Err(RoutesError::PayloadForHttp {
                     route: spec.key.to_string(),
                     function: spec.function.clone(),
                     kind: function.kind(),

@@ -333,6 +333,7 @@ struct RawRoute {
     scopes: Option<Vec<String>>,
     throttle: Option<ThrottleSettings>,
     api_key_required: Option<bool>,
+    payload: Option<String>,
 }
 
 impl Manifest {
@@ -886,6 +887,10 @@ fn route_value(
             auth,
             throttle,
             api_key_required: table.api_key_required.unwrap_or(stage_requires_key),
+            payload: match table.payload {
+                Some(version) => version.parse().map_err(|e| (".payload".to_string(), e))?,
+                None => crate::exchange::PayloadVersion::default(),
+            },
         },
     ))
 }

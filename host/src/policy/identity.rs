@@ -179,6 +179,7 @@ mod tests {
             stage: "$default".into(),
             stage_variables: vec![("tenant".into(), "acme".into())],
             time: SystemTime::now(),
+            payload: Default::default(),
         }
     }
 

@@ -405,6 +405,8 @@ pub struct HttpTrigger {
     pub stage_variables: Vec<(String, String)>,
     /// When the request arrived.
     pub time: SystemTime,
+    /// The route's payload format version: how the request becomes the event.
+    pub payload: crate::exchange::PayloadVersion,
 }
 
 /// The answer of an HTTP invocation.

@@ -1,6 +1,18 @@
-//! Builds the payload-format-2.0 event a Portico function receives from an HTTP request.
+//! Builds the event a Portico function receives from an HTTP request: API Gateway's
+//! payload format 2.0, or 1.0 on a route with `payload = "1.0"`.
+//!
+//! Both are the one WIT record, `http-request-event`; its `version` says which rules
+//! filled it. 2.0 joins a repeated header's or query parameter's values with `,` and
+//! moves cookies to `cookies`; 1.0 keeps every value as its own entry (what API
+//! Gateway's `multiValueHeaders` and `multiValueQueryStringParameters` hold; its
+//! single-value maps are the last entry of each name) and leaves `cookie` a header.
+//! Why one record and not a second record or JSON: the record holds either shape without
+//! loss, a component built against `portico:edge@0.1.0` serves a 1.0 route unchanged,
+//! and a Rust function keeps its typed event (no JSON to parse per request). The SDK
+//! renders the exact API Gateway JSON of either version for code ported from Lambda.
 
 use super::bindings::{Authorizer, HttpDetails, HttpRequestEvent, RequestContext};
+use crate::exchange::PayloadVersion;
 use crate::runtime::HttpTrigger;
 use http::HeaderMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,14 +26,27 @@ pub fn build_event(trigger: HttpTrigger, body: Vec<u8>) -> HttpRequestEvent {
         route_key,
         path_parameters,
         stage_variables,
+        payload,
         ..
     } = trigger;
-    let (headers, cookies) = headers_and_cookies(&req.headers);
+    let (headers, cookies, query_string_parameters) = match payload {
+        PayloadVersion::V2 => {
+            let (headers, cookies) = headers_and_cookies(&req.headers);
+            (headers, cookies, query_parameters(&req.query))
+        }
+        PayloadVersion::V1 => (
+            every_header(&req.headers),
+            Vec::new(),
+            form_urlencoded::parse(req.query.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+        ),
+    };
     HttpRequestEvent {
-        version: "2.0".to_string(),
+        version: payload.as_str().to_string(),
         route_key,
         raw_path: req.path,
-        query_string_parameters: query_parameters(&req.query),
+        query_string_parameters,
         raw_query_string: req.query,
         cookies,
         headers,
@@ -77,6 +102,18 @@ pub fn request_context(trigger: &HttpTrigger, with_authorizer: bool) -> RequestC
         time_epoch: epoch_ms,
         authorizer,
     }
+}
+
+/// Every header value as its own entry, in order (payload 1.0).
+fn every_header(map: &HeaderMap) -> Vec<(String, String)> {
+    map.iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Headers joined per name with `,` (in first-seen order), and the cookies split out of
