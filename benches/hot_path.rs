@@ -73,6 +73,7 @@ fn request() -> GatewayRequest {
         source_ip: "127.0.0.1".into(),
         protocol: "HTTP/1.1".into(),
         authorizer: None,
+        replay: None,
     }
 }
 

@@ -44,6 +44,25 @@ pub struct IncomingRequest {
     /// `requestContext.authorizer`, as a Lambda test event would. Shared: the function's
     /// event and its instance both read it.
     pub authorizer: Option<Arc<Authorization>>,
+    /// The context of a recorded event `portico invoke` replays (the server never sets
+    /// it): its stage, stage variables and time are the function's, not the host's.
+    pub replay: Option<Box<Replay>>,
+}
+
+/// What a recorded API Gateway event says about its own context, kept when `portico
+/// invoke` replays it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Replay {
+    /// `requestContext.stage`.
+    pub stage: Option<String>,
+    /// `stageVariables` (`None`: the event has none, so the manifest's apply).
+    pub stage_variables: Option<Vec<(String, String)>>,
+    /// `requestContext.timeEpoch` (2.0) or `requestTimeEpoch` (1.0).
+    pub time: Option<std::time::SystemTime>,
+    /// The path to route on: `rawPath` without the stage's `/{stage}` prefix, when the
+    /// event's stage is not `$default` and the path carries it (the function still
+    /// sees `rawPath` whole).
+    pub route_path: Option<String>,
 }
 
 /// What the route's authorizer established about the caller, passed to the function as

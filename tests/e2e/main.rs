@@ -16,6 +16,7 @@ mod events;
 mod observability;
 mod payload_v1;
 mod policies;
+mod replay;
 mod reserved;
 mod routing;
 mod scale;

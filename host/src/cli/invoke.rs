@@ -1,6 +1,15 @@
 //! `portico invoke`: one event through the real request path, no server.
+//!
+//! A recorded event is replayed as it happened: its request id, time, stage, stage
+//! variables, source IP, domain, user agent, authorizer output and API key id are the
+//! function's (the route's authorizer and API-key check do not run again when the
+//! event carries their output), a named stage's prefix in `rawPath` is not routed on,
+//! and the answer is printed in the event's payload format. `--fresh-context` makes it
+//! a new request instead: a fresh id, now, the manifest's stage, every policy run, and
+//! the answer in payload 2.0.
 
-use crate::gateway::payload::{ResponsePayload, parse_event};
+use crate::exchange::PayloadVersion;
+use crate::gateway::payload::{parse_event, response_json};
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use anyhow::Context as _;
@@ -8,8 +17,8 @@ use std::io::Read as _;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Reads the event, dispatches it, prints the payload-2.0 response on stdout.
-pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
+/// Reads the event, dispatches it, prints the response on stdout (see the module docs).
+pub fn run(manifest: &Manifest, event: &Path, fresh_context: bool) -> anyhow::Result<()> {
     let json = if event == Path::new("-") {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -20,7 +29,14 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
         std::fs::read(event)
             .with_context(|| format!("cannot read event file {}", event.display()))?
     };
-    let request = parse_event(&json).with_context(|| format!("{}", event.display()))?;
+    let parsed = parse_event(&json).with_context(|| format!("{}", event.display()))?;
+    let (mut request, mut version) = (parsed.request, parsed.version);
+    if fresh_context {
+        request.replay = None;
+        request.authorizer = None;
+        request.request_id = crate::gateway::new_request_id().into();
+        version = PayloadVersion::V2;
+    }
     // With tables on the embedded store, the store is opened: held until the end.
     let _lock = super::lock_embedded_store(manifest, "invoke")?;
     let payload = super::tokio_runtime()?.block_on(async {
@@ -34,11 +50,12 @@ pub fn run(manifest: &Manifest, event: &Path) -> anyhow::Result<()> {
             .collect()
             .await
             .map_err(|e| anyhow::anyhow!("the response body failed: {e}"))?;
-        anyhow::Ok(ResponsePayload::new(
+        Ok::<_, anyhow::Error>(response_json(
+            version,
             response.status,
             &response.headers,
             &body,
-        ))
+        )?)
     })?;
     println!("{}", serde_json::to_string_pretty(&payload)?);
     Ok(())

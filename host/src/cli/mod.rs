@@ -69,8 +69,8 @@ pub enum Command {
         #[arg(long, default_value = "portico.toml")]
         manifest: PathBuf,
     },
-    /// Run one API Gateway event (payload 1.0 or 2.0 JSON) and print the response as
-    /// payload 2.0 JSON.
+    /// Replay one API Gateway event (payload 1.0 or 2.0 JSON) with the context it
+    /// recorded, and print the response in the event's payload format.
     Invoke {
         /// The manifest.
         #[arg(long, default_value = "portico.toml")]
@@ -78,6 +78,11 @@ pub enum Command {
         /// The event file (`-` for stdin).
         #[arg(long)]
         event: PathBuf,
+        /// Treat the event as a new request: a fresh request id and time, the
+        /// manifest's stage, the route's authorizer and API-key check run, and the
+        /// answer in payload 2.0.
+        #[arg(long)]
+        fresh_context: bool,
     },
     /// Deploy a component to a running host's function (hot swap, through the admin API).
     Deploy {
@@ -170,9 +175,11 @@ pub fn main() -> ExitCode {
             crate::telemetry::init(json, Some(&m.telemetry))?;
             up::run(m, listen, admin_listen, build, watch)
         }),
-        Command::Invoke { manifest, event } => {
-            load(&manifest).and_then(|m| invoke::run(&m, &event))
-        }
+        Command::Invoke {
+            manifest,
+            event,
+            fresh_context,
+        } => load(&manifest).and_then(|m| invoke::run(&m, &event, fresh_context)),
         Command::Token { manifest, args } => load(&manifest).and_then(|m| token::run(&m, args)),
         Command::Data {
             manifest,

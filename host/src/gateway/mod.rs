@@ -121,20 +121,24 @@ impl Gateway {
         let served = self.served.load_full();
         let stage = served.api.stage_for(&req.path);
         let mut access = Access::new(&self.metrics, &mut req, &stage.name, started);
+        // A recorded event `portico invoke` replays brings its own context.
+        let mut replay = req.replay.take().map(|r| *r).unwrap_or_default();
+        let route_path = replay.route_path.take();
+        let route_path = route_path.as_deref().unwrap_or(&req.path);
 
         // Before routing: a preflight is answered by the policies of the route it asks
         // about (or the API's), without running anything.
         let asked = preflight_method(&req).map(|asked| {
             stage
                 .routes
-                .at(&asked, &req.path)
+                .at(&asked, route_path)
                 .map_or(served.api.policies(), |m| &m.route.value.policies)
         });
         if let Some(response) = asked.and_then(|policies| policies.preflight(&req)) {
             return access.finish_now(response, None);
         }
 
-        let Some(matched) = stage.routes.at(&req.method, &req.path) else {
+        let Some(matched) = stage.routes.at(&req.method, route_path) else {
             // A preflight that fell through answers with its route's policies.
             let mut response = GatewayError::NotFound.response();
             asked
@@ -155,9 +159,11 @@ impl Gateway {
             request: req,
             route_key: matched.route.text.clone(),
             path_parameters: matched.params,
-            stage: stage.name.clone(),
-            stage_variables: stage.variables.clone(),
-            time,
+            stage: replay.stage.unwrap_or_else(|| stage.name.clone()),
+            stage_variables: replay
+                .stage_variables
+                .unwrap_or_else(|| stage.variables.clone()),
+            time: replay.time.unwrap_or(time),
             payload: target.spec.options.payload,
         };
         let cx = crate::policy::Context {

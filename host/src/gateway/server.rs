@@ -93,6 +93,7 @@ async fn handle(
         source_ip: peer.ip().to_string(),
         protocol: protocol(parts.version).to_string(),
         authorizer: None,
+        replay: None,
     };
     // A client that sent a body the gateway did not read must not reuse the connection:
     // the unread rest would be taken for its next request.

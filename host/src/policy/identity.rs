@@ -173,6 +173,7 @@ mod tests {
                 source_ip: "10.0.0.1".into(),
                 protocol: "HTTP/1.1".into(),
                 authorizer: None,
+                replay: None,
             },
             route_key: "GET /pets/{id}".into(),
             path_parameters: vec![("id".into(), "1".into())],
