@@ -20,6 +20,7 @@ mod replay;
 mod reserved;
 mod routing;
 mod scale;
+mod stages;
 mod support;
 mod telemetry;
 mod throttle;

@@ -46,8 +46,14 @@ pub struct TempManifest {
 /// `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
 pub fn manifest(text: &str) -> TempManifest {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = text
-        .replace("{hello}", &toml_path(&component("hello")))
+    let path = dir.path().join("portico.toml");
+    std::fs::write(&path, manifest_text(text)).expect("write manifest");
+    TempManifest { dir, path }
+}
+
+/// `text` with the components' placeholders replaced, as [`manifest`] writes it.
+pub fn manifest_text(text: &str) -> String {
+    text.replace("{hello}", &toml_path(&component("hello")))
         .replace("{misbehave}", &toml_path(&component("misbehave")))
         .replace("{todo}", &toml_path(&component("todo")))
         .replace("{fetch}", &toml_path(&component("fetch")))
@@ -57,10 +63,7 @@ pub fn manifest(text: &str) -> TempManifest {
         .replace(
             "{misbehave-authorizer}",
             &toml_path(&component("misbehave_authorizer")),
-        );
-    let path = dir.path().join("portico.toml");
-    std::fs::write(&path, text).expect("write manifest");
-    TempManifest { dir, path }
+        )
 }
 
 fn toml_path(p: &Path) -> String {

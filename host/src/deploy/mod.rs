@@ -165,6 +165,8 @@ pub struct FunctionInfo {
     /// Its reserved concurrency (`max_concurrency` in the manifest), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
+    /// The version each stage runs, by stage: the live one, or the one the stage pins.
+    pub stages: BTreeMap<String, String>,
     /// Kept deployments, newest first.
     pub versions: Vec<VersionInfo>,
 }
@@ -334,7 +336,7 @@ impl Deployer {
         let previous = record.live_deployment().map(|d| d.version.clone());
         self.store.put_module(&sha, &wasm)?;
         let id = record.push(version.clone(), sha, Source::Admin, stored).id;
-        record.prune(self.keep);
+        record.prune(self.keep, &pinned_versions(&state.manifest, name));
         self.store.write_record(name, &record)?;
         state.records.insert(name.to_string(), record);
         self.gateway.swap(next);
@@ -368,17 +370,16 @@ impl Deployer {
         let mut record = state.records.get(name).cloned().unwrap_or_default();
         let live = record.live_deployment().cloned();
         let target = match to {
-            Some(version) => record
-                .history
-                .iter()
-                .rev()
-                .find(|d| d.version == version || d.sha256 == version)
-                .cloned()
-                .ok_or_else(|| DeployError::UnknownVersion {
-                    function: name.to_string(),
-                    version: version.to_string(),
-                    kept: record.history.iter().map(|d| d.version.clone()).collect(),
-                })?,
+            Some(version) => {
+                record
+                    .find(version)
+                    .cloned()
+                    .ok_or_else(|| DeployError::UnknownVersion {
+                        function: name.to_string(),
+                        version: version.to_string(),
+                        kept: record.history.iter().map(|d| d.version.clone()).collect(),
+                    })?
+            }
             None => {
                 let live_id = live.as_ref().map_or(u64::MAX, |d| d.id);
                 record
@@ -617,7 +618,8 @@ fn replace_function(
     Served::new(
         functions,
         &list,
-        served.stage_config(),
+        served.stage_configs(),
+        served.pins(),
         served.api.settings().clone(),
     )
     .map_err(DeployError::Routes)
@@ -678,10 +680,21 @@ pub async fn load_gateway(
         );
         functions.insert(name.clone(), Arc::new(function));
     }
+    for stage in &manifest.stages {
+        for (function, version) in &stage.versions {
+            tracing::warn!(
+                stage = %stage.name,
+                function = %function,
+                version = %version,
+                "the stage pins a deployed version, which only `portico up` serves (from its deploy store); this runs the manifest's module instead"
+            );
+        }
+    }
     let served = Served::new(
         functions,
         &manifest.route_list(),
-        manifest.stage.clone(),
+        manifest.stages.clone(),
+        BTreeMap::new(),
         manifest.api.clone(),
     )?;
     Ok(Gateway::new(
@@ -737,7 +750,7 @@ fn choose(
                 });
             }
             let deployment = record.push(version, sha, Source::Manifest, None);
-            record.prune(keep);
+            record.prune(keep, &pinned_versions(manifest, &config.name));
             Ok(Choice {
                 deployment,
                 wasm: Some(wasm),
@@ -887,10 +900,12 @@ async fn reconcile(
         .filter(|r| !own.contains(&&r.function))
         .collect();
     routes.extend(own_routes);
+    let pins = load_pins(runtime, store, state, manifest, current, &functions).await?;
     let served = Served::new(
         functions,
         &routes,
-        manifest.stage.clone(),
+        manifest.stages.clone(),
+        pins,
         manifest.api.clone(),
     )
     .map_err(|e| {
@@ -902,6 +917,79 @@ async fn reconcile(
         }
     }
     Ok((served, changes))
+}
+
+/// The functions each stage of `manifest` pins to a kept deployment, by stage: the
+/// live function when the pinned version is the live one, the pin already loaded in
+/// `current` when it is unchanged, else loaded from the deploy store.
+async fn load_pins(
+    runtime: &Arc<Runtime>,
+    store: &DeployStore,
+    state: &mut State,
+    manifest: &Manifest,
+    current: Option<&Served>,
+    live: &BTreeMap<String, Arc<Function>>,
+) -> anyhow::Result<BTreeMap<String, BTreeMap<String, Arc<Function>>>> {
+    let mut pins = BTreeMap::new();
+    for stage in &manifest.stages {
+        let mut stage_pins = BTreeMap::new();
+        for (name, version) in &stage.versions {
+            let (Some(config), Some(record)) =
+                (manifest.functions.get(name), state.records.get(name))
+            else {
+                continue;
+            };
+            let Some(deployment) = record.find(version).cloned() else {
+                anyhow::bail!(
+                    "stage `{}` pins function `{name}` to version `{version}`, which is not kept (kept: {}): deploy it, or pin a kept version, or `live`",
+                    stage.name,
+                    kept_list(
+                        &record
+                            .history
+                            .iter()
+                            .map(|d| d.version.clone())
+                            .collect::<Vec<_>>()
+                    )
+                );
+            };
+            let settings = match &deployment.settings {
+                Some(stored) => stored.to_settings()?,
+                None => Settings::from_manifest(manifest, config),
+            };
+            let spec = config.spec(settings.limits, settings.environment_list());
+            let same =
+                |f: &Arc<Function>| hex(f.digest()) == deployment.sha256 && *f.spec() == spec;
+            let loaded = live.get(name).filter(|f| same(f)).cloned().or_else(|| {
+                current
+                    .and_then(|served| {
+                        served
+                            .api
+                            .stages()
+                            .iter()
+                            .find_map(|s| s.pins.get(name).filter(|f| same(f)))
+                    })
+                    .cloned()
+            });
+            let function = match loaded {
+                Some(function) => function,
+                None => {
+                    let wasm = store.read_module(&deployment.sha256)?;
+                    let function = load(runtime, config, wasm.into(), &settings, state).await?;
+                    tracing::info!(
+                        stage = %stage.name,
+                        function = %name,
+                        version = %deployment.version,
+                        deployment = deployment.id,
+                        "serving the stage's pinned version"
+                    );
+                    function
+                }
+            };
+            stage_pins.insert(name.clone(), function);
+        }
+        pins.insert(stage.name.clone(), stage_pins);
+    }
+    Ok(pins)
 }
 
 fn duration_ms(d: Duration) -> f64 {
@@ -966,6 +1054,16 @@ fn info(state: &State, served: &Served, name: &str) -> Option<FunctionInfo> {
             .spec()
             .max_concurrency
             .map(std::num::NonZeroU32::get),
+        stages: served.stage_versions(name).into_iter().collect(),
         versions,
     })
+}
+
+/// The versions of function `name` that stages of `manifest` pin.
+fn pinned_versions<'a>(manifest: &'a Manifest, name: &str) -> Vec<&'a str> {
+    manifest
+        .stages
+        .iter()
+        .filter_map(|stage| stage.versions.get(name).map(String::as_str))
+        .collect()
 }

@@ -137,14 +137,27 @@ impl FunctionRecord {
         self.live_since_ms = now_ms();
     }
 
-    /// Drops the oldest deployments beyond `keep`, never the live one.
-    pub fn prune(&mut self, keep: usize) {
+    /// Drops the oldest deployments beyond `keep`, never the live one nor one of a
+    /// version in `pinned` (a stage serves it).
+    pub fn prune(&mut self, keep: usize, pinned: &[&str]) {
         while self.history.len() > keep {
-            let Some(oldest) = self.history.iter().position(|d| Some(d.id) != self.live) else {
+            let Some(oldest) = self
+                .history
+                .iter()
+                .position(|d| Some(d.id) != self.live && !pinned.contains(&d.version.as_str()))
+            else {
                 break;
             };
             self.history.remove(oldest);
         }
+    }
+
+    /// The newest kept deployment of `version` (a version, or a module's SHA-256).
+    pub fn find(&self, version: &str) -> Option<&Deployment> {
+        self.history
+            .iter()
+            .rev()
+            .find(|d| d.version == version || d.sha256 == version)
     }
 }
 
@@ -308,7 +321,7 @@ mod tests {
             record.push(format!("v{n}"), format!("{n:064}"), Source::Admin, None);
         }
         record.set_live(1);
-        record.prune(2);
+        record.prune(2, &[]);
         let ids: Vec<u64> = record.history.iter().map(|d| d.id).collect();
         assert_eq!(ids, [1, 5], "the live deployment survives pruning");
         store.write_record("f", &record).expect("write");

@@ -119,12 +119,20 @@ impl Gateway {
         // One lock-free read of what is served: the stage, the route, its function and
         // its policies all come from the same deploy.
         let served = self.served.load_full();
-        let stage = served.api.stage_for(&req.path);
-        let mut access = Access::new(&self.metrics, &mut req, &stage.name, started);
-        // A recorded event `portico invoke` replays brings its own context.
+        let Some((stage, prefix)) = served.api.stage_for(&req.path) else {
+            // No stage serves the path (the API has no stage at the root).
+            let mut response = GatewayError::NotFound.response();
+            served.api.policies().respond(&req.headers, &mut response);
+            return Access::new(&self.metrics, &mut req, "-", started).finish_now(response, None);
+        };
+        let mut access = Access::new(&self.metrics, &mut req, stage.name(), started);
+        // A recorded event `portico invoke` replays brings its own context; routing
+        // leaves out the stage's prefix (the function still sees the whole path).
         let mut replay = req.replay.take().map(|r| *r).unwrap_or_default();
-        let route_path = replay.route_path.take();
-        let route_path = route_path.as_deref().unwrap_or(&req.path);
+        let replayed_path = replay.route_path.take().filter(|_| prefix == 0);
+        let route_path = replayed_path
+            .as_deref()
+            .unwrap_or_else(|| served::route_path(&req.path, prefix));
 
         // Before routing: a preflight is answered by the policies of the route it asks
         // about (or the API's), without running anything.
@@ -159,10 +167,10 @@ impl Gateway {
             request: req,
             route_key: matched.route.text.clone(),
             path_parameters: matched.params,
-            stage: replay.stage.unwrap_or_else(|| stage.name.clone()),
+            stage: replay.stage.unwrap_or_else(|| stage.name().to_string()),
             stage_variables: replay
                 .stage_variables
-                .unwrap_or_else(|| stage.variables.clone()),
+                .unwrap_or_else(|| stage.variables().to_vec()),
             time: replay.time.unwrap_or(time),
             payload: target.spec.options.payload,
         };
@@ -256,10 +264,13 @@ impl Gateway {
         started: Instant,
     ) -> Response {
         let served = self.served.load();
-        let stage = served.api.stage_for(&req.path);
+        let stage = served
+            .api
+            .stage_for(&req.path)
+            .map_or_else(|| "-".to_string(), |(stage, _)| stage.name().to_string());
         let mut response = error.response();
         served.api.policies().respond(&req.headers, &mut response);
-        Access::new(&self.metrics, &mut req, &stage.name, started).finish_now(response, None)
+        Access::new(&self.metrics, &mut req, &stage, started).finish_now(response, None)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::policy::throttle::Throttle;
 use crate::policy::{Authorizer, CorsPolicy, Policies, Policy, RouteAuth};
 use crate::routing::{RouteConflict, RouteKey, Router};
 use crate::runtime::Function;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,9 +46,9 @@ pub struct RouteOptions {
     pub auth: Option<RouteAuth>,
     /// The route's own token bucket (`throttle = { rate, burst }`), besides the API's.
     pub throttle: Option<Arc<Throttle>>,
-    /// Whether a request needs an API key (`api_key_required = true`, on the route or
-    /// its stage).
-    pub api_key_required: bool,
+    /// Whether a request needs an API key (`api_key_required`); `None`: the stage's
+    /// setting.
+    pub api_key_required: Option<bool>,
     /// The payload format version of the function's event (`payload = "1.0"`).
     pub payload: crate::exchange::PayloadVersion,
 }
@@ -79,11 +79,13 @@ pub struct ApiSettings {
 }
 
 impl ApiSettings {
-    /// The policies of a route with `options`, in pipeline order, over the served
-    /// `functions` (a custom authorizer runs one).
+    /// The policies of a route with `options` on `stage`, in pipeline order, over the
+    /// served `functions` (a custom authorizer runs one).
     fn policies(
         &self,
+        key: &RouteKey,
         options: &RouteOptions,
+        stage: &StageConfig,
         functions: &BTreeMap<String, Arc<Function>>,
     ) -> Result<Policies, String> {
         let mut list: Vec<Arc<dyn Policy>> = Vec::new();
@@ -94,8 +96,13 @@ impl ApiSettings {
             list.push(cors);
         }
         // Throttles before authorizers: a flood is refused before it costs a signature
-        // check or an authorizer run. The API's bucket, then the route's.
-        for throttle in [&self.throttle, &options.throttle].into_iter().flatten() {
+        // check or an authorizer run. The API's bucket, then the route's own or, without
+        // one, the stage's default bucket for the route.
+        let route = options
+            .throttle
+            .as_ref()
+            .or_else(|| stage.route_throttles.get(key));
+        for throttle in [self.throttle.as_ref(), route].into_iter().flatten() {
             list.push(Arc::clone(throttle) as Arc<dyn Policy>);
         }
         if let Some(auth) = &options.auth {
@@ -103,7 +110,7 @@ impl ApiSettings {
         }
         // The key after the authorizer, as API Gateway checks it: a key's quota counts
         // authorised requests only.
-        if options.api_key_required {
+        if options.api_key_required.unwrap_or(stage.api_key_required) {
             list.push(Arc::clone(&self.api_key) as Arc<dyn Policy>);
         }
         Ok(Policies::new(list))
@@ -137,29 +144,53 @@ impl RouteTarget {
     }
 }
 
-/// A stage: its name, its variables and its routes.
+/// A stage: its settings, the versions it pins, and its routes.
 #[derive(Debug, Clone)]
 pub struct Stage {
-    /// `$default` unless set; reported as `requestContext.stage`.
-    pub name: String,
-    /// Stage variables, passed in every event.
-    pub variables: Vec<(String, String)>,
-    /// Whether routes added by a deploy need an API key (the stage's default).
-    pub api_key_required: bool,
+    /// Its settings.
+    pub config: StageConfig,
+    /// Functions served in another version than the live one on this stage
+    /// (`versions = { NAME = "VERSION" }`), by name.
+    pub pins: BTreeMap<String, Arc<Function>>,
     /// Routes to targets.
     pub routes: Router<RouteTarget>,
 }
 
+impl Stage {
+    /// `$default` unless set; reported as `requestContext.stage`.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Stage variables, passed in every event.
+    pub fn variables(&self) -> &[(String, String)] {
+        &self.config.variables
+    }
+
+    /// The function `name` as this stage serves it: its pinned version, or the live one.
+    pub fn function<'a>(&'a self, served: &'a Served, name: &str) -> Option<&'a Arc<Function>> {
+        self.pins.get(name).or_else(|| served.functions.get(name))
+    }
+}
+
 /// The settings of a stage, before its routes are built.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct StageConfig {
     /// Stage name, reported in the event's request context.
     pub name: String,
     /// Stage variables, passed in every event.
     pub variables: Vec<(String, String)>,
     /// Whether its routes need an API key unless they say otherwise
-    /// (`api_key_required = true` in `[stage]`).
+    /// (`api_key_required = true` in the stage's section).
     pub api_key_required: bool,
+    /// Served at the root (`[stage]`, or `[stages."$default"]`), else under `/{name}`.
+    pub at_root: bool,
+    /// The stage's default route throttling (its `throttle`): a bucket for each
+    /// manifest route without its own. Made once per manifest, so deploys keep them.
+    pub route_throttles: HashMap<RouteKey, Arc<Throttle>>,
+    /// Versions it pins (`versions = { NAME = "VERSION" }`): the function's kept
+    /// deployment of that version serves this stage; others follow the live one.
+    pub versions: BTreeMap<String, String>,
 }
 
 impl Default for StageConfig {
@@ -168,12 +199,14 @@ impl Default for StageConfig {
             name: "$default".to_string(),
             variables: Vec::new(),
             api_key_required: false,
+            at_root: true,
+            route_throttles: HashMap::new(),
+            versions: BTreeMap::new(),
         }
     }
 }
 
-/// An API: its stages (one today, served at the root) and the policies of requests no
-/// route matches.
+/// An API: its stages and the policies of requests no route matches.
 #[derive(Debug, Clone)]
 pub struct Api {
     stages: Vec<Stage>,
@@ -182,10 +215,27 @@ pub struct Api {
 }
 
 impl Api {
-    /// The stage serving `path`.
-    pub fn stage_for(&self, _path: &str) -> &Stage {
-        // One stage, at the root, until stages arrive: `new` guarantees it exists.
-        &self.stages[0]
+    /// The stage serving `path`, and the length of the stage prefix to leave out when
+    /// routing (see [`route_path`]): a stage served under `/{name}` takes the paths
+    /// beneath it (an explicit stage wins), the stage at the root every other path;
+    /// `None` when no stage serves it (the API has no root stage).
+    pub fn stage_for(&self, path: &str) -> Option<(&Stage, usize)> {
+        let named = self
+            .stages
+            .iter()
+            .filter(|s| !s.config.at_root)
+            .find(|stage| {
+                path.strip_prefix('/')
+                    .and_then(|p| p.strip_prefix(stage.name()))
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .map(|stage| (stage, 1 + stage.name().len()));
+        named.or_else(|| {
+            self.stages
+                .iter()
+                .find(|s| s.config.at_root)
+                .map(|stage| (stage, 0))
+        })
     }
 
     /// The stages.
@@ -252,94 +302,82 @@ pub enum RoutesError {
     Conflict(#[from] RouteConflict),
 }
 
+/// The path to route on: `path` without its first `prefix` bytes (a stage's
+/// `/{name}`), `/` when nothing is left.
+pub fn route_path(path: &str, prefix: usize) -> &str {
+    match path.get(prefix..) {
+        Some("") | None => "/",
+        Some(rest) => rest,
+    }
+}
+
 /// What the gateway serves at one moment.
 #[derive(Debug, Clone)]
 pub struct Served {
-    /// Every served function by name (including functions no route leads to).
+    /// Every served function by name, in its live version (including functions no
+    /// route leads to).
     pub functions: BTreeMap<String, Arc<Function>>,
     /// The API.
     pub api: Api,
 }
 
 impl Served {
-    /// Builds the routes of one stage from `routes`. Fails on a route to an unknown
-    /// function or two routes that conflict.
+    /// Builds the routes of each of `stages` from `routes`, with the live `functions`
+    /// and, per stage, the functions it pins (`pins`, by stage name). Fails on a route
+    /// to an unknown function or two routes that conflict.
     pub fn new(
         functions: BTreeMap<String, Arc<Function>>,
         routes: &[RouteSpec],
-        stage: StageConfig,
+        stages: Vec<StageConfig>,
+        mut pins: BTreeMap<String, BTreeMap<String, Arc<Function>>>,
         settings: ApiSettings,
     ) -> Result<Served, RoutesError> {
-        let mut router = Router::new();
-        for spec in routes {
-            let function =
-                functions
-                    .get(&spec.function)
-                    .ok_or_else(|| RoutesError::UnknownFunction {
-                        route: spec.key.to_string(),
-                        function: spec.function.clone(),
-                    })?;
-            if !function.kind().serves_http() {
-                return Err(RoutesError::NotHttp {
-                    route: spec.key.to_string(),
-                    function: spec.function.clone(),
-                    kind: function.kind(),
-                });
-            }
-            if spec.options.payload != crate::exchange::PayloadVersion::default()
-                && function.kind() != crate::runtime::Kind::Function
-            {
-                return Err(RoutesError::PayloadForHttp {
-                    route: spec.key.to_string(),
-                    function: spec.function.clone(),
-                    kind: function.kind(),
-                });
-            }
-            let policies = settings
-                .policies(&spec.options, &functions)
-                .map_err(|reason| RoutesError::Authorizer {
-                    route: spec.key.to_string(),
-                    reason,
-                })?;
-            let target = RouteTarget {
-                integration: Integration::Function(Arc::clone(function)),
-                policies,
-                spec: spec.clone(),
-            };
-            router.insert(spec.key.clone(), target)?;
+        let mut built = Vec::with_capacity(stages.len());
+        for config in stages {
+            let pins = pins.remove(&config.name).unwrap_or_default();
+            let routes = stage_routes(&functions, &pins, routes, &config, &settings)?;
+            built.push(Stage {
+                config,
+                pins,
+                routes,
+            });
         }
         // Default options name no authorizer, so there is nothing to fail.
         let policies = settings
-            .policies(&RouteOptions::default(), &functions)
+            .policies(
+                &RouteKey::Default,
+                &RouteOptions::default(),
+                &StageConfig::default(),
+                &functions,
+            )
             .unwrap_or_default();
         Ok(Served {
             functions,
             api: Api {
-                stages: vec![Stage {
-                    name: stage.name,
-                    variables: stage.variables,
-                    api_key_required: stage.api_key_required,
-                    routes: router,
-                }],
+                stages: built,
                 settings,
                 policies,
             },
         })
     }
 
-    /// The one stage served today.
+    /// The first stage (the only one of a manifest with one `[stage]`): for listings.
     pub fn stage(&self) -> &Stage {
         &self.api.stages[0]
     }
 
-    /// The stage's settings.
-    pub fn stage_config(&self) -> StageConfig {
-        let stage = self.stage();
-        StageConfig {
-            name: stage.name.clone(),
-            variables: stage.variables.clone(),
-            api_key_required: stage.api_key_required,
-        }
+    /// Every stage's settings, to build the next [`Served`] with.
+    pub fn stage_configs(&self) -> Vec<StageConfig> {
+        self.api.stages.iter().map(|s| s.config.clone()).collect()
+    }
+
+    /// Every stage's pinned functions, by stage name.
+    pub fn pins(&self) -> BTreeMap<String, BTreeMap<String, Arc<Function>>> {
+        self.api
+            .stages
+            .iter()
+            .map(|s| (s.config.name.clone(), s.pins.clone()))
+            .collect()
     }
 
     /// Every route as configured, in route order.
@@ -362,4 +400,71 @@ impl Served {
             .map(|r| r.key.clone())
             .collect()
     }
+
+    /// What each stage runs of function `name`: (stage, version).
+    pub fn stage_versions(&self, name: &str) -> Vec<(String, String)> {
+        self.api
+            .stages
+            .iter()
+            .filter_map(|stage| {
+                let function = stage.function(self, name)?;
+                Some((stage.config.name.clone(), function.version().to_string()))
+            })
+            .collect()
+    }
+}
+
+/// The routes of one stage: each route's function is the stage's pinned version, else
+/// the live one.
+fn stage_routes(
+    functions: &BTreeMap<String, Arc<Function>>,
+    pins: &BTreeMap<String, Arc<Function>>,
+    routes: &[RouteSpec],
+    config: &StageConfig,
+    settings: &ApiSettings,
+) -> Result<Router<RouteTarget>, RoutesError> {
+    // A stage sees its pinned versions in place of the live ones (a custom authorizer
+    // pinned on the stage runs in that version too).
+    let mut visible = functions.clone();
+    for (name, function) in pins {
+        visible.insert(name.clone(), Arc::clone(function));
+    }
+    let mut router = Router::new();
+    for spec in routes {
+        let function = visible
+            .get(&spec.function)
+            .ok_or_else(|| RoutesError::UnknownFunction {
+                route: spec.key.to_string(),
+                function: spec.function.clone(),
+            })?;
+        if !function.kind().serves_http() {
+            return Err(RoutesError::NotHttp {
+                route: spec.key.to_string(),
+                function: spec.function.clone(),
+                kind: function.kind(),
+            });
+        }
+        if spec.options.payload != crate::exchange::PayloadVersion::default()
+            && function.kind() != crate::runtime::Kind::Function
+        {
+            return Err(RoutesError::PayloadForHttp {
+                route: spec.key.to_string(),
+                function: spec.function.clone(),
+                kind: function.kind(),
+            });
+        }
+        let policies = settings
+            .policies(&spec.key, &spec.options, config, &visible)
+            .map_err(|reason| RoutesError::Authorizer {
+                route: spec.key.to_string(),
+                reason,
+            })?;
+        let target = RouteTarget {
+            integration: Integration::Function(Arc::clone(function)),
+            policies,
+            spec: spec.clone(),
+        };
+        router.insert(spec.key.clone(), target)?;
+    }
+    Ok(router)
 }

@@ -84,8 +84,8 @@ pub struct Manifest {
     pub dir: PathBuf,
     /// Listener and admission settings.
     pub server: ServerConfig,
-    /// Stage name and variables.
-    pub stage: StageConfig,
+    /// The stages: one `[stage]` (served at the root), or each `[stages.NAME]`.
+    pub stages: Vec<StageConfig>,
     /// Functions by name.
     pub functions: BTreeMap<String, FunctionConfig>,
     /// Routes, with their functions and options; already checked for conflicts and
@@ -236,8 +236,9 @@ impl FunctionConfig {
 struct RawManifest {
     #[serde(default)]
     server: RawServer,
+    stage: Option<Spanned<RawStage>>,
     #[serde(default)]
-    stage: RawStage,
+    stages: BTreeMap<String, Spanned<RawStage>>,
     #[serde(default)]
     functions: BTreeMap<FunctionName, RawFunction>,
     #[serde(default)]
@@ -297,6 +298,9 @@ struct RawStage {
     throttle: Option<Spanned<ThrottleSettings>>,
     #[serde(default)]
     api_key_required: bool,
+    /// `[stages.NAME]` only: function → version (or `live`).
+    #[serde(default)]
+    versions: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -457,25 +461,63 @@ impl Manifest {
             },
         };
 
-        // The stage's default route throttling: each route without its own `throttle`
-        // gets a bucket of these settings (checked here once, made per route below).
-        let stage_throttle = match raw.stage.throttle {
-            Some(settings) => {
-                Throttle::new("the stage", *settings.get_ref()).map_err(|e| {
-                    at(
-                        settings.span(),
-                        &format!("stage.throttle.{}", e.field),
-                        e.to_string(),
-                    )
-                })?;
-                Some(*settings.get_ref())
+        // The stages, as written: `[stage]` (one, at the root) or `[stages.NAME]`.
+        let raw_stages: Vec<(String, String, RawStage, std::ops::Range<usize>)> = match (
+            raw.stage,
+            raw.stages.is_empty(),
+        ) {
+            (Some(stage), false) => {
+                return Err(at(
+                    stage.span(),
+                    "stage",
+                    "use either one [stage] section or [stages.NAME] sections, not both".into(),
+                ));
             }
-            None => None,
-        };
-        let stage = StageConfig {
-            name: raw.stage.name.unwrap_or_else(|| "$default".to_string()),
-            variables: raw.stage.variables.into_iter().collect(),
-            api_key_required: raw.stage.api_key_required,
+            (stage, true) => {
+                let span = stage.as_ref().map_or(0..0, Spanned::span);
+                let stage = stage.map(Spanned::into_inner).unwrap_or_default();
+                if !stage.versions.is_empty() {
+                    return Err(at(
+                            span,
+                            "stage.versions",
+                            "versions are pinned per stage in [stages.NAME] sections; [stage] serves the live versions".into(),
+                        ));
+                }
+                let name = stage.name.clone().unwrap_or_else(|| "$default".to_string());
+                vec![("stage".to_string(), name, stage, span)]
+            }
+            (None, false) => {
+                let mut out = Vec::new();
+                for (name, stage) in raw.stages {
+                    let field = format!("stages.{name}");
+                    let span = stage.span();
+                    let stage = stage.into_inner();
+                    if stage.name.is_some() {
+                        return Err(at(
+                            span,
+                            &format!("{field}.name"),
+                            "a stage's name is its section's: [stages.NAME]".into(),
+                        ));
+                    }
+                    if name != "$default"
+                        && (name.is_empty()
+                            || name.len() > 128
+                            || !name
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                    {
+                        return Err(at(
+                            span,
+                            &field,
+                            format!(
+                                "invalid stage name {name:?}: `$default`, or 1 to 128 letters, digits, `-` and `_` (it is the path prefix /{{name}})"
+                            ),
+                        ));
+                    }
+                    out.push((field, name, stage, span));
+                }
+                out
+            }
         };
 
         let mut data = data::build(&dir, raw.data, raw.tables, &raw.cache)
@@ -641,16 +683,8 @@ impl Manifest {
             let route_key: RouteKey = key.parse().map_err(|e: crate::routing::RouteKeyError| {
                 at(value.span(), &field, e.to_string())
             })?;
-            let (function, mut options) =
-                route_value(value.get_ref(), &api, &key, raw.stage.api_key_required)
-                    .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
-            if let (None, Some(settings)) = (&options.throttle, stage_throttle) {
-                let scope = format!("route {key} (the stage's default)");
-                options.throttle = Some(Arc::new(
-                    Throttle::new(&scope, settings)
-                        .map_err(|e| at(value.span(), &field, e.to_string()))?,
-                ));
-            }
+            let (function, options) = route_value(value.get_ref(), &api, &key)
+                .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
             let function = Spanned::new(value.span(), function);
             if !functions.contains_key(function.get_ref()) {
                 return Err(at(
@@ -669,8 +703,58 @@ impl Manifest {
                 .map_err(|e| at(function.span(), &field, e.to_string()))?;
         }
 
+        let single = raw_stages.len() == 1 && raw_stages[0].0 == "stage";
+        let mut stages = Vec::with_capacity(raw_stages.len());
+        for (field, name, stage, span) in raw_stages {
+            // The stage's default route throttling: a bucket of its own for each route
+            // without its own `throttle`.
+            let mut route_throttles = std::collections::HashMap::new();
+            if let Some(settings) = stage.throttle {
+                Throttle::new("the stage", *settings.get_ref()).map_err(|e| {
+                    at(
+                        settings.span(),
+                        &format!("{field}.throttle.{}", e.field),
+                        e.to_string(),
+                    )
+                })?;
+                for route in routes.routes() {
+                    if route.value.options.throttle.is_none() {
+                        let scope = if single {
+                            format!("route {} (the stage's default)", route.text)
+                        } else {
+                            format!("route {} (stage {name}'s default)", route.text)
+                        };
+                        let bucket = Throttle::new(&scope, *settings.get_ref())
+                            .map_err(|e| at(settings.span(), &field, e.to_string()))?;
+                        route_throttles.insert(route.key.clone(), Arc::new(bucket));
+                    }
+                }
+            }
+            let mut versions = BTreeMap::new();
+            for (function, version) in stage.versions {
+                if !functions.contains_key(&function) {
+                    return Err(at(
+                        span,
+                        &format!("{field}.versions.{function}"),
+                        unknown("function", &function, functions.keys()),
+                    ));
+                }
+                if version != "live" {
+                    versions.insert(function, version);
+                }
+            }
+            stages.push(StageConfig {
+                at_root: single || name == "$default",
+                name,
+                variables: stage.variables.into_iter().collect(),
+                api_key_required: stage.api_key_required,
+                route_throttles,
+                versions,
+            });
+        }
+
         // The host's key tables join the store's when anything uses keys.
-        if uses_api_keys(&api, &stage, &routes) {
+        if uses_api_keys(&api, &stages, &routes) {
             data.tables.extend(crate::policy::api_key::store::tables());
         }
 
@@ -700,7 +784,7 @@ impl Manifest {
             path: path.to_path_buf(),
             dir,
             server,
-            stage,
+            stages,
             functions,
             routes,
             api,
@@ -736,16 +820,13 @@ impl Manifest {
             .iter()
             .find(|r| &r.key == key)
             .map(|r| r.value.options.clone())
-            .unwrap_or_else(|| RouteOptions {
-                api_key_required: self.stage.api_key_required,
-                ..RouteOptions::default()
-            })
+            .unwrap_or_default()
     }
 
     /// Whether the host keeps API keys for this manifest: a route or the stage requires
     /// them, or it has usage plans (so keys can be made before a route needs them).
     pub fn uses_api_keys(&self) -> bool {
-        uses_api_keys(&self.api, &self.stage, &self.routes)
+        uses_api_keys(&self.api, &self.stages, &self.routes)
     }
 
     /// The runtime's settings for serving this manifest.
@@ -772,31 +853,22 @@ impl Manifest {
 
 /// A route's value: `"function"`, or `{ function = "f", cors = false, timeout = "5s" }`.
 /// The error is (the sub-key at fault, the message).
-fn uses_api_keys(api: &ApiSettings, stage: &StageConfig, routes: &Router<RouteSpec>) -> bool {
-    stage.api_key_required
+fn uses_api_keys(api: &ApiSettings, stages: &[StageConfig], routes: &Router<RouteSpec>) -> bool {
+    stages.iter().any(|s| s.api_key_required)
         || !api.api_key.plans().is_empty()
         || routes
             .routes()
             .iter()
-            .any(|r| r.value.options.api_key_required)
+            .any(|r| r.value.options.api_key_required == Some(true))
 }
 
 fn route_value(
     value: &toml::Value,
     api: &ApiSettings,
     key: &str,
-    stage_requires_key: bool,
 ) -> Result<(String, RouteOptions), (String, String)> {
     let table = match value {
-        toml::Value::String(function) => {
-            return Ok((
-                function.clone(),
-                RouteOptions {
-                    api_key_required: stage_requires_key,
-                    ..RouteOptions::default()
-                },
-            ));
-        }
+        toml::Value::String(function) => return Ok((function.clone(), RouteOptions::default())),
         toml::Value::Table(_) => value
             .clone()
             .try_into::<RawRoute>()
@@ -886,7 +958,7 @@ fn route_value(
             timeout,
             auth,
             throttle,
-            api_key_required: table.api_key_required.unwrap_or(stage_requires_key),
+            api_key_required: table.api_key_required,
             payload: match table.payload {
                 Some(version) => version.parse().map_err(|e| (".payload".to_string(), e))?,
                 None => crate::exchange::PayloadVersion::default(),
@@ -1118,7 +1190,7 @@ environment = { K = "V" }
         let m = parse(GOOD).expect("valid");
         assert_eq!(m.server.max_body_bytes, 1 << 20);
         assert_eq!(m.server.max_instances, DEFAULT_MAX_INSTANCES);
-        assert_eq!(m.stage.name, "prod");
+        assert_eq!(m.stages[0].name, "prod");
         let f = &m.functions["hello"];
         assert_eq!(f.module, Path::new("dir/hello.wasm"));
         assert_eq!(f.limits.timeout, Duration::from_secs(2));
