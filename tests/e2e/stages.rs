@@ -207,3 +207,91 @@ fn bad_stages_name_line_and_key() {
         "[stages.NAME]",
     );
 }
+
+/// `portico ARGS --admin URL --token TOKEN`: its stdout, or its stderr when it fails.
+fn cli(server: &Server, args: &[&str]) -> Result<String, String> {
+    let out = crate::support::portico()
+        .args(args)
+        .args(["--admin", &server.admin_url(""), "--token", TOKEN])
+        .output()
+        .expect("portico runs");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    if out.status.success() {
+        Ok(text(out.stdout))
+    } else {
+        Err(text(out.stderr))
+    }
+}
+
+#[tokio::test]
+async fn deploy_and_rollback_take_a_stage_and_the_stage_keeps_it_across_restarts() {
+    let m = manifest(&pinned(None));
+    let log = m.dir.path().join("portico.log");
+    let env = [("PORTICO_ADMIN_TOKEN", TOKEN)];
+    let server = Server::start_on(&m.path, &log, &[], &[], &env);
+    let misbehave = component("misbehave").display().to_string();
+    let out = cli(&server, &["deploy", "hello", &misbehave, "--stage", "beta"]).expect("deploy");
+    assert!(out.starts_with("deployed hello on stage beta: "), "{out}");
+    assert_eq!(answered_by(&server, "/x/a").await, "hello");
+    assert_eq!(answered_by(&server, "/beta/x/a").await, "misbehave");
+    let info = admin(&server, reqwest::Method::GET, "/functions/hello").await;
+    assert_eq!(info["stages"]["$default"], info["live"], "{info}");
+    assert_ne!(info["stages"]["beta"], info["live"], "{info}");
+    let versions = cli(&server, &["versions", "hello"]).expect("versions");
+    assert!(versions.contains("stages: $default "), "{versions}");
+    drop(server);
+
+    // The stage's deployment is kept across a restart.
+    let server = Server::start_on(&m.path, &log, &[], &[], &env);
+    assert_eq!(answered_by(&server, "/beta/x/a").await, "misbehave");
+    assert_eq!(answered_by(&server, "/x/a").await, "hello");
+
+    // Back to the version before the stage's: the live one, which beta follows again.
+    let out = cli(&server, &["rollback", "hello", "--stage", "beta"]).expect("rollback");
+    assert!(
+        out.starts_with("rolled back hello on stage beta: "),
+        "{out}"
+    );
+    assert_eq!(answered_by(&server, "/beta/x/a").await, "hello");
+    let err = cli(
+        &server,
+        &["rollback", "hello", "--stage", "beta", "--to", "live"],
+    )
+    .expect_err("already live");
+    assert!(err.contains("409") && err.contains("already live"), "{err}");
+    let err = cli(&server, &["deploy", "hello", &misbehave, "--stage", "nope"])
+        .expect_err("no such stage");
+    assert!(
+        err.contains("404") && err.contains("no stage named `nope` (stages: $default, beta)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_stage_the_manifest_pins_is_changed_in_the_manifest_only() {
+    let m = manifest(&pinned(None));
+    let log = m.dir.path().join("portico.log");
+    let env = [("PORTICO_ADMIN_TOKEN", TOKEN)];
+    let server = Server::start_on(&m.path, &log, &[], &[], &env);
+    let live = admin(&server, reqwest::Method::GET, "/functions/hello").await["live"]
+        .as_str()
+        .expect("live")
+        .to_string();
+    drop(server);
+    std::fs::write(&m.path, crate::support::manifest_text(&pinned(Some(&live)))).expect("write");
+    let server = Server::start_on(&m.path, &log, &[], &[], &env);
+    let misbehave = component("misbehave").display().to_string();
+    let err = cli(
+        &server,
+        &["deploy", "hello", &misbehave, "--stage", "$default"],
+    )
+    .expect_err("pinned by the manifest");
+    assert!(
+        err.contains("409") && err.contains("because the manifest pins it"),
+        "{err}"
+    );
+    // A deploy of the live version leaves the pinned stage where it is.
+    cli(&server, &["deploy", "hello", &misbehave]).expect("deploy");
+    assert_eq!(answered_by(&server, "/x/a").await, "hello");
+    assert_eq!(answered_by(&server, "/beta/x/a").await, "misbehave");
+}

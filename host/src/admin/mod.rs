@@ -9,6 +9,7 @@
 //!   - `PUT /functions/{name}`: deploy a component (the body), or a `multipart/form-data`
 //!     body with a `module` part and an optional `config` part (JSON settings);
 //!   - `POST /functions/{name}/rollback[?to=VERSION]`;
+//!   - both with `?stage=NAME`: for that stage only (the live version stays);
 //!   - API keys ([`keys`]): `POST /keys` (`{"name": "...", "plan": "..."}`; the answer
 //!     holds the key's value, shown this once), `GET /keys`, `GET /keys/{id}`,
 //!     `DELETE /keys/{id}` (revoke), `GET /keys/{id}/usage`.
@@ -151,19 +152,31 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
                 Ok(upload) => upload,
                 Err((status, message)) => return error(status, &message),
             };
-            outcome(
-                deployer
-                    .deploy(name, upload.module, upload.settings, &actor)
-                    .await,
-            )
+            let result = match query(&parts.uri, "stage") {
+                Some(stage) => {
+                    deployer
+                        .deploy_to_stage(name, &stage, upload.module, upload.settings, &actor)
+                        .await
+                }
+                None => {
+                    deployer
+                        .deploy(name, upload.module, upload.settings, &actor)
+                        .await
+                }
+            };
+            outcome(result)
         }
         (&Method::POST, ["functions", name, "rollback"]) => {
-            let to = parts.uri.query().and_then(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "to")
-                    .map(|(_, v)| v.into_owned())
-            });
-            outcome(deployer.rollback(name, to.as_deref(), &actor).await)
+            let to = query(&parts.uri, "to");
+            let result = match query(&parts.uri, "stage") {
+                Some(stage) => {
+                    deployer
+                        .rollback_stage(name, &stage, to.as_deref(), &actor)
+                        .await
+                }
+                None => deployer.rollback(name, to.as_deref(), &actor).await,
+            };
+            outcome(result)
         }
         (_, ["functions"] | ["functions", _] | ["functions", _, "rollback"]) => {
             method_not_allowed()
@@ -173,18 +186,30 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
     }
 }
 
+/// Query parameter `name` of `uri`, decoded.
+fn query(uri: &http::Uri, name: &str) -> Option<String> {
+    uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
 fn outcome(result: Result<crate::deploy::Deployed, DeployError>) -> Response<Full<Bytes>> {
     match result {
         Ok(deployed) => json(StatusCode::OK, &deployed),
         Err(e) => {
             let status = match &e {
-                DeployError::UnknownFunction(_) | DeployError::UnknownVersion { .. } => {
-                    StatusCode::NOT_FOUND
-                }
+                DeployError::UnknownFunction(_)
+                | DeployError::UnknownVersion { .. }
+                | DeployError::UnknownStage { .. } => StatusCode::NOT_FOUND,
                 DeployError::BadModule(_)
                 | DeployError::BadSettings(_)
                 | DeployError::Routes(_) => StatusCode::BAD_REQUEST,
-                DeployError::NothingToRollBack { .. } => StatusCode::CONFLICT,
+                DeployError::NothingToRollBack { .. } | DeployError::PinnedByManifest { .. } => {
+                    StatusCode::CONFLICT
+                }
+                DeployError::RoutesOfOneStage => StatusCode::BAD_REQUEST,
                 DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             error(status, &e.to_string())

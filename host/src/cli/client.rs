@@ -46,6 +46,8 @@ pub enum Request {
         module: PathBuf,
         /// A JSON settings file (`limits`, `environment`, `routes`).
         config: Option<PathBuf>,
+        /// For this stage only.
+        stage: Option<String>,
     },
     /// Show a function's versions.
     Versions {
@@ -58,6 +60,8 @@ pub enum Request {
         function: String,
         /// The version to go back to (default: the one before the live one).
         to: Option<String>,
+        /// For this stage only.
+        stage: Option<String>,
     },
     /// Manage API keys.
     Keys(KeysCommand),
@@ -109,10 +113,15 @@ async fn send(admin: &AdminArgs, request: Request) -> anyhow::Result<()> {
             function,
             module,
             config,
+            stage,
         } => {
             let wasm = std::fs::read(&module)
                 .with_context(|| format!("cannot read {}", module.display()))?;
-            let url = format!("{base}/functions/{function}");
+            let mut url = format!("{base}/functions/{function}");
+            if let Some(stage) = &stage {
+                url.push_str("?stage=");
+                url.extend(form_urlencoded::byte_serialize(stage.as_bytes()));
+            }
             let builder = match config {
                 None => client.put(&url).body(wasm),
                 Some(config) => {
@@ -131,8 +140,9 @@ async fn send(admin: &AdminArgs, request: Request) -> anyhow::Result<()> {
                 }
             };
             let answer = call(with_token(builder), &url).await?;
+            let on = stage.map_or(String::new(), |s| format!(" on stage {s}"));
             println!(
-                "deployed {function}: {} -> {} (deployment {}, {} in {:.1} ms)",
+                "deployed {function}{on}: {} -> {} (deployment {}, {} in {:.1} ms)",
                 text(&answer["previous"]),
                 text(&answer["version"]),
                 answer["deployment"],
@@ -151,6 +161,13 @@ async fn send(admin: &AdminArgs, request: Request) -> anyhow::Result<()> {
             if let Some(routes) = answer["routes"].as_array() {
                 let routes: Vec<String> = routes.iter().map(text).collect();
                 println!("routes: {}", routes.join(", "));
+            }
+            if let Some(stages) = answer["stages"].as_object().filter(|s| s.len() > 1) {
+                let stages: Vec<String> = stages
+                    .iter()
+                    .map(|(stage, version)| format!("{stage} {}", text(version)))
+                    .collect();
+                println!("stages: {}", stages.join(", "));
             }
             println!(
                 "{:>4}  {:<12}  {:<24}  {:<8}  {:>10}",
@@ -172,15 +189,28 @@ async fn send(admin: &AdminArgs, request: Request) -> anyhow::Result<()> {
                 );
             }
         }
-        Request::Rollback { function, to } => {
-            let mut url = format!("{base}/functions/{function}/rollback");
+        Request::Rollback {
+            function,
+            to,
+            stage,
+        } => {
+            let mut query = form_urlencoded::Serializer::new(String::new());
             if let Some(to) = &to {
-                url.push_str("?to=");
-                url.extend(form_urlencoded::byte_serialize(to.as_bytes()));
+                query.append_pair("to", to);
+            }
+            if let Some(stage) = &stage {
+                query.append_pair("stage", stage);
+            }
+            let query = query.finish();
+            let mut url = format!("{base}/functions/{function}/rollback");
+            if !query.is_empty() {
+                url.push('?');
+                url.push_str(&query);
             }
             let answer = call(with_token(client.post(&url)), &url).await?;
+            let on = stage.map_or(String::new(), |s| format!(" on stage {s}"));
             println!(
-                "rolled back {function}: {} -> {} (deployment {})",
+                "rolled back {function}{on}: {} -> {} (deployment {})",
                 text(&answer["previous"]),
                 text(&answer["version"]),
                 answer["deployment"]

@@ -93,6 +93,10 @@ pub enum Command {
         /// A JSON file of settings to change with it: `limits`, `environment`, `routes`.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Deploy for this stage only: it serves the new version, the live version and
+        /// other stages stay as they are.
+        #[arg(long)]
+        stage: Option<String>,
         /// The admin API and its token.
         #[command(flatten)]
         admin: client::AdminArgs,
@@ -109,9 +113,13 @@ pub enum Command {
     Rollback {
         /// The function.
         function: String,
-        /// The version to go back to (default: the one before the live one).
+        /// The version to go back to (default: the one before the live one); with
+        /// `--stage`, `live` makes the stage follow the live version again.
         #[arg(long)]
         to: Option<String>,
+        /// Roll back this stage only.
+        #[arg(long)]
+        stage: Option<String>,
         /// The admin API and its token.
         #[command(flatten)]
         admin: client::AdminArgs,
@@ -190,6 +198,7 @@ pub fn main() -> ExitCode {
             function,
             module,
             config,
+            stage,
             admin,
         } => client::run(
             &admin,
@@ -197,6 +206,7 @@ pub fn main() -> ExitCode {
                 function,
                 module,
                 config,
+                stage,
             },
         ),
         Command::Versions { function, admin } => {
@@ -205,8 +215,16 @@ pub fn main() -> ExitCode {
         Command::Rollback {
             function,
             to,
+            stage,
             admin,
-        } => client::run(&admin, client::Request::Rollback { function, to }),
+        } => client::run(
+            &admin,
+            client::Request::Rollback {
+                function,
+                to,
+                stage,
+            },
+        ),
         Command::Keys { command, admin } => client::run(&admin, client::Request::Keys(command)),
     });
     crate::telemetry::shutdown();

@@ -95,6 +95,9 @@ pub struct Entry<'a> {
     pub to: Option<&'a str>,
     /// How it ended.
     pub outcome: AuditOutcome,
+    /// The stage a deploy or rollback was for (`--stage`); none: the live version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<&'a str>,
     /// Why it was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
@@ -171,6 +174,7 @@ mod tests {
                 from: None,
                 to: Some(to),
                 outcome: AuditOutcome::Ok,
+                stage: None,
                 reason: None,
             })
             .expect("record");
@@ -196,6 +200,7 @@ mod tests {
             from: Some("a"),
             to: None,
             outcome: AuditOutcome::Refused,
+            stage: None,
             reason: Some("why"),
         };
         assert_eq!(

@@ -74,6 +74,31 @@ pub enum DeployError {
         /// Why there is nothing to do.
         reason: NoRollback,
     },
+    /// The API has no stage by that name.
+    #[error("no stage named `{stage}` (stages: {})", kept_list(.known))]
+    UnknownStage {
+        /// The stage asked for.
+        stage: String,
+        /// The stages there are.
+        known: Vec<String>,
+    },
+    /// The manifest pins the stage's version of the function.
+    #[error(
+        "stage `{stage}` runs version `{version}` of function `{function}` because the manifest pins it (`[stages.{stage}] versions`): change the pin there"
+    )]
+    PinnedByManifest {
+        /// The stage.
+        stage: String,
+        /// The function.
+        function: String,
+        /// The pinned version.
+        version: String,
+    },
+    /// A stage deploy tried to change the function's routes, which every stage shares.
+    #[error(
+        "config: `routes` are shared by every stage, so a deploy to one stage cannot change them: deploy without a stage to change them"
+    )]
+    RoutesOfOneStage,
     /// The store could not be read or written; the live version is unchanged.
     #[error("cannot record the change, so it was not made: {0}")]
     Store(StoreError),
@@ -289,7 +314,195 @@ impl Deployer {
         actor: &Actor,
     ) -> Result<Deployed, DeployError> {
         let result = self.try_deploy(name, wasm, patch).await;
-        self.finish(AuditAction::Deploy, name, actor, result)
+        self.finish(AuditAction::Deploy, name, None, actor, result)
+    }
+
+    /// Deploys `wasm` as function `name` for stage `stage` only: the deployment is kept,
+    /// the stage serves it, and the live version (and other stages) stay as they are.
+    /// `patch` may change limits and environment, not routes (every stage shares them).
+    pub async fn deploy_to_stage(
+        &self,
+        name: &str,
+        stage: &str,
+        wasm: Vec<u8>,
+        patch: Option<SettingsPatch>,
+        actor: &Actor,
+    ) -> Result<Deployed, DeployError> {
+        let result = self.try_deploy_to_stage(name, stage, wasm, patch).await;
+        self.finish(AuditAction::Deploy, name, Some(stage), actor, result)
+    }
+
+    async fn try_deploy_to_stage(
+        &self,
+        name: &str,
+        stage: &str,
+        wasm: Vec<u8>,
+        patch: Option<SettingsPatch>,
+    ) -> Result<Deployed, DeployError> {
+        let mut state = self.state.lock().await;
+        let config = state.function(name)?;
+        let served = self.gateway.served();
+        let current = stage_function(&served, stage, name)?;
+        if patch.as_ref().is_some_and(|p| p.routes.is_some()) {
+            return Err(DeployError::RoutesOfOneStage);
+        }
+        let stage_settings = Settings {
+            limits: *current.limits(),
+            environment: current.environment().iter().cloned().collect(),
+            routes: served.routes_of(name),
+        };
+        let (settings, stored) = match &patch {
+            Some(patch) => {
+                let settings =
+                    patch.apply(&stage_settings, self.gateway.runtime().max_memory_bytes())?;
+                let stored = settings.to_stored();
+                (settings, Some(stored))
+            }
+            None => {
+                let stored = (stage_settings.limits != config.limits
+                    || stage_settings.environment_list() != config.environment)
+                    .then(|| stage_settings.to_stored());
+                (stage_settings, stored)
+            }
+        };
+        let wasm: Arc<[u8]> = wasm.into();
+        let started = Instant::now();
+        let function = load(
+            self.gateway.runtime(),
+            &config,
+            Arc::clone(&wasm),
+            &settings,
+            &mut state,
+        )
+        .await?;
+        let compile = started.elapsed();
+        let (sha, version) = (hex(function.digest()), function.version().to_string());
+        let origin = function.origin();
+        let next = pin_function(&served, stage, name, Some(function))?;
+        let mut record = state.records.get(name).cloned().unwrap_or_default();
+        self.store.put_module(&sha, &wasm)?;
+        let id = record.add(version.clone(), sha, Source::Admin, stored).id;
+        record.stage_pins.insert(stage.to_string(), id);
+        record.prune(self.keep, &pinned_versions(&state.manifest, name));
+        self.store.write_record(name, &record)?;
+        state.records.insert(name.to_string(), record);
+        self.gateway.swap(next);
+        self.collect_garbage();
+        Ok(Deployed {
+            function: name.to_string(),
+            version,
+            previous: Some(current.version().to_string()),
+            deployment: id,
+            compile_ms: duration_ms(compile),
+            code: origin.as_str(),
+            routes: settings.routes.iter().map(ToString::to_string).collect(),
+        })
+    }
+
+    /// Changes the version stage `stage` serves of function `name`: the kept deployment
+    /// before the stage's one, that of version `to`, or — with `to = "live"` — the live
+    /// version again (the stage follows it from then on).
+    pub async fn rollback_stage(
+        &self,
+        name: &str,
+        stage: &str,
+        to: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Deployed, DeployError> {
+        let result = self.try_rollback_stage(name, stage, to).await;
+        self.finish(AuditAction::Rollback, name, Some(stage), actor, result)
+    }
+
+    async fn try_rollback_stage(
+        &self,
+        name: &str,
+        stage: &str,
+        to: Option<&str>,
+    ) -> Result<Deployed, DeployError> {
+        let mut state = self.state.lock().await;
+        let config = state.function(name)?;
+        let served = self.gateway.served();
+        let current = Arc::clone(stage_function(&served, stage, name)?);
+        let mut record = state.records.get(name).cloned().unwrap_or_default();
+        let current_id = record.stage_pins.get(stage).copied().or(record.live);
+        // `None`: follow the live version.
+        let target =
+            match to {
+                Some("live") => None,
+                Some(version) => Some(record.find(version).cloned().ok_or_else(|| {
+                    DeployError::UnknownVersion {
+                        function: name.to_string(),
+                        version: version.to_string(),
+                        kept: record.history.iter().map(|d| d.version.clone()).collect(),
+                    }
+                })?),
+                None => Some(
+                    record
+                        .history
+                        .iter()
+                        .rev()
+                        .find(|d| Some(d.id) < current_id)
+                        .cloned()
+                        .ok_or_else(|| DeployError::NothingToRollBack {
+                            function: name.to_string(),
+                            reason: NoRollback::NoEarlierVersion,
+                        })?,
+                ),
+            };
+        let target_id = target.as_ref().map_or(record.live, |d| Some(d.id));
+        if target_id == current_id {
+            return Err(DeployError::NothingToRollBack {
+                function: name.to_string(),
+                reason: NoRollback::AlreadyLive {
+                    version: current.version().to_string(),
+                },
+            });
+        }
+        let started = Instant::now();
+        let (function, id) = match target.filter(|d| Some(d.id) != record.live) {
+            Some(target) => {
+                let settings = match &target.settings {
+                    Some(stored) => stored.to_settings()?,
+                    None => Settings::from_manifest(&state.manifest, &config),
+                };
+                let wasm = self.store.read_module(&target.sha256)?;
+                let function = load(
+                    self.gateway.runtime(),
+                    &config,
+                    wasm.into(),
+                    &settings,
+                    &mut state,
+                )
+                .await?;
+                record.stage_pins.insert(stage.to_string(), target.id);
+                (Some(function), target.id)
+            }
+            None => {
+                record.stage_pins.remove(stage);
+                (None, record.live.unwrap_or_default())
+            }
+        };
+        let compile = started.elapsed();
+        let origin = function.as_ref().map(|f| f.origin());
+        let next = pin_function(&served, stage, name, function)?;
+        let version = stage_function(&next, stage, name)?.version().to_string();
+        self.store.write_record(name, &record)?;
+        state.records.insert(name.to_string(), record);
+        self.gateway.swap(next);
+        self.collect_garbage();
+        Ok(Deployed {
+            function: name.to_string(),
+            version,
+            previous: Some(current.version().to_string()),
+            deployment: id,
+            compile_ms: duration_ms(compile),
+            code: origin.map_or("shared", |o| o.as_str()),
+            routes: served
+                .routes_of(name)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        })
     }
 
     async fn try_deploy(
@@ -361,7 +574,7 @@ impl Deployer {
         actor: &Actor,
     ) -> Result<Deployed, DeployError> {
         let result = self.try_rollback(name, to).await;
-        self.finish(AuditAction::Rollback, name, actor, result)
+        self.finish(AuditAction::Rollback, name, None, actor, result)
     }
 
     async fn try_rollback(&self, name: &str, to: Option<&str>) -> Result<Deployed, DeployError> {
@@ -517,6 +730,7 @@ impl Deployer {
         &self,
         action: AuditAction,
         function: &str,
+        stage: Option<&str>,
         actor: &Actor,
         result: Result<Deployed, DeployError>,
     ) -> Result<Deployed, DeployError> {
@@ -539,6 +753,7 @@ impl Deployer {
             from: from.as_deref(),
             to: to.as_deref(),
             outcome,
+            stage,
             reason: reason.as_deref(),
         };
         if let Err(e) = self.audit.record(&entry) {
@@ -571,6 +786,7 @@ impl Deployer {
                 from: from.as_deref(),
                 to: Some(to),
                 outcome,
+                stage: None,
                 reason: None,
             })?;
         }
@@ -592,6 +808,59 @@ fn served_settings(served: &Served, name: &str) -> Option<Settings> {
         environment: function.environment().iter().cloned().collect(),
         routes: served.routes_of(name),
     })
+}
+
+/// Function `name` as stage `stage` of `served` runs it; refused when the manifest pins
+/// that stage's version (only the manifest changes it then).
+fn stage_function<'a>(
+    served: &'a Served,
+    stage: &str,
+    name: &str,
+) -> Result<&'a Arc<Function>, DeployError> {
+    let Some(found) = served.api.stages().iter().find(|s| s.name() == stage) else {
+        return Err(DeployError::UnknownStage {
+            stage: stage.to_string(),
+            known: served
+                .api
+                .stages()
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
+        });
+    };
+    if let Some(version) = found.config.versions.get(name) {
+        return Err(DeployError::PinnedByManifest {
+            stage: stage.to_string(),
+            function: name.to_string(),
+            version: version.clone(),
+        });
+    }
+    found
+        .function(served, name)
+        .ok_or_else(|| DeployError::UnknownFunction(name.to_string()))
+}
+
+/// `served` with stage `stage` serving `function` as its `name` (`None`: the live one).
+fn pin_function(
+    served: &Served,
+    stage: &str,
+    name: &str,
+    function: Option<Arc<Function>>,
+) -> Result<Served, DeployError> {
+    let mut pins = served.pins();
+    let stage_pins = pins.entry(stage.to_string()).or_default();
+    match function {
+        Some(function) => stage_pins.insert(name.to_string(), function),
+        None => stage_pins.remove(name),
+    };
+    Served::new(
+        served.functions.clone(),
+        &served.route_list(),
+        served.stage_configs(),
+        pins,
+        served.api.settings().clone(),
+    )
+    .map_err(DeployError::Routes)
 }
 
 /// `served` with `function` in place of its namesake, leading from `routes` (each with
@@ -933,24 +1202,38 @@ async fn load_pins(
     let mut pins = BTreeMap::new();
     for stage in &manifest.stages {
         let mut stage_pins = BTreeMap::new();
-        for (name, version) in &stage.versions {
-            let (Some(config), Some(record)) =
-                (manifest.functions.get(name), state.records.get(name))
-            else {
+        for (name, config) in &manifest.functions {
+            let Some(record) = state.records.get(name) else {
                 continue;
             };
-            let Some(deployment) = record.find(version).cloned() else {
-                anyhow::bail!(
-                    "stage `{}` pins function `{name}` to version `{version}`, which is not kept (kept: {}): deploy it, or pin a kept version, or `live`",
-                    stage.name,
-                    kept_list(
-                        &record
-                            .history
-                            .iter()
-                            .map(|d| d.version.clone())
-                            .collect::<Vec<_>>()
-                    )
-                );
+            // The manifest's pin, else one a `deploy --stage` or `rollback --stage` set.
+            let deployment = match stage.versions.get(name) {
+                Some(version) => match record.find(version) {
+                    Some(deployment) => deployment.clone(),
+                    None => anyhow::bail!(
+                        "stage `{}` pins function `{name}` to version `{version}`, which is not kept (kept: {}): deploy it, or pin a kept version, or `live`",
+                        stage.name,
+                        kept_list(
+                            &record
+                                .history
+                                .iter()
+                                .map(|d| d.version.clone())
+                                .collect::<Vec<_>>()
+                        )
+                    ),
+                },
+                None => {
+                    let Some(id) = record.stage_pins.get(&stage.name) else {
+                        continue;
+                    };
+                    match record.history.iter().find(|d| d.id == *id) {
+                        Some(deployment) => deployment.clone(),
+                        None => {
+                            tracing::warn!(stage = %stage.name, function = %name, deployment = id, "the stage's deployment is no longer kept: the stage follows the live version");
+                            continue;
+                        }
+                    }
+                }
             };
             let settings = match &deployment.settings {
                 Some(stored) => stored.to_settings()?,

@@ -96,6 +96,10 @@ pub struct FunctionRecord {
     pub live_since_ms: u64,
     /// SHA-256 (hex) of the manifest's module file when it was last loaded.
     pub manifest_sha256: Option<String>,
+    /// Deployments that stages serve instead of the live one (`deploy --stage`), by
+    /// stage.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub stage_pins: std::collections::BTreeMap<String, u64>,
     /// Deployments kept, oldest first.
     pub history: Vec<Deployment>,
 }
@@ -115,6 +119,20 @@ impl FunctionRecord {
         source: Source,
         settings: Option<StoredSettings>,
     ) -> Deployment {
+        let deployment = self.add(version, sha256, source, settings);
+        self.live = Some(deployment.id);
+        self.live_since_ms = deployment.deployed_at_ms;
+        deployment
+    }
+
+    /// Appends a deployment without making it live (a stage's); returns it.
+    pub fn add(
+        &mut self,
+        version: String,
+        sha256: String,
+        source: Source,
+        settings: Option<StoredSettings>,
+    ) -> Deployment {
         let id = self.history.last().map_or(1, |d| d.id + 1);
         let now = now_ms();
         let deployment = Deployment {
@@ -126,8 +144,6 @@ impl FunctionRecord {
             settings,
         };
         self.history.push(deployment.clone());
-        self.live = Some(id);
-        self.live_since_ms = now;
         deployment
     }
 
@@ -141,11 +157,11 @@ impl FunctionRecord {
     /// version in `pinned` (a stage serves it).
     pub fn prune(&mut self, keep: usize, pinned: &[&str]) {
         while self.history.len() > keep {
-            let Some(oldest) = self
-                .history
-                .iter()
-                .position(|d| Some(d.id) != self.live && !pinned.contains(&d.version.as_str()))
-            else {
+            let Some(oldest) = self.history.iter().position(|d| {
+                Some(d.id) != self.live
+                    && !pinned.contains(&d.version.as_str())
+                    && !self.stage_pins.values().any(|&id| id == d.id)
+            }) else {
                 break;
             };
             self.history.remove(oldest);
