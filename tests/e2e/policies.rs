@@ -284,7 +284,7 @@ async fn the_head_limit_is_configurable() {
 
 #[tokio::test]
 async fn the_policies_example_answers_preflights_for_its_app() {
-    crate::support::component("hello"); // builds the examples
+    let m = policies_example();
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |origin: &str| {
         let event = dir.path().join("event.json");
@@ -297,7 +297,7 @@ async fn the_policies_example_answers_preflights_for_its_app() {
         .expect("event");
         let out = crate::support::portico()
             .args(["invoke", "--manifest"])
-            .arg(crate::support::root().join("examples/policies/portico.toml"))
+            .arg(&m.path)
             .arg("--event")
             .arg(&event)
             .output()
@@ -321,5 +321,79 @@ async fn the_policies_example_answers_preflights_for_its_app() {
         other["headers"]
             .get("access-control-allow-origin")
             .is_none()
+    );
+}
+
+/// `examples/policies/portico.toml` in a temporary directory (absolute module paths,
+/// no build, its own data directory), so that tests do not share the example's.
+fn policies_example() -> crate::support::TempManifest {
+    let root = crate::support::root();
+    let text =
+        std::fs::read_to_string(root.join("examples/policies/portico.toml")).expect("the example");
+    let target = root.join("examples/target/").display().to_string();
+    let text: String = text
+        .replace("../target/", &target)
+        .lines()
+        .filter(|l| !l.starts_with("build = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::support::component("hello"); // builds the examples
+    crate::support::manifest(&text)
+}
+
+#[tokio::test]
+async fn the_policies_example_serves_each_of_its_policies() {
+    let m = policies_example();
+    let server = Server::start_env(m, &[], &[("PORTICO_ADMIN_TOKEN", "dev")]);
+    let get = |path: &str| client().get(server.url(path)).send();
+    // Two stages, each with its variables.
+    let root: serde_json::Value = get("/hello/ann")
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(root["message"], "Hello, ann!");
+    let beta: serde_json::Value = get("/beta/hello/ann")
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(beta["message"], "Hello from beta, ann!");
+    // GET /limited: 5 rps with a burst of 5.
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(get("/limited").await.expect("get").status().as_u16());
+    }
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    assert!(statuses[5..].contains(&429), "{statuses:?}");
+    // GET /keyed: a key on the partner plan.
+    assert_eq!(get("/keyed").await.expect("get").status(), 403);
+    let created: serde_json::Value = client()
+        .post(server.admin_url("/keys"))
+        .bearer_auth("dev")
+        .json(&serde_json::json!({"name": "partner-1", "plan": "partner"}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let value = created["value"].as_str().expect("value");
+    let resp = client()
+        .get(server.url("/keyed"))
+        .header("x-api-key", value)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 200);
+    // The payload 1.0 route.
+    let resp = get("/v1/lambda?tag=a&tag=b").await.expect("get");
+    let event: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(event["version"], "1.0");
+    assert_eq!(
+        event["multiValueQueryStringParameters"]["tag"],
+        serde_json::json!(["a", "b"])
     );
 }
