@@ -140,8 +140,11 @@ pub fn parse_event(json: &[u8]) -> Result<Event, PayloadError> {
             (Some(jwt), _) => Authorization::from_jwt(&jwt.claims, jwt.scopes.unwrap_or_default()),
             (None, claims) => Authorization::from_jwt(claims.iter().flatten(), Vec::new()),
         };
-        // 2.0 has `lambda`; 1.0 keeps a custom authorizer's context flat.
-        let lambda = a.lambda.or_else(|| (!a.rest.is_empty()).then_some(a.rest));
+        // 2.0 has `lambda`; 1.0 keeps a custom authorizer's context flat (in 2.0 other
+        // keys are other authorizers' output, such as `iam`).
+        let lambda = a
+            .lambda
+            .or_else(|| (!is_v2 && !a.rest.is_empty()).then_some(a.rest));
         authorization.lambda =
             lambda.map(|context| serde_json::Value::Object(context).to_string().into());
         authorization

@@ -332,6 +332,11 @@ impl Served {
         mut pins: BTreeMap<String, BTreeMap<String, Arc<Function>>>,
         settings: ApiSettings,
     ) -> Result<Served, RoutesError> {
+        let mut stages = stages;
+        if stages.is_empty() {
+            // Every API has a stage: the root one, unless the manifest names others.
+            stages.push(StageConfig::default());
+        }
         let mut built = Vec::with_capacity(stages.len());
         for config in stages {
             let pins = pins.remove(&config.name).unwrap_or_default();

@@ -255,7 +255,9 @@ impl Policy for ApiKeyPolicy {
                 ))));
             }
         };
-        let now = trigger.time;
+        // The wall clock, not the request's time: a replayed event carries the time it
+        // was recorded, and quotas count requests now.
+        let now = std::time::SystemTime::now();
         match keys.check(value.as_bytes(), &self.plans, now) {
             Check::Done(verdict) => Admission::Now(Self::decide(trigger, cx, verdict)),
             Check::Load(pending) => Admission::Later(Box::pin(async move {
