@@ -21,6 +21,9 @@
 //! Tables: the [`data`] module opens the tables listed in the function's manifest entry
 //! and reads and writes items as your own serde types.
 //!
+//! WebSocket routes: the [`websocket`] module and [`export_websocket!`] make a component
+//! that handles a WebSocket API's `$connect`, messages and `$disconnect`.
+//!
 //! Custom authorizers: the [`authorizer`] module and [`export_authorizer!`] make a
 //! component that decides whether requests may reach a route (API Gateway's Lambda
 //! authorizer); the route's function reads what it decided with
@@ -41,6 +44,7 @@ pub mod outbound;
 mod request;
 mod response;
 pub mod variables;
+pub mod websocket;
 
 pub use error::Error;
 pub use http;
@@ -68,6 +72,25 @@ pub mod bindings {
             pub_export_macro: true,
             export_macro_name: "__export_authorizer_function_impl",
             default_bindings_module: "portico_guest::bindings::authorizer",
+            with: {
+                "portico:edge/http-types@0.1.0": crate::bindings::portico::edge::http_types,
+                "portico:edge/log@0.1.0": crate::bindings::portico::edge::log,
+                "portico:edge/data@0.1.0": crate::bindings::portico::edge::data,
+                "portico:edge/variables@0.1.0": crate::bindings::portico::edge::variables,
+                "portico:edge/authorization@0.1.0": crate::bindings::portico::edge::authorization,
+            },
+        });
+    }
+
+    /// The bindings of the `websocket-function` world; its imports are the function
+    /// world's.
+    pub mod websocket {
+        wit_bindgen::generate!({
+            path: "../wit",
+            world: "websocket-function",
+            pub_export_macro: true,
+            export_macro_name: "__export_websocket_function_impl",
+            default_bindings_module: "portico_guest::bindings::websocket",
             with: {
                 "portico:edge/http-types@0.1.0": crate::bindings::portico::edge::http_types,
                 "portico:edge/log@0.1.0": crate::bindings::portico::edge::log,

@@ -25,3 +25,4 @@ mod support;
 mod telemetry;
 mod throttle;
 mod wasi_http;
+mod websocket;

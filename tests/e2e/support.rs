@@ -42,7 +42,7 @@ pub struct TempManifest {
 }
 
 /// Writes `text` as `portico.toml` in a new temporary directory. `{hello}`,
-/// `{misbehave}`, `{todo}`, `{fetch}`, `{wasi}` (the wasi:http example), `{keys}`,
+/// `{misbehave}`, `{todo}`, `{fetch}`, `{wasi}` (the wasi:http example), `{keys}`, `{ws-echo}`,
 /// `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
 pub fn manifest(text: &str) -> TempManifest {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -59,6 +59,7 @@ pub fn manifest_text(text: &str) -> String {
         .replace("{fetch}", &toml_path(&component("fetch")))
         .replace("{wasi}", &toml_path(&component("wasi_http_hello")))
         .replace("{keys}", &toml_path(&component("keys")))
+        .replace("{ws-echo}", &toml_path(&component("ws_echo")))
         .replace("{authorizer}", &toml_path(&component("authorizer")))
         .replace(
             "{misbehave-authorizer}",

@@ -16,6 +16,7 @@ pub mod payload;
 mod request_id;
 mod served;
 pub mod server;
+pub mod websocket;
 
 pub use crate::exchange::{IncomingRequest as GatewayRequest, Response as GatewayResponse};
 pub use crate::routing::{

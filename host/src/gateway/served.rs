@@ -76,6 +76,8 @@ pub struct ApiSettings {
     pub throttle: Option<Arc<Throttle>>,
     /// The API key check, with the manifest's `[usage_plans]`.
     pub api_key: Arc<ApiKeyPolicy>,
+    /// The WebSocket API (`[websocket]`), if there is one.
+    pub websocket: Option<Arc<super::websocket::WebSocketApi>>,
 }
 
 impl ApiSettings {
@@ -289,6 +291,9 @@ pub enum RoutesError {
         /// What the function is.
         kind: crate::runtime::Kind,
     },
+    /// A WebSocket route leads to a function that is not a WebSocket route function.
+    #[error("{0}")]
+    WebSocket(String),
     /// A route's authorizer cannot run.
     #[error("route `{route}`: {reason}")]
     Authorizer {
@@ -336,6 +341,11 @@ impl Served {
         if stages.is_empty() {
             // Every API has a stage: the root one, unless the manifest names others.
             stages.push(StageConfig::default());
+        }
+        if let Some(websocket) = &settings.websocket {
+            websocket
+                .check(&functions)
+                .map_err(RoutesError::WebSocket)?;
         }
         let mut built = Vec::with_capacity(stages.len());
         for config in stages {

@@ -64,14 +64,25 @@ pub async fn serve(
     http_server::serve(listener, handler, shutdown, listening).await
 }
 
-/// One HTTP request through the gateway.
+/// One HTTP request through the gateway (or, on the WebSocket API's path, an upgrade).
 async fn handle(
-    gateway: &Gateway,
+    gateway: &Arc<Gateway>,
     limits: &RequestLimits,
     req: Request<Incoming>,
     peer: SocketAddr,
     local: SocketAddr,
 ) -> Response<WireBody> {
+    if super::websocket::is_upgrade(&req) {
+        let served = gateway.served();
+        if let Some(api) = served.api.settings().websocket.clone()
+            && let Some((stage, prefix)) = served.api.stage_for(req.uri().path())
+            && super::served::route_path(req.uri().path(), prefix) == api.path
+        {
+            let stage = (stage.name().to_string(), stage.variables().to_vec());
+            drop(served);
+            return super::websocket::upgrade(Arc::clone(gateway), api, stage, req, peer).await;
+        }
+    }
     let started = Instant::now();
     let head_bytes = head_size(&req);
     let (parts, body) = req.into_parts();

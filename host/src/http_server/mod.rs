@@ -185,7 +185,7 @@ where
             })
         };
         let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let stats = stats.clone();
         let stop = stop.clone();

@@ -249,6 +249,7 @@ struct RawManifest {
     authorizers: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     usage_plans: BTreeMap<String, Spanned<UsagePlanSettings>>,
+    websocket: Option<Spanned<RawWebSocket>>,
     #[serde(default)]
     data: data::RawData,
     #[serde(default)]
@@ -324,6 +325,21 @@ struct RawFunction {
     variables_as_env: bool,
     #[serde(default)]
     watch: Vec<PathBuf>,
+}
+
+/// `[websocket]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebSocket {
+    path: Option<String>,
+    route_selection_expression: Option<String>,
+    max_frame: Option<Bytes>,
+    max_message: Option<Bytes>,
+    idle_timeout: Option<HumanDuration>,
+    max_lifetime: Option<HumanDuration>,
+    max_outgoing: Option<usize>,
+    #[serde(default)]
+    routes: BTreeMap<String, String>,
 }
 
 /// A route's table form.
@@ -658,7 +674,18 @@ impl Manifest {
             })?;
             plans.insert(name, Arc::new(plan));
         }
+        let websocket = match raw.websocket {
+            Some(section) => {
+                let span = section.span();
+                Some(Arc::new(
+                    websocket_api(section.into_inner(), &functions)
+                        .map_err(|(key, message)| at(span, &format!("websocket{key}"), message))?,
+                ))
+            }
+            None => None,
+        };
         let api = ApiSettings {
+            websocket,
             api_key: Arc::new(ApiKeyPolicy::new(Arc::new(UsagePlans::new(plans)))),
             throttle: Some(Arc::new(throttle)),
             authorizers,
@@ -853,6 +880,86 @@ impl Manifest {
 
 /// A route's value: `"function"`, or `{ function = "f", cors = false, timeout = "5s" }`.
 /// The error is (the sub-key at fault, the message).
+/// The WebSocket API `[websocket]` describes, over the manifest's `functions`; `Err`
+/// names the key below `websocket` and why.
+fn websocket_api(
+    raw: RawWebSocket,
+    functions: &BTreeMap<String, FunctionConfig>,
+) -> Result<crate::gateway::websocket::WebSocketApi, (String, String)> {
+    use crate::gateway::websocket::{
+        CONNECT, DEFAULT, DISCONNECT, Limits, SelectionExpression, WebSocketApi,
+    };
+    let path = raw.path.unwrap_or_else(|| "/ws".to_string());
+    if !path.starts_with('/') || path.contains(['?', '#', ' ']) {
+        return Err((
+            ".path".into(),
+            format!("a path like \"/ws\" (starting with `/`, no query), got {path:?}"),
+        ));
+    }
+    let selection = match raw.route_selection_expression {
+        Some(text) => SelectionExpression::parse(&text)
+            .map_err(|e| (".route_selection_expression".to_string(), e))?,
+        None => SelectionExpression::default(),
+    };
+    let defaults = Limits::default();
+    let size = |value: Option<Bytes>, default: usize, key: &str| match value {
+        None => Ok(default),
+        Some(Bytes(0)) => Err((format!(".{key}"), "must be at least 1 byte".to_string())),
+        Some(Bytes(n)) => usize::try_from(n).map_err(|_| (format!(".{key}"), "too large".into())),
+    };
+    let duration = |value: Option<HumanDuration>, default, key: &str| match value {
+        None => Ok(default),
+        Some(HumanDuration(d)) if d.is_zero() => {
+            Err((format!(".{key}"), "must be longer than 0s".to_string()))
+        }
+        Some(HumanDuration(d)) => Ok(d),
+    };
+    let limits = Limits {
+        max_frame: size(raw.max_frame, defaults.max_frame, "max_frame")?,
+        max_message: size(raw.max_message, defaults.max_message, "max_message")?,
+        idle_timeout: duration(raw.idle_timeout, defaults.idle_timeout, "idle_timeout")?,
+        max_lifetime: duration(raw.max_lifetime, defaults.max_lifetime, "max_lifetime")?,
+        max_outgoing: match raw.max_outgoing {
+            Some(0) => return Err((".max_outgoing".into(), "must be at least 1".into())),
+            Some(n) => n,
+            None => defaults.max_outgoing,
+        },
+    };
+    if limits.max_frame > limits.max_message {
+        return Err((
+            ".max_frame".into(),
+            format!(
+                "a frame of {} bytes cannot be larger than the largest message ({} bytes, max_message)",
+                limits.max_frame, limits.max_message
+            ),
+        ));
+    }
+    for (key, function) in &raw.routes {
+        let field = format!(".routes.\"{key}\"");
+        if key.is_empty() || key.chars().any(char::is_whitespace) {
+            return Err((
+                field,
+                "a route key is `$connect`, `$disconnect`, `$default` or one word".into(),
+            ));
+        }
+        if key.starts_with('$') && ![CONNECT, DISCONNECT, DEFAULT].contains(&key.as_str()) {
+            return Err((
+                field,
+                "route keys starting with `$` are API Gateway's: `$connect`, `$disconnect`, `$default`".into(),
+            ));
+        }
+        if !functions.contains_key(function) {
+            return Err((field, unknown("function", function, functions.keys())));
+        }
+    }
+    Ok(WebSocketApi {
+        path,
+        selection,
+        limits,
+        routes: raw.routes,
+    })
+}
+
 fn uses_api_keys(api: &ApiSettings, stages: &[StageConfig], routes: &Router<RouteSpec>) -> bool {
     stages.iter().any(|s| s.api_key_required)
         || !api.api_key.plans().is_empty()

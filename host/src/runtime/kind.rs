@@ -10,6 +10,8 @@ use wasmtime::component::types::ComponentItem;
 pub const FUNCTION_EXPORT: &str = "portico:edge/handler@0.1.0";
 /// The export of a custom authorizer.
 pub const AUTHORIZER_EXPORT: &str = "portico:edge/authorizer@0.1.0";
+/// The export of a WebSocket route's function.
+pub const WEBSOCKET_EXPORT: &str = "portico:edge/websocket@0.1.0";
 /// The export of a standard `wasi:http/proxy` component (any 0.2.x).
 pub const WASI_HTTP_EXPORT_PREFIX: &str = "wasi:http/incoming-handler@0.2.";
 
@@ -27,11 +29,20 @@ pub enum Kind {
     /// -> result<authorizer-response, string>`, API Gateway's Lambda authorizer with
     /// payload 2.0 and simple responses. Routes name it in `auth`, never as a function.
     Authorizer,
+    /// A WebSocket route's function (the `websocket-function` world): `handle(websocket-event)
+    /// -> result<websocket-response, string>`, API Gateway's WebSocket event. The
+    /// manifest's `[websocket.routes]` name it.
+    WebSocket,
 }
 
 impl Kind {
     /// Every kind, in detection order.
-    pub const ALL: [Kind; 3] = [Kind::Function, Kind::WasiHttp, Kind::Authorizer];
+    pub const ALL: [Kind; 4] = [
+        Kind::Function,
+        Kind::WasiHttp,
+        Kind::Authorizer,
+        Kind::WebSocket,
+    ];
 
     /// The name used in the manifest's `kind` and in the admin API.
     pub fn as_str(self) -> &'static str {
@@ -39,6 +50,7 @@ impl Kind {
             Kind::Function => "function",
             Kind::WasiHttp => "wasi-http",
             Kind::Authorizer => "authorizer",
+            Kind::WebSocket => "websocket",
         }
     }
 
@@ -53,6 +65,7 @@ impl Kind {
             Kind::Function => FUNCTION_EXPORT,
             Kind::WasiHttp => "wasi:http/incoming-handler@0.2.x",
             Kind::Authorizer => AUTHORIZER_EXPORT,
+            Kind::WebSocket => WEBSOCKET_EXPORT,
         }
     }
 
@@ -66,6 +79,7 @@ impl Kind {
             Kind::Function => export == FUNCTION_EXPORT,
             Kind::WasiHttp => export.starts_with(WASI_HTTP_EXPORT_PREFIX),
             Kind::Authorizer => export == AUTHORIZER_EXPORT,
+            Kind::WebSocket => export == WEBSOCKET_EXPORT,
         }
     }
 }

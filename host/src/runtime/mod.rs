@@ -23,6 +23,7 @@ mod kind;
 mod limits;
 mod state;
 pub mod wasi_http;
+pub mod websocket;
 
 pub use admission::{Admission, Rejected};
 pub use artifacts::{Artifacts, hex};
@@ -244,6 +245,7 @@ enum Handler {
     Function(Arc<function::Pre>),
     WasiHttp(Arc<wasi_http::Pre>),
     Authorizer(Arc<authorizer::Pre>),
+    WebSocket(Arc<websocket::Pre>),
 }
 
 impl Clone for Handler {
@@ -252,6 +254,7 @@ impl Clone for Handler {
             Handler::Function(pre) => Handler::Function(Arc::clone(pre)),
             Handler::WasiHttp(pre) => Handler::WasiHttp(Arc::clone(pre)),
             Handler::Authorizer(pre) => Handler::Authorizer(Arc::clone(pre)),
+            Handler::WebSocket(pre) => Handler::WebSocket(Arc::clone(pre)),
         }
     }
 }
@@ -262,6 +265,7 @@ impl Handler {
             Handler::Function(_) => Kind::Function,
             Handler::WasiHttp(_) => Kind::WasiHttp,
             Handler::Authorizer(_) => Kind::Authorizer,
+            Handler::WebSocket(_) => Kind::WebSocket,
         }
     }
 
@@ -270,6 +274,7 @@ impl Handler {
             Handler::Function(pre) => WeakHandler::Function(Arc::downgrade(pre)),
             Handler::WasiHttp(pre) => WeakHandler::WasiHttp(Arc::downgrade(pre)),
             Handler::Authorizer(pre) => WeakHandler::Authorizer(Arc::downgrade(pre)),
+            Handler::WebSocket(pre) => WeakHandler::WebSocket(Arc::downgrade(pre)),
         }
     }
 }
@@ -279,6 +284,7 @@ enum WeakHandler {
     Function(Weak<function::Pre>),
     WasiHttp(Weak<wasi_http::Pre>),
     Authorizer(Weak<authorizer::Pre>),
+    WebSocket(Weak<websocket::Pre>),
 }
 
 impl WeakHandler {
@@ -287,6 +293,7 @@ impl WeakHandler {
             WeakHandler::Function(pre) => pre.upgrade().map(Handler::Function),
             WeakHandler::WasiHttp(pre) => pre.upgrade().map(Handler::WasiHttp),
             WeakHandler::Authorizer(pre) => pre.upgrade().map(Handler::Authorizer),
+            WeakHandler::WebSocket(pre) => pre.upgrade().map(Handler::WebSocket),
         }
     }
 
@@ -295,6 +302,7 @@ impl WeakHandler {
             WeakHandler::Function(pre) => pre.strong_count() > 0,
             WeakHandler::WasiHttp(pre) => pre.strong_count() > 0,
             WeakHandler::Authorizer(pre) => pre.strong_count() > 0,
+            WeakHandler::WebSocket(pre) => pre.strong_count() > 0,
         }
     }
 }
@@ -615,6 +623,9 @@ impl Runtime {
             Handler::Authorizer(pre) => {
                 tokio::time::timeout(timeout, turns.gate(authorizer::probe(pre, &mut store))).await
             }
+            Handler::WebSocket(pre) => {
+                tokio::time::timeout(timeout, turns.gate(websocket::probe(pre, &mut store))).await
+            }
         };
         match started {
             Ok(Ok(())) => Ok(()),
@@ -651,11 +662,47 @@ impl Runtime {
                     record: Pending::Later(finished),
                 }
             }
-            Handler::Authorizer(_) => Invocation {
-                response: Err(InvokeError::WrongKind(Kind::Authorizer)),
+            Handler::Authorizer(_) | Handler::WebSocket(_) => Invocation {
+                response: Err(InvokeError::WrongKind(function.kind())),
                 record: Pending::Ready(InvocationRecord::default()),
             },
         }
+    }
+
+    /// Runs one WebSocket event through a fresh instance of the WebSocket route
+    /// function `function`, within its limits. A function of another kind answers
+    /// [`InvokeError::WrongKind`].
+    pub async fn invoke_websocket(
+        &self,
+        function: &Arc<Function>,
+        event: websocket::bindings::WebsocketEvent,
+    ) -> (
+        Result<websocket::bindings::WebsocketResponse, InvokeError>,
+        InvocationRecord,
+    ) {
+        let Handler::WebSocket(pre) = &function.handler else {
+            return (
+                Err(InvokeError::WrongKind(function.kind())),
+                InvocationRecord::default(),
+            );
+        };
+        let mut record = InvocationRecord::default();
+        let request_id: Arc<str> = event.request_context.request_id.as_str().into();
+        let timeout = function.limits().timeout;
+        let max_response = function.limits().max_response_bytes;
+        let result = self
+            .in_fresh_instance(
+                function,
+                &request_id,
+                None,
+                timeout,
+                &mut record,
+                async |store, record| {
+                    websocket::run(pre, &event, store, record, max_response).await
+                },
+            )
+            .await;
+        (result, record)
     }
 
     /// Asks the custom authorizer `function` about `trigger`, whose identity sources
@@ -819,6 +866,9 @@ impl Runtime {
             Kind::WasiHttp => Handler::WasiHttp(Arc::new(wasi_http::Pre::new(pre).map_err(world)?)),
             Kind::Authorizer => {
                 Handler::Authorizer(Arc::new(authorizer::Pre::new(pre).map_err(world)?))
+            }
+            Kind::WebSocket => {
+                Handler::WebSocket(Arc::new(websocket::Pre::new(pre).map_err(world)?))
             }
         };
         // Only a component that links is worth keeping.

@@ -1,0 +1,205 @@
+//! WebSocket APIs through the real binary and a real WebSocket client: `$connect`
+//! accepting and refusing, routing by the selection expression, `$default`, two-way and
+//! one-way routes, error frames, limits, and `$disconnect` running once.
+
+use crate::support::{Server, manifest};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::Value;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+const ROUTES: &str = r#"
+[functions.ws]
+module = "{ws-echo}"
+
+[websocket]
+max_frame = "4KiB"
+max_message = "4KiB"
+
+[websocket.routes]
+"$connect" = "ws"
+"$disconnect" = "ws"
+"$default" = "ws"
+"echo" = "ws"
+"quiet" = "ws"
+"fail" = "ws"
+"#;
+
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(server: &Server, path: &str) -> Result<Client, WsError> {
+    let url = format!("ws://{}{path}", server.addr);
+    tokio_tungstenite::connect_async(url)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// The next data message, as JSON text.
+async fn next_json(ws: &mut Client) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message in time")
+            .expect("the connection is open")
+            .expect("a frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).expect("JSON"),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+async fn send(ws: &mut Client, text: &str) {
+    ws.send(Message::text(text.to_string()))
+        .await
+        .expect("send");
+}
+
+#[tokio::test]
+async fn messages_are_routed_by_action_and_two_way_routes_answer() {
+    let server = Server::start(manifest(ROUTES));
+    let mut ws = connect(&server, "/ws").await.expect("connected");
+    send(&mut ws, r#"{"action":"echo","n":1}"#).await;
+    let echo = next_json(&mut ws).await;
+    assert_eq!(echo["routeKey"], "echo");
+    assert_eq!(echo["echo"], r#"{"action":"echo","n":1}"#);
+    assert_eq!(echo["stage"], "$default");
+    let connection_id = echo["connectionId"].as_str().expect("an id").to_string();
+    assert_eq!(connection_id.len(), 16);
+    assert!(echo["messageId"].as_str().is_some_and(|m| !m.is_empty()));
+
+    // Not JSON, or no route for the action: `$default`.
+    send(&mut ws, "plain text").await;
+    assert_eq!(next_json(&mut ws).await["default"], "plain text");
+    send(&mut ws, r#"{"action":"unknown"}"#).await;
+    assert_eq!(
+        next_json(&mut ws).await["default"],
+        r#"{"action":"unknown"}"#
+    );
+
+    // A one-way route answers nothing: the next frame is the next echo's.
+    send(&mut ws, r#"{"action":"quiet"}"#).await;
+    send(&mut ws, r#"{"action":"echo","n":2}"#).await;
+    assert_eq!(
+        next_json(&mut ws).await["echo"],
+        r#"{"action":"echo","n":2}"#
+    );
+
+    // A failing route: API Gateway's error frame.
+    send(&mut ws, r#"{"action":"fail"}"#).await;
+    let error = next_json(&mut ws).await;
+    assert_eq!(error["message"], "Internal server error");
+    assert_eq!(error["connectionId"], connection_id.as_str());
+    assert!(error["requestId"].as_str().is_some());
+
+    // Binary frames go to `$default`, which echoes them in a binary frame.
+    ws.send(Message::binary(vec![0u8, 159, 255]))
+        .await
+        .expect("send");
+    let reply = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("in time")
+        .expect("open")
+        .expect("frame");
+    assert_eq!(reply, Message::binary(vec![0u8, 159, 255]));
+
+    // `$disconnect` runs once when the client closes.
+    ws.close(None).await.expect("close");
+    let line = format!("disconnected {connection_id}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.log().contains(&line) {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.log().matches(&line).count(), 1);
+}
+
+#[tokio::test]
+async fn connect_refuses_the_upgrade_with_its_status() {
+    let server = Server::start(manifest(ROUTES));
+    match connect(&server, "/ws?deny=1").await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected a refused upgrade, got {:?}", other.map(|_| ())),
+    }
+    // Another path is not the API's: a plain 404.
+    match connect(&server, "/other").await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 404),
+        other => panic!("expected 404, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[tokio::test]
+async fn without_default_an_unrouted_message_gets_the_forbidden_frame() {
+    let server = Server::start(manifest(&ROUTES.replace("\"$default\" = \"ws\"\n", "")));
+    let mut ws = connect(&server, "/ws").await.expect("connected");
+    send(&mut ws, "no route for this").await;
+    let error = next_json(&mut ws).await;
+    assert_eq!(error["message"], "Forbidden");
+    assert!(error["connectionId"].as_str().is_some());
+}
+
+/// The close frame the server sends next.
+async fn close_code(ws: &mut Client) -> u16 {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("in time")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
+            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => panic!("{e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn oversized_messages_and_idle_connections_are_closed_with_their_codes() {
+    let server = Server::start(manifest(&ROUTES.replace(
+        "max_message = \"4KiB\"",
+        "max_message = \"4KiB\"\nidle_timeout = \"1s\"",
+    )));
+    let mut ws = connect(&server, "/ws").await.expect("connected");
+    send(&mut ws, &"x".repeat(5000)).await;
+    assert_eq!(close_code(&mut ws).await, 1009);
+
+    let mut idle = connect(&server, "/ws").await.expect("connected");
+    let started = std::time::Instant::now();
+    assert_eq!(close_code(&mut idle).await, 1001);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn websocket_mistakes_name_line_and_key() {
+    let ws = "[functions.ws]\nmodule = \"{ws-echo}\"\n";
+    crate::support::refused_at(
+        &format!("{ws}[websocket.routes]\n\"$connect\" = \"nope\"\n"),
+        "websocket.routes.\"$connect\"",
+        "no function named `nope`",
+    );
+    crate::support::refused_at(
+        &format!("{ws}[websocket]\nroute_selection_expression = \"action\"\n"),
+        "websocket.route_selection_expression",
+        "request.body",
+    );
+    crate::support::refused_at(
+        &format!("{ws}[websocket.routes]\n\"$weird\" = \"ws\"\n"),
+        "websocket.routes.\"$weird\"",
+        "API Gateway's",
+    );
+    // A WebSocket route needs a WebSocket route function.
+    let err = crate::support::up_fails(&manifest(
+        "[functions.hello]\nmodule = \"{hello}\"\n[websocket.routes]\n\"$default\" = \"hello\"\n",
+    ));
+    assert!(
+        err.contains("of kind `function`") && err.contains("websocket-function"),
+        "{err}"
+    );
+}
