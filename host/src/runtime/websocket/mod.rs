@@ -3,7 +3,7 @@
 //! response checked against the function's response limit.
 //!
 //! Which events reach it — the upgrade, route selection, limits, the connection's
-//! lifetime — is the WebSocket API's business (`crate::gateway::websocket`).
+//! lifetime — is the WebSocket API's business (the gateway's `websocket` module).
 
 use crate::runtime::InvokeError;
 use crate::runtime::capability::InvocationRecord;
