@@ -32,10 +32,20 @@ mod example_components;
 fn serve(rt: &tokio::runtime::Runtime, manifest: &Manifest) -> Gateway {
     let metrics = Arc::new(Metrics::new());
     let runtime = Arc::new(
-        Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
+        Runtime::new(
+            &manifest.runtime_config(),
+            capabilities(None, &metrics, &portico::sockets::Sockets::new()),
+        )
+        .expect("runtime"),
     );
-    rt.block_on(load_gateway(manifest, runtime, metrics, None))
-        .expect("gateway")
+    rt.block_on(load_gateway(
+        manifest,
+        runtime,
+        metrics,
+        None,
+        portico::sockets::Sockets::new(),
+    ))
+    .expect("gateway")
 }
 
 /// Parses a bench manifest, with the API-wide throttle (API Gateway's 10,000 rps by
@@ -57,9 +67,21 @@ fn gateway(rt: &tokio::runtime::Runtime, pooling: bool) -> Gateway {
     let mut config = manifest.runtime_config();
     config.pooling = pooling;
     let metrics = Arc::new(Metrics::new());
-    let runtime = Arc::new(Runtime::new(&config, capabilities(None, &metrics)).expect("runtime"));
-    rt.block_on(load_gateway(&manifest, runtime, metrics, None))
-        .expect("gateway")
+    let runtime = Arc::new(
+        Runtime::new(
+            &config,
+            capabilities(None, &metrics, &portico::sockets::Sockets::new()),
+        )
+        .expect("runtime"),
+    );
+    rt.block_on(load_gateway(
+        &manifest,
+        runtime,
+        metrics,
+        None,
+        portico::sockets::Sockets::new(),
+    ))
+    .expect("gateway")
 }
 
 fn request() -> GatewayRequest {
@@ -165,12 +187,18 @@ tables = ["todos"]
     let runtime = Arc::new(
         Runtime::new(
             &manifest.runtime_config(),
-            capabilities(Some(store), &metrics),
+            capabilities(Some(store), &metrics, &portico::sockets::Sockets::new()),
         )
         .expect("runtime"),
     );
-    rt.block_on(load_gateway(&manifest, runtime, metrics, None))
-        .expect("gateway")
+    rt.block_on(load_gateway(
+        &manifest,
+        runtime,
+        metrics,
+        None,
+        portico::sockets::Sockets::new(),
+    ))
+    .expect("gateway")
 }
 
 fn todo_request(method: Method, path: String, body: &'static str) -> GatewayRequest {

@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod authorizer;
+pub mod connections;
 pub mod data;
 mod error;
 mod lambda;
@@ -78,6 +79,7 @@ pub mod bindings {
                 "portico:edge/data@0.1.0": crate::bindings::portico::edge::data,
                 "portico:edge/variables@0.1.0": crate::bindings::portico::edge::variables,
                 "portico:edge/authorization@0.1.0": crate::bindings::portico::edge::authorization,
+                "portico:edge/connections@0.1.0": crate::bindings::portico::edge::connections,
             },
         });
     }
@@ -97,6 +99,7 @@ pub mod bindings {
                 "portico:edge/data@0.1.0": crate::bindings::portico::edge::data,
                 "portico:edge/variables@0.1.0": crate::bindings::portico::edge::variables,
                 "portico:edge/authorization@0.1.0": crate::bindings::portico::edge::authorization,
+                "portico:edge/connections@0.1.0": crate::bindings::portico::edge::connections,
             },
         });
     }

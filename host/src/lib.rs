@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod authorization;
 pub mod cli;
+pub mod connections;
 pub mod data;
 pub mod deploy;
 pub mod exchange;
@@ -25,6 +26,7 @@ pub mod outbound;
 pub mod policy;
 pub mod routing;
 pub mod runtime;
+pub mod sockets;
 pub mod telemetry;
 pub mod variables;
 
@@ -35,7 +37,14 @@ mod architecture {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
 
-    const CAPABILITIES: [&str; 5] = ["authorization", "data", "log", "outbound", "variables"];
+    const CAPABILITIES: [&str; 6] = [
+        "authorization",
+        "connections",
+        "data",
+        "log",
+        "outbound",
+        "variables",
+    ];
 
     /// Top-level module → the top-level modules it names as `crate::X`.
     fn imports() -> BTreeMap<String, BTreeSet<String>> {

@@ -32,11 +32,21 @@ async fn functions_sharing_a_module_compile_it_once() {
         Manifest::parse(std::path::Path::new("scale/portico.toml"), &text).expect("manifest");
     let metrics = Arc::new(Metrics::new());
     let runtime = Arc::new(
-        Runtime::new(&manifest.runtime_config(), capabilities(None, &metrics)).expect("runtime"),
+        Runtime::new(
+            &manifest.runtime_config(),
+            capabilities(None, &metrics, &portico::sockets::Sockets::new()),
+        )
+        .expect("runtime"),
     );
-    let gateway = load_gateway(&manifest, runtime.clone(), metrics, None)
-        .await
-        .expect("load");
+    let gateway = load_gateway(
+        &manifest,
+        runtime.clone(),
+        metrics,
+        None,
+        portico::sockets::Sockets::new(),
+    )
+    .await
+    .expect("load");
     assert_eq!(gateway.served().stage().routes.routes().len(), 100);
     assert_eq!(runtime.compiled_modules(), 1);
     drop(gateway);

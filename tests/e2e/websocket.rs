@@ -203,3 +203,140 @@ fn websocket_mistakes_name_line_and_key() {
         "{err}"
     );
 }
+
+/// The routes, with the function granted `connections` and an admin token.
+fn with_connections() -> String {
+    ROUTES.replace(
+        "module = \"{ws-echo}\"\n",
+        "module = \"{ws-echo}\"\nconnections = true\n",
+    ) + "\"tell\" = \"ws\"\n\"hangup\" = \"ws\"\n[server]\nadmin_token = \"ws-token\"\n"
+}
+
+async fn my_id(ws: &mut Client) -> String {
+    send(ws, r#"{"action":"echo"}"#).await;
+    next_json(ws).await["connectionId"]
+        .as_str()
+        .expect("an id")
+        .to_string()
+}
+
+#[tokio::test]
+async fn functions_and_the_admin_api_post_to_connections_and_close_them() {
+    let server = Server::start(manifest(&with_connections()));
+    let mut a = connect(&server, "/ws").await.expect("a");
+    let mut b = connect(&server, "/ws").await.expect("b");
+    let b_id = my_id(&mut b).await;
+
+    // A function posts to another connection.
+    send(
+        &mut a,
+        &serde_json::json!({"action": "tell", "to": b_id, "text": "hello b"}).to_string(),
+    )
+    .await;
+    assert_eq!(next_json(&mut a).await["told"], b_id.as_str());
+    let got = tokio::time::timeout(Duration::from_secs(10), b.next())
+        .await
+        .expect("in time")
+        .expect("open")
+        .expect("frame");
+    assert_eq!(got, Message::text("hello b"));
+
+    // The admin API does too, and describes the connection.
+    let admin = |method: reqwest::Method, id: &str| {
+        crate::support::client()
+            .request(method, server.admin_url(&format!("/@connections/{id}")))
+            .bearer_auth("ws-token")
+    };
+    let resp = admin(reqwest::Method::POST, &b_id)
+        .body("from outside")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200);
+    let got = tokio::time::timeout(Duration::from_secs(10), b.next())
+        .await
+        .expect("in time")
+        .expect("open")
+        .expect("frame");
+    assert_eq!(got, Message::text("from outside"));
+    let info: Value = admin(reqwest::Method::GET, &b_id)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(info["identity"]["sourceIp"], "127.0.0.1");
+    assert!(
+        info["connectedAt"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{info}"
+    );
+
+    // A function closes b: b gets a close frame, and b is gone for everyone.
+    send(
+        &mut a,
+        &serde_json::json!({"action": "hangup", "who": b_id}).to_string(),
+    )
+    .await;
+    assert_eq!(close_code(&mut b).await, 1000);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = admin(reqwest::Method::POST, &b_id)
+            .body("too late")
+            .send()
+            .await
+            .expect("post");
+        if resp.status() == 410 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", resp.status());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        admin(reqwest::Method::DELETE, &b_id)
+            .send()
+            .await
+            .expect("delete")
+            .status(),
+        410
+    );
+    send(
+        &mut a,
+        &serde_json::json!({"action": "tell", "to": b_id, "text": "x"}).to_string(),
+    )
+    .await;
+    assert!(next_json(&mut a).await["error"].is_string());
+
+    // The admin API closes a connection too.
+    let a_id = my_id(&mut a).await;
+    assert_eq!(
+        admin(reqwest::Method::DELETE, &a_id)
+            .send()
+            .await
+            .expect("delete")
+            .status(),
+        204
+    );
+    assert_eq!(close_code(&mut a).await, 1000);
+}
+
+#[tokio::test]
+async fn a_function_without_the_grant_may_not_post() {
+    let server = Server::start(manifest(&(ROUTES.to_string() + "\"tell\" = \"ws\"\n")));
+    let mut a = connect(&server, "/ws").await.expect("a");
+    let id = my_id(&mut a).await;
+    send(
+        &mut a,
+        &serde_json::json!({"action": "tell", "to": id, "text": "x"}).to_string(),
+    )
+    .await;
+    let answer = next_json(&mut a).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.to_lowercase().contains("not")),
+        "{answer}"
+    );
+}

@@ -42,8 +42,14 @@ pub fn run(manifest: &Manifest, event: &Path, fresh_context: bool) -> anyhow::Re
     let payload = super::tokio_runtime()?.block_on(async {
         let metrics = Arc::new(Metrics::new());
         let opened = super::runtime_for(manifest, &metrics, None).await?;
-        let gateway =
-            crate::deploy::load_gateway(manifest, opened.runtime, metrics, opened.api_keys).await?;
+        let gateway = crate::deploy::load_gateway(
+            manifest,
+            opened.runtime,
+            metrics,
+            opened.api_keys,
+            opened.sockets,
+        )
+        .await?;
         let response = gateway.dispatch(request).await;
         let body = response
             .body

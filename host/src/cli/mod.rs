@@ -274,6 +274,7 @@ fn lock_embedded_store(
 struct Opened {
     runtime: std::sync::Arc<crate::runtime::Runtime>,
     api_keys: Option<std::sync::Arc<crate::policy::api_key::ApiKeys>>,
+    sockets: std::sync::Arc<crate::sockets::Sockets>,
 }
 
 /// Opens the manifest's data store, if it declares tables, and builds the runtime (and
@@ -331,21 +332,24 @@ async fn runtime_for(
             }
         }
     }
+    let sockets = crate::sockets::Sockets::new();
     Ok(Opened {
         runtime: std::sync::Arc::new(crate::runtime::Runtime::new(
             &config,
-            capabilities(data, metrics),
+            capabilities(data, metrics, &sockets),
         )?),
         api_keys,
+        sockets,
     })
 }
 
 /// Every capability a function may be granted, registered in the order their figures
 /// appear in the access log: one line each. Data calls go to `data` (none: they fail
-/// with `unavailable`).
+/// with `unavailable`); `connections` calls to `sockets`.
 pub fn capabilities(
     data: Option<crate::data::DataStore>,
     metrics: &std::sync::Arc<crate::metrics::Metrics>,
+    sockets: &std::sync::Arc<crate::sockets::Sockets>,
 ) -> crate::runtime::Capabilities {
     crate::runtime::Capabilities::new()
         .with(crate::log::Log)
@@ -356,6 +360,9 @@ pub fn capabilities(
         ))
         .with(crate::variables::Variables)
         .with(crate::authorization::AuthorizationContext)
+        .with(crate::connections::Connections::new(std::sync::Arc::clone(
+            sockets,
+        )))
 }
 
 /// A multi-threaded tokio runtime for the commands that need one.

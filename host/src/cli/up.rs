@@ -34,7 +34,11 @@ pub fn run(
         let metrics = Arc::new(Metrics::new());
         let store = DeployStore::open(manifest.data.dir.join("deploy"))
             .context("cannot open the deploy store")?;
-        let super::Opened { runtime, api_keys } =
+        let super::Opened {
+            runtime,
+            api_keys,
+            sockets,
+        } =
             super::runtime_for(&manifest, &metrics, Some(&store)).await?;
         let token = AdminToken::resolve(manifest.server.admin_token.as_deref());
         let manifest_path = manifest.path.clone();
@@ -50,7 +54,7 @@ pub fn run(
             stats: metrics.connections("admin"),
         };
         let deployer = Arc::new(
-            Deployer::start(manifest, store, runtime, metrics, api_keys.clone()).await?,
+            Deployer::start(manifest, store, runtime, metrics, api_keys.clone(), sockets).await?,
         );
         let gateway = Arc::clone(deployer.gateway());
         for route in gateway.served().stage().routes.routes() {

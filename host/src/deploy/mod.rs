@@ -19,7 +19,7 @@ mod store;
 
 pub use audit::{Actor, AuditAction, AuditLog, AuditOutcome};
 pub use settings::{Settings, SettingsError, SettingsPatch, StoredSettings};
-pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError};
+pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError, rfc3339};
 
 use crate::gateway::{Gateway, RouteSpec, RoutesError, Served};
 use crate::manifest::{FunctionConfig, Manifest};
@@ -261,6 +261,7 @@ impl Deployer {
         runtime: Arc<Runtime>,
         metrics: Arc<Metrics>,
         api_keys: Option<Arc<ApiKeys>>,
+        sockets: Arc<crate::sockets::Sockets>,
     ) -> anyhow::Result<Deployer> {
         let mut state = State {
             records: BTreeMap::new(),
@@ -280,6 +281,7 @@ impl Deployer {
             served,
             manifest.server.max_body_bytes,
             api_keys,
+            sockets,
         ));
         let audit = AuditLog::new(store.audit_path());
         let deployer = Deployer {
@@ -926,6 +928,7 @@ pub async fn load_gateway(
     runtime: Arc<Runtime>,
     metrics: Arc<Metrics>,
     api_keys: Option<Arc<ApiKeys>>,
+    sockets: Arc<crate::sockets::Sockets>,
 ) -> anyhow::Result<Gateway> {
     let mut functions = BTreeMap::new();
     for (name, config) in &manifest.functions {
@@ -972,6 +975,7 @@ pub async fn load_gateway(
         served,
         manifest.server.max_body_bytes,
         api_keys,
+        sockets,
     ))
 }
 

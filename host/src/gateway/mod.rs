@@ -53,6 +53,8 @@ pub struct Gateway {
     max_body_bytes: u64,
     /// The host's API keys, when the manifest uses them.
     api_keys: Option<Arc<crate::policy::api_key::ApiKeys>>,
+    /// The host's open WebSocket connections.
+    sockets: Arc<crate::sockets::Sockets>,
 }
 
 impl Gateway {
@@ -64,6 +66,7 @@ impl Gateway {
         served: Served,
         max_body_bytes: u64,
         api_keys: Option<Arc<crate::policy::api_key::ApiKeys>>,
+        sockets: Arc<crate::sockets::Sockets>,
     ) -> Gateway {
         warm(&served);
         Gateway {
@@ -72,7 +75,13 @@ impl Gateway {
             served: ArcSwap::from_pointee(served),
             max_body_bytes,
             api_keys,
+            sockets,
         }
+    }
+
+    /// The host's open WebSocket connections.
+    pub fn sockets(&self) -> &Arc<crate::sockets::Sockets> {
+        &self.sockets
     }
 
     /// The host's API keys, if the manifest uses them.

@@ -324,6 +324,8 @@ struct RawFunction {
     #[serde(default)]
     variables_as_env: bool,
     #[serde(default)]
+    connections: bool,
+    #[serde(default)]
     watch: Vec<PathBuf>,
 }
 
@@ -611,6 +613,7 @@ impl Manifest {
             };
             let mut capabilities = CapabilityConfigs::default();
             capabilities.insert(TableGrants(tables));
+            capabilities.insert(crate::connections::ConnectionsGrant(f.connections));
             if let Some(hosts) = f.allowed_outbound_hosts {
                 let allowed = AllowedHosts::parse(hosts.get_ref())
                     .map_err(|e| at(hosts.span(), &key("allowed_outbound_hosts"), e.to_string()))?;

@@ -7,6 +7,7 @@ use crate::gateway::Gateway;
 use crate::runtime::websocket::bindings::{
     EventType, WebsocketContext, WebsocketEvent, WebsocketResponse,
 };
+use crate::sockets::Outgoing;
 use futures_util::{SinkExt as _, StreamExt as _};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -179,6 +180,8 @@ enum End {
     Protocol,
     /// The client read too slowly: its outgoing queue was full.
     Slow,
+    /// Closed through the `connections` capability or the admin API.
+    Closed,
 }
 
 impl End {
@@ -191,6 +194,7 @@ impl End {
             End::TooBig => (CloseCode::Size, "Message too big"),
             End::Protocol => (CloseCode::Protocol, "Protocol error"),
             End::Slow => (CloseCode::Policy, "Client too slow"),
+            End::Closed => (CloseCode::Normal, "Connection closed"),
         };
         Some(CloseFrame {
             code,
@@ -200,8 +204,8 @@ impl End {
 }
 
 /// API Gateway's error frame for a message that could not be handled.
-fn error_frame(message: &str, connection: &Connection, request_id: &str) -> Message {
-    Message::text(
+fn error_frame(message: &str, connection: &Connection, request_id: &str) -> Outgoing {
+    Outgoing::Text(
         serde_json::json!({
             "message": message,
             "connectionId": connection.id,
@@ -227,14 +231,30 @@ pub(super) async fn run<S>(
     let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
     let (mut sink, mut stream) = ws.split();
     // The outgoing queue is bounded: a client that does not read is closed, never
-    // buffered without end.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(limits.max_outgoing.max(1));
+    // buffered without end. The session's answers and every post from outside (the
+    // registry's sender) share it; the close frame follows what is queued.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Outgoing>(limits.max_outgoing.max(1));
+    let (close_tx, close_rx) = tokio::sync::oneshot::channel::<CloseFrame>();
+    let socket = gateway.sockets().register(
+        &connection.id,
+        connection.connected_at,
+        connection.source_ip.clone(),
+        connection.user_agent.clone(),
+        limits.max_message,
+        tx.clone(),
+    );
     let writer = tokio::spawn(async move {
         while let Some(message) = rx.recv().await {
-            let closing = matches!(message, Message::Close(_));
-            if sink.send(message).await.is_err() || closing {
-                break;
+            let message = match message {
+                Outgoing::Text(text) => Message::text(text),
+                Outgoing::Binary(bytes) => Message::binary(bytes),
+            };
+            if sink.send(message).await.is_err() {
+                return;
             }
+        }
+        if let Ok(frame) = close_rx.await {
+            let _ = sink.send(Message::Close(Some(frame))).await;
         }
         let _ = sink.close().await;
     });
@@ -245,6 +265,9 @@ pub(super) async fn run<S>(
         let next = tokio::select! {
             next = tokio::time::timeout(limits.idle_timeout, stream.next()) => next,
             () = &mut lifetime => break End::Lifetime,
+            () = socket.closed().cancelled() => {
+                break if socket.was_slow() { End::Slow } else { End::Closed };
+            }
         };
         let message = match next {
             Err(_) => break End::Idle,
@@ -267,6 +290,7 @@ pub(super) async fn run<S>(
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
         messages += 1;
+        socket.touch();
         let message_id = format!("{}-{messages}", connection.id);
         let outgoing = match api.route_for_message(&body, binary) {
             None => {
@@ -295,9 +319,9 @@ pub(super) async fn run<S>(
                         is_binary,
                         ..
                     }) => Some(if is_binary {
-                        Message::binary(body)
+                        Outgoing::Binary(body)
                     } else {
-                        Message::text(String::from_utf8_lossy(&body).into_owned())
+                        Outgoing::Text(String::from_utf8_lossy(&body).into_owned())
                     }),
                     Ok(_) => None,
                     Err(()) => Some(error_frame(
@@ -315,11 +339,11 @@ pub(super) async fn run<S>(
         }
     };
     tracing::debug!(connection = %connection.id, ?end, messages, "websocket connection ended");
+    gateway.sockets().unregister(&connection.id);
     if let Some(frame) = end.close_frame() {
-        // Past a full queue the close frame may not fit: the connection is dropped.
-        let _ = tx.try_send(Message::Close(Some(frame)));
+        let _ = close_tx.send(frame);
     }
-    drop(tx);
+    drop((tx, socket));
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;
     disconnect(&gateway, &api, &connection).await;
 }
