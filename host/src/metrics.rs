@@ -116,6 +116,14 @@ pub struct AuthorizerLabels {
     pub source: &'static str,
 }
 
+/// Labels of WebSocket messages (`direction`: `in` or `out`) and closes (`reason`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebSocketLabels {
+    /// `in`, `out`, or why a connection ended: `client`, `idle`, `lifetime`,
+    /// `too_big`, `protocol`, `slow`, `closed`.
+    pub kind: &'static str,
+}
+
 /// `listener` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ListenerLabel {
@@ -204,6 +212,9 @@ pub struct Metrics {
     connections_open: Family<ListenerLabel, Gauge>,
     authorizer_decisions: Family<AuthorizerLabels, Counter>,
     api_key_decisions: Family<ApiKeyLabels, Counter>,
+    websocket_open: Gauge,
+    websocket_messages: Family<WebSocketLabels, Counter>,
+    websocket_closes: Family<WebSocketLabels, Counter>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -331,6 +342,24 @@ impl Metrics {
             "Custom authorizer decisions, by authorizer, decision and whether the cache or the function gave it",
             authorizer_decisions.clone(),
         );
+        let websocket_open = Gauge::default();
+        registry.register(
+            "websocket_connections",
+            "WebSocket connections open now",
+            websocket_open.clone(),
+        );
+        let websocket_messages = Family::<WebSocketLabels, Counter>::default();
+        registry.register(
+            "websocket_messages",
+            "WebSocket messages, by kind: in (from clients) or out (to clients)",
+            websocket_messages.clone(),
+        );
+        let websocket_closes = Family::<WebSocketLabels, Counter>::default();
+        registry.register(
+            "websocket_closes",
+            "WebSocket connections ended, by kind (the reason)",
+            websocket_closes.clone(),
+        );
         let api_key_decisions = Family::<ApiKeyLabels, Counter>::default();
         registry.register(
             "api_key_decisions",
@@ -359,7 +388,30 @@ impl Metrics {
             connections_open,
             authorizer_decisions,
             api_key_decisions,
+            websocket_open,
+            websocket_messages,
+            websocket_closes,
         }
+    }
+
+    /// A WebSocket connection opened.
+    pub fn websocket_opened(&self) {
+        self.websocket_open.inc();
+    }
+
+    /// A WebSocket connection ended, for `reason`.
+    pub fn websocket_closed(&self, reason: &'static str) {
+        self.websocket_open.dec();
+        self.websocket_closes
+            .get_or_create(&WebSocketLabels { kind: reason })
+            .inc();
+    }
+
+    /// A WebSocket message went `direction` (`in` or `out`).
+    pub fn websocket_message(&self, direction: &'static str) {
+        self.websocket_messages
+            .get_or_create(&WebSocketLabels { kind: direction })
+            .inc();
     }
 
     /// Records one API key check of a key on `plan` (`none` without one).

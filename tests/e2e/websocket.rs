@@ -340,3 +340,67 @@ async fn a_function_without_the_grant_may_not_post() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn a_deploy_applies_to_the_next_message_of_open_connections_and_metrics_count() {
+    let server = Server::start(manifest(&with_connections()));
+    let mut ws = connect(&server, "/ws").await.expect("connected");
+    send(&mut ws, r#"{"action":"echo"}"#).await;
+    assert_eq!(next_json(&mut ws).await["tag"], Value::Null);
+    // A deploy of the route's function with another environment.
+    let wasm = std::fs::read(crate::support::component("ws_echo")).expect("module");
+    let form = reqwest::multipart::Form::new()
+        .part("module", reqwest::multipart::Part::bytes(wasm))
+        .part(
+            "config",
+            reqwest::multipart::Part::bytes(br#"{"environment":{"ECHO_TAG":"v2"}}"#.to_vec()),
+        );
+    let resp = crate::support::client()
+        .put(server.admin_url("/functions/ws"))
+        .bearer_auth("ws-token")
+        .multipart(form)
+        .send()
+        .await
+        .expect("deploy");
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    // The connection stayed open; its next message runs the new deployment.
+    send(&mut ws, r#"{"action":"echo"}"#).await;
+    assert_eq!(next_json(&mut ws).await["tag"], "v2");
+
+    let metrics = crate::support::metrics(&server).await;
+    let sample = |series: &str| crate::support::sample(&metrics, series);
+    assert_eq!(
+        sample("portico_websocket_connections"),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(r#"portico_websocket_messages_total{kind="in"}"#),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(r#"portico_websocket_messages_total{kind="out"}"#),
+        Some(2.0)
+    );
+    ws.close(None).await.expect("close");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = crate::support::metrics(&server).await;
+        if crate::support::sample(&metrics, r#"portico_websocket_closes_total{kind="client"}"#)
+            == Some(1.0)
+        {
+            assert_eq!(
+                crate::support::sample(&metrics, "portico_websocket_connections"),
+                Some(0.0)
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,8 +1,8 @@
 //! A WebSocket route function for every route of a `[websocket]` API:
 //!
 //! - `$connect`: refused with 403 when the upgrade's query has `deny=1`, else accepted;
-//! - route `echo` (`{"action":"echo", ...}`): answers with the message, the connection id
-//!   and the route key (a two-way route);
+//! - route `echo` (`{"action":"echo", ...}`): answers with the message, the connection id,
+//!   the route key and the `ECHO_TAG` environment variable (a two-way route);
 //! - route `quiet`: answers nothing (a one-way route);
 //! - route `fail`: returns an error (the client gets API Gateway's error frame);
 //! - `$default`: answers `{"default": "<the message>"}`;
@@ -28,6 +28,7 @@ fn handle(event: WebSocketEvent) -> Result<Reply, String> {
             "routeKey": event.route_key(),
             "messageId": event.message_id(),
             "stage": event.stage(),
+            "tag": std::env::var("ECHO_TAG").ok(),
         }))
         .map_err(|e| e.to_string()),
         (_, "quiet") => Ok(Reply::accept()),

@@ -99,6 +99,11 @@ impl Gateway {
         &self.metrics
     }
 
+    /// The same, shared.
+    pub fn metrics_arc(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// Requests waiting for a free instance right now.
     pub fn queue_depth(&self) -> usize {
         self.runtime.queue_depth()

@@ -185,6 +185,19 @@ enum End {
 }
 
 impl End {
+    /// Its name in metrics.
+    fn as_str(self) -> &'static str {
+        match self {
+            End::Client => "client",
+            End::Idle => "idle",
+            End::Lifetime => "lifetime",
+            End::TooBig => "too_big",
+            End::Protocol => "protocol",
+            End::Slow => "slow",
+            End::Closed => "closed",
+        }
+    }
+
     /// The close frame the host sends, if it ends the connection itself.
     fn close_frame(self) -> Option<CloseFrame> {
         let (code, reason) = match self {
@@ -243,6 +256,8 @@ pub(super) async fn run<S>(
         limits.max_message,
         tx.clone(),
     );
+    gateway.metrics().websocket_opened();
+    let metrics = Arc::clone(gateway.metrics_arc());
     let writer = tokio::spawn(async move {
         while let Some(message) = rx.recv().await {
             let message = match message {
@@ -252,6 +267,7 @@ pub(super) async fn run<S>(
             if sink.send(message).await.is_err() {
                 return;
             }
+            metrics.websocket_message("out");
         }
         if let Ok(frame) = close_rx.await {
             let _ = sink.send(Message::Close(Some(frame))).await;
@@ -291,6 +307,7 @@ pub(super) async fn run<S>(
         };
         messages += 1;
         socket.touch();
+        gateway.metrics().websocket_message("in");
         let message_id = format!("{}-{messages}", connection.id);
         let outgoing = match api.route_for_message(&body, binary) {
             None => {
@@ -340,6 +357,7 @@ pub(super) async fn run<S>(
     };
     tracing::debug!(connection = %connection.id, ?end, messages, "websocket connection ended");
     gateway.sockets().unregister(&connection.id);
+    gateway.metrics().websocket_closed(end.as_str());
     if let Some(frame) = end.close_frame() {
         let _ = close_tx.send(frame);
     }
