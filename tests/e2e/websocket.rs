@@ -404,3 +404,20 @@ async fn a_deploy_applies_to_the_next_message_of_open_connections_and_metrics_co
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn new_connections_over_the_connect_throttle_get_429() {
+    let server = Server::start(manifest(&ROUTES.replace(
+        "max_message = \"4KiB\"",
+        "max_message = \"4KiB\"\nconnect_throttle = { rate = 0.2, burst = 2 }",
+    )));
+    let _a = connect(&server, "/ws").await.expect("first");
+    let _b = connect(&server, "/ws").await.expect("second");
+    match connect(&server, "/ws").await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        other => panic!("expected 429, got {:?}", other.map(|_| ())),
+    }
+}

@@ -340,6 +340,7 @@ struct RawWebSocket {
     idle_timeout: Option<HumanDuration>,
     max_lifetime: Option<HumanDuration>,
     max_outgoing: Option<usize>,
+    connect_throttle: Option<ThrottleSettings>,
     #[serde(default)]
     routes: BTreeMap<String, String>,
 }
@@ -955,11 +956,18 @@ fn websocket_api(
             return Err((field, unknown("function", function, functions.keys())));
         }
     }
+    let connect = raw.connect_throttle.unwrap_or(ThrottleSettings {
+        rate: crate::gateway::websocket::DEFAULT_CONNECT_RATE,
+        burst: crate::gateway::websocket::DEFAULT_CONNECT_RATE as u32,
+    });
+    let connect_throttle = Throttle::new("new WebSocket connections", connect)
+        .map_err(|e| (format!(".connect_throttle.{}", e.field), e.to_string()))?;
     Ok(WebSocketApi {
         path,
         selection,
         limits,
         routes: raw.routes,
+        connect_throttle: Arc::new(connect_throttle),
     })
 }
 

@@ -44,6 +44,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
 /// Messages waiting to be sent to one client before it counts as too slow.
 pub const DEFAULT_MAX_OUTGOING: usize = 256;
+/// API Gateway's limit on new connections per second (its account-level default).
+pub const DEFAULT_CONNECT_RATE: f64 = 500.0;
 
 /// What bounds one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +94,9 @@ pub struct WebSocketApi {
     pub limits: Limits,
     /// Route key → function.
     pub routes: BTreeMap<String, String>,
+    /// The bucket new connections take a token from (`connect_throttle`); over it an
+    /// upgrade gets 429 `{"message":"Too Many Requests"}` and no `$connect` runs.
+    pub connect_throttle: Arc<crate::policy::throttle::Throttle>,
 }
 
 impl WebSocketApi {

@@ -264,10 +264,11 @@ pub(super) async fn run<S>(
                 Outgoing::Text(text) => Message::text(text),
                 Outgoing::Binary(bytes) => Message::binary(bytes),
             };
+            // Counted as it is handed to the socket (before a client can have it).
+            metrics.websocket_message("out");
             if sink.send(message).await.is_err() {
                 return;
             }
-            metrics.websocket_message("out");
         }
         if let Ok(frame) = close_rx.await {
             let _ = sink.send(Message::Close(Some(frame))).await;

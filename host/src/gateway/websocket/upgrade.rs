@@ -49,6 +49,17 @@ pub async fn upgrade(
     mut req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<WireBody> {
+    if let Err(wait) = api.connect_throttle.take() {
+        let refused = api.connect_throttle.refuse(wait);
+        let mut response = answer(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        if let Some(retry) = refused.response.headers.get(http::header::RETRY_AFTER) {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, retry.clone());
+        }
+        tracing::debug!(%peer, "websocket upgrade refused: {}", refused.reason);
+        return response;
+    }
     let Some(key) = req.headers().get(SEC_WEBSOCKET_KEY).cloned() else {
         return answer(StatusCode::BAD_REQUEST, "Bad Request");
     };
