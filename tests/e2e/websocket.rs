@@ -421,3 +421,84 @@ async fn new_connections_over_the_connect_throttle_get_429() {
         other => panic!("expected 429, got {:?}", other.map(|_| ())),
     }
 }
+
+#[tokio::test]
+async fn the_chat_example_broadcasts_to_a_room_and_forgets_who_left() {
+    let m = manifest(
+        r#"
+[data]
+dir = "data"
+[tables.chat_members]
+partition_key = { name = "pk", type = "S" }
+sort_key = { name = "sk", type = "S" }
+[functions.chat]
+module = "{chat}"
+tables = ["chat_members"]
+connections = true
+[websocket.routes]
+"$connect" = "chat"
+"$disconnect" = "chat"
+"$default" = "chat"
+"join" = "chat"
+"leave" = "chat"
+"message" = "chat"
+"#,
+    );
+    let log = m.dir.path().join("portico.log");
+    let server = Server::start_on(&m.path, &log, &[], &[], &[]);
+    let mut a = connect(&server, "/ws").await.expect("a");
+    let mut b = connect(&server, "/ws").await.expect("b");
+    let mut c = connect(&server, "/ws").await.expect("c");
+    for (ws, room) in [(&mut a, "lobby"), (&mut b, "lobby"), (&mut c, "other")] {
+        send(
+            ws,
+            &serde_json::json!({"action": "join", "room": room}).to_string(),
+        )
+        .await;
+        assert_eq!(next_json(ws).await["joined"], room);
+    }
+    send(
+        &mut a,
+        r#"{"action":"message","room":"lobby","text":"hi all"}"#,
+    )
+    .await;
+    let to_a = next_json(&mut a).await;
+    let to_b = next_json(&mut b).await;
+    assert_eq!(to_a["text"], "hi all");
+    assert_eq!(to_b, to_a);
+    assert_eq!(to_b["room"], "lobby");
+    // c, in another room, got nothing: its next frame answers its own message.
+    send(&mut c, r#"{"action":"nonsense"}"#).await;
+    assert!(next_json(&mut c).await["error"].is_string());
+
+    // b leaves by disconnecting; its $disconnect takes it out of the room.
+    b.close(None).await.expect("close");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    send(
+        &mut a,
+        r#"{"action":"message","room":"lobby","text":"still here?"}"#,
+    )
+    .await;
+    assert_eq!(next_json(&mut a).await["text"], "still here?");
+    // Once the host is gone (killed: a's and c's $disconnect never ran), the table holds
+    // their memberships, two items each, and none of b's.
+    drop((a, c));
+    server_kill_and_count(server, &m, 4);
+}
+
+/// Kills `server` and checks that `chat_members` in `m`'s store holds `expected` items.
+fn server_kill_and_count(mut server: Server, m: &crate::support::TempManifest, expected: usize) {
+    server.kill();
+    let out = crate::support::portico()
+        .args(["data", "scan", "chat_members", "--manifest"])
+        .arg(&m.path)
+        .output()
+        .expect("portico data");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(lines, expected, "{}", String::from_utf8_lossy(&out.stdout));
+}
