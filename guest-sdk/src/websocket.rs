@@ -95,6 +95,25 @@ impl WebSocketEvent {
         lookup(&self.inner.stage_variables, name)
     }
 
+    /// The id of the API key the upgrade carried, when `[websocket]` has
+    /// `api_key_required = true` (the same for every event of the connection).
+    pub fn api_key_id(&self) -> Option<String> {
+        crate::bindings::portico::edge::authorization::api_key_id()
+    }
+
+    /// The `context` the upgrade's custom authorizer returned (`[websocket] auth`), as
+    /// for [`Request::authorizer_context`](crate::Request::authorizer_context).
+    pub fn authorizer_context(&self) -> serde_json::Map<String, serde_json::Value> {
+        crate::bindings::portico::edge::authorization::lambda_context()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    /// The claims of the JWT the upgrade's JWT authorizer validated.
+    pub fn claims(&self) -> Vec<(String, String)> {
+        crate::bindings::portico::edge::authorization::jwt_claims()
+    }
+
     /// The message's bytes.
     pub fn body(&self) -> &[u8] {
         &self.inner.body

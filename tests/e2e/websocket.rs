@@ -473,7 +473,12 @@ connections = true
 
     // b leaves by disconnecting; its $disconnect takes it out of the room.
     b.close(None).await.expect("close");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Its $disconnect has run once the log has its event line.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("$disconnect") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     send(
         &mut a,
         r#"{"action":"message","room":"lobby","text":"still here?"}"#,
@@ -501,4 +506,66 @@ fn server_kill_and_count(mut server: Server, m: &crate::support::TempManifest, e
     );
     let lines = String::from_utf8_lossy(&out.stdout).lines().count();
     assert_eq!(lines, expected, "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Connects with `header` on the upgrade request.
+async fn connect_with(server: &Server, name: &str, value: &str) -> Result<Client, WsError> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+        value.parse().expect("value"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+#[tokio::test]
+async fn the_upgrade_runs_the_api_key_check_and_the_authorizer_before_connect() {
+    let text = ROUTES.replace("[websocket]\n", "[websocket]\napi_key_required = true\n")
+        + "[server]\nadmin_token = \"ws-token\"\n[data]\ndir = \"data\"\n";
+    let server = Server::start(manifest(&text));
+    match connect(&server, "/ws").await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+    let created: Value = crate::support::client()
+        .post(server.admin_url("/keys"))
+        .bearer_auth("ws-token")
+        .json(&serde_json::json!({"name": "ws"}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let mut ws = connect_with(
+        &server,
+        "x-api-key",
+        created["value"].as_str().expect("value"),
+    )
+    .await
+    .expect("connected with a key");
+    send(&mut ws, r#"{"action":"echo"}"#).await;
+    // Every event of the connection knows the key's id.
+    assert_eq!(next_json(&mut ws).await["apiKeyId"], created["id"]);
+
+    // A JWT authorizer on the upgrade: no token, 401; a dev token, its claims.
+    let text = ROUTES.replace("[websocket]\n", "[websocket]\nauth = \"dev\"\n")
+        + "[data]\ndir = \"data\"\n[authorizers.dev]\ntype = \"jwt\"\nissuer = \"portico-dev\"\naudiences = [\"ws\"]\n";
+    let m = manifest(&text);
+    let token = crate::support::mint(&m.path, &["--sub", "ada", "--aud", "ws"]);
+    let server = Server::start(m);
+    match connect(&server, "/ws").await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    let mut ws = connect_with(&server, "authorization", &format!("Bearer {token}"))
+        .await
+        .expect("connected with a token");
+    send(&mut ws, r#"{"action":"echo"}"#).await;
+    assert_eq!(next_json(&mut ws).await["sub"], "ada");
 }

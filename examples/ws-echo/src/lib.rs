@@ -29,6 +29,8 @@ fn handle(event: WebSocketEvent) -> Result<Reply, String> {
             "messageId": event.message_id(),
             "stage": event.stage(),
             "tag": std::env::var("ECHO_TAG").ok(),
+            "apiKeyId": event.api_key_id(),
+            "sub": event.claims().into_iter().find(|(k, _)| k == "sub").map(|(_, v)| v),
         }))
         .map_err(|e| e.to_string()),
         (_, "quiet") => Ok(Reply::accept()),

@@ -84,6 +84,15 @@ impl Gateway {
         &self.sockets
     }
 
+    /// What the policies of a request may use.
+    pub fn policy_context(&self) -> crate::policy::Context<'_> {
+        crate::policy::Context {
+            runtime: &self.runtime,
+            metrics: &self.metrics,
+            api_keys: self.api_keys.as_deref(),
+        }
+    }
+
     /// The host's API keys, if the manifest uses them.
     pub fn api_keys(&self) -> Option<&Arc<crate::policy::api_key::ApiKeys>> {
         self.api_keys.as_ref()
@@ -189,11 +198,7 @@ impl Gateway {
             time: replay.time.unwrap_or(time),
             payload: target.spec.options.payload,
         };
-        let cx = crate::policy::Context {
-            runtime: &self.runtime,
-            metrics: &self.metrics,
-            api_keys: self.api_keys.as_deref(),
-        };
+        let cx = self.policy_context();
         if let Err(refusal) = policies.admit(&mut trigger, cx).await {
             let Refusal {
                 mut response,

@@ -156,6 +156,9 @@ pub struct Stage {
     pub pins: BTreeMap<String, Arc<Function>>,
     /// Routes to targets.
     pub routes: Router<RouteTarget>,
+    /// The policies of the WebSocket API's upgrade on this stage (its `auth` and
+    /// `api_key_required`); none without a WebSocket API.
+    pub websocket: Policies,
 }
 
 impl Stage {
@@ -351,10 +354,25 @@ impl Served {
         for config in stages {
             let pins = pins.remove(&config.name).unwrap_or_default();
             let routes = stage_routes(&functions, &pins, routes, &config, &settings)?;
+            let websocket = match &settings.websocket {
+                Some(api) => settings
+                    .policies(
+                        &RouteKey::Default,
+                        &api.options,
+                        &config,
+                        &visible(&functions, &pins),
+                    )
+                    .map_err(|reason| RoutesError::Authorizer {
+                        route: "websocket $connect".into(),
+                        reason,
+                    })?,
+                None => Policies::none(),
+            };
             built.push(Stage {
                 config,
                 pins,
                 routes,
+                websocket,
             });
         }
         // Default options name no authorizer, so there is nothing to fail.
@@ -429,6 +447,19 @@ impl Served {
     }
 }
 
+/// The functions a stage sees: its pinned versions in place of the live ones (a custom
+/// authorizer pinned on the stage runs in that version too).
+fn visible(
+    functions: &BTreeMap<String, Arc<Function>>,
+    pins: &BTreeMap<String, Arc<Function>>,
+) -> BTreeMap<String, Arc<Function>> {
+    let mut visible = functions.clone();
+    for (name, function) in pins {
+        visible.insert(name.clone(), Arc::clone(function));
+    }
+    visible
+}
+
 /// The routes of one stage: each route's function is the stage's pinned version, else
 /// the live one.
 fn stage_routes(
@@ -438,12 +469,7 @@ fn stage_routes(
     config: &StageConfig,
     settings: &ApiSettings,
 ) -> Result<Router<RouteTarget>, RoutesError> {
-    // A stage sees its pinned versions in place of the live ones (a custom authorizer
-    // pinned on the stage runs in that version too).
-    let mut visible = functions.clone();
-    for (name, function) in pins {
-        visible.insert(name.clone(), Arc::clone(function));
-    }
+    let visible = visible(functions, pins);
     let mut router = Router::new();
     for spec in routes {
         let function = visible

@@ -78,9 +78,11 @@ async fn handle(
             && let Some((stage, prefix)) = served.api.stage_for(req.uri().path())
             && super::served::route_path(req.uri().path(), prefix) == api.path
         {
+            let policies = stage.websocket.clone();
             let stage = (stage.name().to_string(), stage.variables().to_vec());
             drop(served);
-            return super::websocket::upgrade(Arc::clone(gateway), api, stage, req, peer).await;
+            return super::websocket::upgrade(Arc::clone(gateway), api, stage, policies, req, peer)
+                .await;
         }
     }
     let started = Instant::now();

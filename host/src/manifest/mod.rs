@@ -341,6 +341,8 @@ struct RawWebSocket {
     max_lifetime: Option<HumanDuration>,
     max_outgoing: Option<usize>,
     connect_throttle: Option<ThrottleSettings>,
+    auth: Option<String>,
+    api_key_required: Option<bool>,
     #[serde(default)]
     routes: BTreeMap<String, String>,
 }
@@ -682,7 +684,7 @@ impl Manifest {
             Some(section) => {
                 let span = section.span();
                 Some(Arc::new(
-                    websocket_api(section.into_inner(), &functions)
+                    websocket_api(section.into_inner(), &functions, &authorizers)
                         .map_err(|(key, message)| at(span, &format!("websocket{key}"), message))?,
                 ))
             }
@@ -889,6 +891,7 @@ impl Manifest {
 fn websocket_api(
     raw: RawWebSocket,
     functions: &BTreeMap<String, FunctionConfig>,
+    authorizers: &BTreeMap<String, crate::policy::Authorizer>,
 ) -> Result<crate::gateway::websocket::WebSocketApi, (String, String)> {
     use crate::gateway::websocket::{
         CONNECT, DEFAULT, DISCONNECT, Limits, SelectionExpression, WebSocketApi,
@@ -962,18 +965,45 @@ fn websocket_api(
     });
     let connect_throttle = Throttle::new("new WebSocket connections", connect)
         .map_err(|e| (format!(".connect_throttle.{}", e.field), e.to_string()))?;
+    let auth = match raw.auth {
+        Some(name) => {
+            let Some(authorizer) = authorizers.get(&name) else {
+                return Err((
+                    ".auth".into(),
+                    unknown("authorizer", &name, authorizers.keys()),
+                ));
+            };
+            Some(
+                authorizer
+                    .for_route(Vec::new())
+                    .map_err(|e| (".auth".to_string(), e))?,
+            )
+        }
+        None => None,
+    };
     Ok(WebSocketApi {
         path,
         selection,
         limits,
         routes: raw.routes,
         connect_throttle: Arc::new(connect_throttle),
+        options: RouteOptions {
+            // The upgrade is no CORS request; the connection's throttle is its own.
+            cors: Override::Off,
+            auth,
+            api_key_required: raw.api_key_required,
+            ..RouteOptions::default()
+        },
     })
 }
 
 fn uses_api_keys(api: &ApiSettings, stages: &[StageConfig], routes: &Router<RouteSpec>) -> bool {
     stages.iter().any(|s| s.api_key_required)
         || !api.api_key.plans().is_empty()
+        || api
+            .websocket
+            .as_ref()
+            .is_some_and(|ws| ws.options.api_key_required == Some(true))
         || routes
             .routes()
             .iter()

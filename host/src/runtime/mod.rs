@@ -670,12 +670,14 @@ impl Runtime {
     }
 
     /// Runs one WebSocket event through a fresh instance of the WebSocket route
-    /// function `function`, within its limits. A function of another kind answers
+    /// function `function`, within its limits, for a connection whose upgrade `caller`
+    /// authorised (its policies' output, read through the `authorization` interface). A function of another kind answers
     /// [`InvokeError::WrongKind`].
     pub async fn invoke_websocket(
         &self,
         function: &Arc<Function>,
         event: websocket::bindings::WebsocketEvent,
+        caller: Option<&Arc<Authorization>>,
     ) -> (
         Result<websocket::bindings::WebsocketResponse, InvokeError>,
         InvocationRecord,
@@ -694,7 +696,7 @@ impl Runtime {
             .in_fresh_instance(
                 function,
                 &request_id,
-                None,
+                caller,
                 timeout,
                 &mut record,
                 async |store, record| {

@@ -97,6 +97,10 @@ pub struct WebSocketApi {
     /// The bucket new connections take a token from (`connect_throttle`); over it an
     /// upgrade gets 429 `{"message":"Too Many Requests"}` and no `$connect` runs.
     pub connect_throttle: Arc<crate::policy::throttle::Throttle>,
+    /// The upgrade's policies, as a route's: `auth` (an authorizer, before `$connect`)
+    /// and `api_key_required`. What they establish reaches every event of the
+    /// connection through the `authorization` interface.
+    pub options: crate::gateway::RouteOptions,
 }
 
 impl WebSocketApi {

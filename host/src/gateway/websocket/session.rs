@@ -28,6 +28,9 @@ pub(super) struct Connection {
     user_agent: String,
     stage: String,
     stage_variables: Vec<(String, String)>,
+    /// What the upgrade's policies established (an authorizer's output, the API key):
+    /// every event's instance reads it through the `authorization` interface.
+    caller: Option<Arc<crate::exchange::Authorization>>,
 }
 
 fn now_ms() -> u64 {
@@ -51,6 +54,7 @@ impl Connection {
         host: &str,
         user_agent: String,
         (stage, stage_variables): (String, Vec<(String, String)>),
+        caller: Option<Arc<crate::exchange::Authorization>>,
     ) -> Connection {
         Connection {
             id: crate::gateway::new_request_id(),
@@ -60,6 +64,7 @@ impl Connection {
             user_agent,
             stage,
             stage_variables,
+            caller,
         }
     }
 
@@ -139,7 +144,10 @@ pub(super) async fn invoke(
         return Err(());
     };
     let started = Instant::now();
-    let (result, record) = gateway.runtime().invoke_websocket(&function, event).await;
+    let (result, record) = gateway
+        .runtime()
+        .invoke_websocket(&function, event, connection.caller.as_ref())
+        .await;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     match result {
         Ok(reply) => {
@@ -359,8 +367,13 @@ pub(super) async fn run<S>(
     tracing::debug!(connection = %connection.id, ?end, messages, "websocket connection ended");
     gateway.sockets().unregister(&connection.id);
     gateway.metrics().websocket_closed(end.as_str());
-    if let Some(frame) = end.close_frame() {
-        let _ = close_tx.send(frame);
+    // The writer sends what is queued, then our close frame if we end the connection
+    // (without one, it closes at once: the client closed, or is gone).
+    match end.close_frame() {
+        Some(frame) => {
+            let _ = close_tx.send(frame);
+        }
+        None => drop(close_tx),
     }
     drop((tx, socket));
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;

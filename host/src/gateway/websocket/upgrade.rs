@@ -41,11 +41,12 @@ fn answer(status: StatusCode, message: &str) -> Response<WireBody> {
 }
 
 /// Answers the upgrade request `req` for `api`'s stage `stage` (its name and
-/// variables): 101 and a session, or the refusal.
+/// variables), whose upgrade has `policies`: 101 and a session, or the refusal.
 pub async fn upgrade(
     gateway: Arc<Gateway>,
     api: Arc<WebSocketApi>,
     stage: (String, Vec<(String, String)>),
+    policies: crate::policy::Policies,
     mut req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<WireBody> {
@@ -82,11 +83,45 @@ pub async fn upgrade(
             .unwrap_or_default()
             .to_string()
     };
+    // The upgrade's policies (an authorizer, the API key) decide before `$connect`.
+    let mut trigger = crate::runtime::HttpTrigger {
+        request: crate::exchange::IncomingRequest {
+            request_id: crate::gateway::new_request_id().into(),
+            method: Method::GET,
+            path: req.uri().path().to_string(),
+            query: req.uri().query().unwrap_or_default().to_string(),
+            headers: req.headers().clone(),
+            body: crate::exchange::RequestBody::default(),
+            source_ip: peer.ip().to_string(),
+            protocol: "HTTP/1.1".into(),
+            authorizer: None,
+            replay: None,
+        },
+        route_key: CONNECT.into(),
+        path_parameters: Vec::new(),
+        stage: stage.0.clone(),
+        stage_variables: stage.1.clone(),
+        time: std::time::SystemTime::now(),
+        payload: crate::exchange::PayloadVersion::default(),
+    };
+    if let Err(refusal) = policies.admit(&mut trigger, gateway.policy_context()).await {
+        tracing::info!(target: "portico::websocket", %peer, "websocket upgrade refused: {}", refusal.reason);
+        let crate::exchange::Response {
+            status,
+            headers,
+            body,
+        } = refusal.response;
+        let mut response = Response::new(WireBody::from(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        return response;
+    }
     let connection = Arc::new(Connection::new(
         peer.ip().to_string(),
         &header(http::header::HOST),
         header(http::header::USER_AGENT),
         stage,
+        trigger.request.authorizer.take(),
     ));
     if let Some(function) = api.route(CONNECT) {
         let headers = req
