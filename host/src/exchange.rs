@@ -65,6 +65,16 @@ pub struct Replay {
     pub route_path: Option<String>,
 }
 
+impl IncomingRequest {
+    /// Whether the request came with an authorizer's output (an event `portico invoke`
+    /// replays), so that the route's authorizer does not run again.
+    pub fn carries_authorizer_output(&self) -> bool {
+        self.authorizer
+            .as_ref()
+            .is_some_and(|a| a.has_authorizer_output())
+    }
+}
+
 /// What the route's authorizer established about the caller, passed to the function as
 /// `requestContext.authorizer` (`jwt` and `lambda`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -502,12 +502,7 @@ impl Policy for JwtPolicy {
 
     fn admit<'a>(&'a self, trigger: &'a HttpTrigger, _cx: Context<'a>) -> Admission<'a> {
         // An event `portico invoke` read carries its authorizer's output already.
-        if trigger
-            .request
-            .authorizer
-            .as_ref()
-            .is_some_and(|a| a.has_authorizer_output())
-        {
+        if trigger.request.carries_authorizer_output() {
             return Admission::Now(Ok(None));
         }
         if self.authorizer.keys.claim_renewal() {
