@@ -120,7 +120,7 @@ pub struct AuthorizerLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WebSocketLabels {
     /// `in`, `out`, or why a connection ended: `client`, `idle`, `lifetime`,
-    /// `too_big`, `protocol`, `slow`, `closed`.
+    /// `too_big`, `protocol`, `slow`, `closed`, `shutdown`.
     pub kind: &'static str,
 }
 

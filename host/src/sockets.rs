@@ -77,6 +77,8 @@ impl Socket {
 #[derive(Debug, Default)]
 pub struct Sockets {
     open: Mutex<HashMap<String, Arc<Socket>>>,
+    /// Set when the host stops: sessions close with 1001 (going away).
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 fn now_ms() -> u64 {
@@ -166,6 +168,29 @@ impl Sockets {
     pub fn close(&self, id: &str) -> Result<(), SocketError> {
         self.get(id)?.closed.cancel();
         Ok(())
+    }
+
+    /// Closes every connection because the host is stopping (each session sends 1001
+    /// and runs its `$disconnect`), and waits up to `grace` for them to end.
+    pub async fn close_all(&self, grace: std::time::Duration) {
+        self.stopping.store(true, Ordering::Relaxed);
+        let open: Vec<Arc<Socket>> = self
+            .open
+            .lock()
+            .map(|open| open.values().cloned().collect())
+            .unwrap_or_default();
+        for socket in open {
+            socket.closed.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether the host is stopping.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 
     /// Open connections.

@@ -569,3 +569,24 @@ async fn the_upgrade_runs_the_api_key_check_and_the_authorizer_before_connect() 
     send(&mut ws, r#"{"action":"echo"}"#).await;
     assert_eq!(next_json(&mut ws).await["sub"], "ada");
 }
+
+#[tokio::test]
+async fn sigterm_tells_open_connections_the_server_is_going_away_and_runs_disconnect() {
+    let mut server = Server::start(manifest(ROUTES));
+    let mut ws = connect(&server, "/ws").await.expect("connected");
+    let id = my_id(&mut ws).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    assert_eq!(close_code(&mut ws).await, 1001);
+    let exit = server
+        .wait(Duration::from_secs(20))
+        .expect("portico exits after SIGTERM");
+    assert!(exit.success(), "{exit:?}");
+    assert_eq!(
+        server.log().matches(&format!("disconnected {id}")).count(),
+        1
+    );
+}

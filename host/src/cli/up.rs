@@ -54,7 +54,15 @@ pub fn run(
             stats: metrics.connections("admin"),
         };
         let deployer = Arc::new(
-            Deployer::start(manifest, store, runtime, metrics, api_keys.clone(), sockets).await?,
+            Deployer::start(
+                manifest,
+                store,
+                runtime,
+                metrics,
+                api_keys.clone(),
+                Arc::clone(&sockets),
+            )
+            .await?,
         );
         let gateway = Arc::clone(deployer.gateway());
         for route in gateway.served().stage().routes.routes() {
@@ -121,6 +129,9 @@ pub fn run(
             let _ = stop.send(true);
         };
         let (public, admin, ()) = tokio::join!(public, admin, signal);
+        // Open WebSocket connections are told the server is going away (1001), and
+        // their `$disconnect` runs, within the same grace as in-flight requests.
+        sockets.close_all(crate::http_server::SHUTDOWN_GRACE).await;
         // Counted API key requests not yet written reach the store before exit.
         if let Some(keys) = api_keys {
             keys.flush().await;

@@ -190,6 +190,8 @@ enum End {
     Slow,
     /// Closed through the `connections` capability or the admin API.
     Closed,
+    /// The host is stopping.
+    Shutdown,
 }
 
 impl End {
@@ -203,6 +205,7 @@ impl End {
             End::Protocol => "protocol",
             End::Slow => "slow",
             End::Closed => "closed",
+            End::Shutdown => "shutdown",
         }
     }
 
@@ -216,6 +219,7 @@ impl End {
             End::Protocol => (CloseCode::Protocol, "Protocol error"),
             End::Slow => (CloseCode::Policy, "Client too slow"),
             End::Closed => (CloseCode::Normal, "Connection closed"),
+            End::Shutdown => (CloseCode::Away, "Going away: the server is stopping"),
         };
         Some(CloseFrame {
             code,
@@ -291,7 +295,13 @@ pub(super) async fn run<S>(
             next = tokio::time::timeout(limits.idle_timeout, stream.next()) => next,
             () = &mut lifetime => break End::Lifetime,
             () = socket.closed().cancelled() => {
-                break if socket.was_slow() { End::Slow } else { End::Closed };
+                break if socket.was_slow() {
+                    End::Slow
+                } else if gateway.sockets().stopping() {
+                    End::Shutdown
+                } else {
+                    End::Closed
+                };
             }
         };
         let message = match next {
