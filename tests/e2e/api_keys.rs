@@ -306,18 +306,9 @@ async fn quota_counts_survive_a_graceful_stop_and_a_kill_9() {
 
 #[tokio::test]
 async fn keys_and_quotas_work_on_dynamodb() {
-    let dynamodb = tokio::task::spawn_blocking(portico_dynamodb::test_server::TestServer::start)
-        .await
-        .expect("join")
-        .expect("the DynamoDB-compatible test server starts");
+    let dynamodb = crate::support::dynamodb().await;
     let endpoint = dynamodb.endpoint();
-    let env = [
-        ("PORTICO_DATA_BACKEND", "dynamodb"),
-        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "portico-test"),
-        ("AWS_SECRET_ACCESS_KEY", "portico-test"),
-    ];
+    let env = crate::support::dynamodb_env(&endpoint);
     let m = manifest(KEYED);
     let log = m.dir.path().join("portico.log");
     let mut server = Server::start_on(&m.path, &log, &[], &[], &env);

@@ -3,7 +3,6 @@
 //! server); durability across `kill -9`; table grants.
 
 use crate::support::{Server, TempManifest, client, manifest};
-use portico_dynamodb::test_server::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -201,7 +200,7 @@ async fn the_todo_api_works_on_the_embedded_store() {
 
 #[tokio::test]
 async fn the_todo_api_works_on_dynamodb() {
-    let dynamodb = dynamodb().await;
+    let dynamodb = crate::support::dynamodb().await;
     let server = start_on_dynamodb(&dynamodb.endpoint(), &[]);
     assert!(
         server.log().contains("backend=\"dynamodb\"") || server.log().contains("backend=dynamodb"),
@@ -216,7 +215,7 @@ async fn the_todo_api_works_on_dynamodb() {
 /// workers: starting the server blocks one while the terminator answers on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_todo_api_works_on_dynamodb_over_https() {
-    let dynamodb = dynamodb().await;
+    let dynamodb = crate::support::dynamodb().await;
     let upstream = dynamodb.endpoint().trim_start_matches("http://").to_owned();
     let port = tls_terminator(upstream).await;
     let ca = crate::support::root().join("tests/fixtures/tls/ca.pem");
@@ -227,24 +226,10 @@ async fn the_todo_api_works_on_dynamodb_over_https() {
     todo_contract(&server).await;
 }
 
-/// A DynamoDB-compatible test server on a free loopback port.
-async fn dynamodb() -> TestServer {
-    tokio::task::spawn_blocking(TestServer::start)
-        .await
-        .expect("join")
-        .expect("the DynamoDB-compatible test server starts")
-}
-
 /// `portico up` on the todo API with the dynamodb backend at `endpoint`, dummy
 /// credentials, and `env` besides.
 fn start_on_dynamodb(endpoint: &str, env: &[(&str, &str)]) -> Server {
-    let mut all = vec![
-        ("PORTICO_DATA_BACKEND", "dynamodb"),
-        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "portico-test"),
-        ("AWS_SECRET_ACCESS_KEY", "portico-test"),
-    ];
+    let mut all = crate::support::dynamodb_env(endpoint);
     all.extend_from_slice(env);
     Server::start_env(manifest(TODO), &[], &all)
 }

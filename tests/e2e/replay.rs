@@ -3,9 +3,8 @@
 //! the answer comes back in the event's payload format, and `--fresh-context` makes the
 //! event a new request.
 
-use crate::support::{TempManifest, manifest, portico, root};
+use crate::support::{TempManifest, invoke_with as invoke, manifest, root};
 use serde_json::{Value, json};
-use std::path::Path;
 
 /// Routes for the fixtures' requests, behind a JWT authorizer and an API key check that
 /// the recorded events' own authorizer output and key id satisfy.
@@ -29,24 +28,6 @@ module = "{hello}"
     )
 }
 
-/// `portico invoke --event FILE ARGS`: the printed response, which must be JSON.
-fn invoke(m: &TempManifest, event: &Path, args: &[&str]) -> Value {
-    let out = portico()
-        .args(["invoke", "--manifest"])
-        .arg(&m.path)
-        .arg("--event")
-        .arg(event)
-        .args(args)
-        .output()
-        .expect("portico runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-}
-
 fn fixture(name: &str) -> std::path::PathBuf {
     root().join("tests/fixtures/apigw").join(name)
 }
@@ -60,7 +41,7 @@ fn echoed(response: &Value) -> Value {
 #[test]
 fn a_recorded_rest_api_event_replays_with_its_context_and_answers_in_1_0() {
     let m = replay_manifest();
-    let response = invoke(&m, &fixture("apigw-request.json"), &[]);
+    let response = invoke(&m.path, &fixture("apigw-request.json"), &[]);
     // Payload 1.0 in, 1.0 out.
     assert!(response.get("multiValueHeaders").is_some(), "{response}");
     assert!(response.get("cookies").is_none(), "{response}");
@@ -94,7 +75,11 @@ fn a_recorded_rest_api_event_replays_with_its_context_and_answers_in_1_0() {
 #[test]
 fn recorded_http_api_events_replay_their_authorizers_and_answer_in_2_0() {
     let m = replay_manifest();
-    let response = invoke(&m, &fixture("apigw-v2-request-jwt-authorizer.json"), &[]);
+    let response = invoke(
+        &m.path,
+        &fixture("apigw-v2-request-jwt-authorizer.json"),
+        &[],
+    );
     assert!(response.get("multiValueHeaders").is_none(), "{response}");
     let event = echoed(&response);
     assert_eq!(
@@ -112,7 +97,7 @@ fn recorded_http_api_events_replay_their_authorizers_and_answer_in_2_0() {
     assert_eq!(event["stageVariables"]["stageVariable2"], "value2");
 
     let event = echoed(&invoke(
-        &m,
+        &m.path,
         &fixture("apigw-v2-request-lambda-authorizer.json"),
         &[],
     ));
@@ -122,7 +107,7 @@ fn recorded_http_api_events_replay_their_authorizers_and_answer_in_2_0() {
     );
 
     let event = echoed(&invoke(
-        &m,
+        &m.path,
         &fixture("apigw-v2-request-no-authorizer.json"),
         &[],
     ));
@@ -152,7 +137,7 @@ fn a_named_stage_prefix_is_not_routed_on_but_raw_path_keeps_it() {
         .to_string(),
     )
     .expect("event");
-    let response = invoke(&m, &path, &[]);
+    let response = invoke(&m.path, &path, &[]);
     let greeting: Value =
         serde_json::from_str(response["body"].as_str().expect("body")).expect("JSON");
     assert_eq!(greeting["message"], "Howdy, ann!", "{response}");
@@ -163,7 +148,7 @@ fn fresh_context_makes_the_event_a_new_request() {
     let m = replay_manifest();
     // The route's JWT authorizer runs now, and the event carries no token.
     let response = invoke(
-        &m,
+        &m.path,
         &fixture("apigw-v2-request-jwt-authorizer.json"),
         &["--fresh-context"],
     );
@@ -173,7 +158,11 @@ fn fresh_context_makes_the_event_a_new_request() {
     let m2 = manifest(
         "[functions.hello]\nmodule = \"{hello}\"\n[routes]\n\"POST /hello/{proxy+}\" = \"hello\"\n",
     );
-    let response = invoke(&m2, &fixture("apigw-request.json"), &["--fresh-context"]);
+    let response = invoke(
+        &m2.path,
+        &fixture("apigw-request.json"),
+        &["--fresh-context"],
+    );
     assert!(response.get("multiValueHeaders").is_none(), "{response}");
     let event = echoed(&response);
     assert_ne!(

@@ -240,11 +240,18 @@ pub fn client() -> reqwest::Client {
 /// Runs `portico invoke --manifest MANIFEST --event EVENT`, which must succeed, and
 /// returns the payload 2.0 response it printed.
 pub fn invoke(manifest: &Path, event: &Path) -> serde_json::Value {
+    invoke_with(manifest, event, &[])
+}
+
+/// [`invoke`] with more arguments (`--fresh-context`); the response it printed, in
+/// whichever payload format.
+pub fn invoke_with(manifest: &Path, event: &Path, args: &[&str]) -> serde_json::Value {
     let out = portico()
         .args(["invoke", "--manifest"])
         .arg(manifest)
         .arg("--event")
         .arg(event)
+        .args(args)
         .output()
         .expect("portico runs");
     assert!(
@@ -252,7 +259,27 @@ pub fn invoke(manifest: &Path, event: &Path) -> serde_json::Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("payload 2.0 JSON on stdout")
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+/// A DynamoDB-compatible test server on a free loopback port.
+pub async fn dynamodb() -> portico_dynamodb::test_server::TestServer {
+    tokio::task::spawn_blocking(portico_dynamodb::test_server::TestServer::start)
+        .await
+        .expect("join")
+        .expect("the DynamoDB-compatible test server starts")
+}
+
+/// The environment that points `portico up` at the dynamodb backend at `endpoint`,
+/// with dummy credentials.
+pub fn dynamodb_env(endpoint: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("PORTICO_DATA_BACKEND", "dynamodb"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "portico-test"),
+        ("AWS_SECRET_ACCESS_KEY", "portico-test"),
+    ]
 }
 
 /// Runs `portico token --manifest PATH ARGS`, which must succeed, and returns the token
