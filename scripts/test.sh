@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Portico's whole test suite, on a fresh machine: installs what the tests need (the
-# wasm32-wasip2 target, rustfmt, clippy, and the DynamoDB-compatible server dynoxide that
-# the dynamodb backend is tested against), builds the example components, then checks
-# formatting and lints and runs every test. `.ci/run` runs exactly this.
+# wasm32-wasip2 target, rustfmt, clippy, the DynamoDB-compatible server dynoxide that
+# the dynamodb backend is tested against, and Debian's chromium with playwright-core
+# for the web-page tests), builds the example components, then checks formatting and
+# lints and runs every test. `.ci/run` runs exactly this.
 #
 # The tests start dynoxide themselves, on free loopback ports, and stop it when they
 # finish. It is installed once into PORTICO_TOOLS_DIR (default /var/tmp/portico-tools),
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 DYNOXIDE_VERSION=3.2.0
+PLAYWRIGHT_VERSION=1.65.2
 started=$SECONDS
 
 step "toolchain: wasm32-wasip2 target, rustfmt, clippy"
@@ -29,6 +31,26 @@ if [ ! -x "$tools/bin/dynoxide" ]; then
 fi
 export PORTICO_DYNOXIDE="$tools/bin/dynoxide"
 echo "using $PORTICO_DYNOXIDE"
+
+step "browser for the web-page tests: Debian's chromium, playwright-core $PLAYWRIGHT_VERSION"
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    else
+        echo "cannot install chromium here (not root, or no apt-get): the browser tests will say SKIPPED"
+    fi
+fi
+playwright="${PORTICO_TOOLS_DIR:-/var/tmp/portico-tools}/playwright-core-$PLAYWRIGHT_VERSION"
+if [ ! -d "$playwright/node_modules/playwright-core" ]; then
+    if command -v npm >/dev/null; then
+        npm install --prefix "$playwright" --no-audit --no-fund --save-exact \
+            "playwright-core@$PLAYWRIGHT_VERSION"
+    else
+        echo "no npm here: the browser tests will say SKIPPED"
+    fi
+fi
+export PORTICO_PLAYWRIGHT="$playwright/node_modules"
 
 step "format"
 cargo fmt --all --check

@@ -1,5 +1,7 @@
 //! The host's open WebSocket connections (API Gateway's `@connections` API), for a
-//! function whose manifest entry says `connections = true`.
+//! function whose manifest entry says `connections = true`. Where several hosts share a
+//! DynamoDB, a connection another host holds is reached through it; when that host
+//! cannot be reached the call fails with [`Error::Unavailable`].
 //!
 //! ```no_run
 //! # fn f(room: &[String]) -> Result<(), portico_guest::connections::Error> {
@@ -21,7 +23,8 @@ pub use wit::{ConnectionInfo, Error};
 ///
 /// # Errors
 /// [`Error::Gone`] if it is closed (or too slow, and so closed now),
-/// [`Error::NotAllowed`] without the grant, [`Error::Invalid`] over `max_message`.
+/// [`Error::NotAllowed`] without the grant, [`Error::Invalid`] over `max_message`,
+/// [`Error::Unavailable`] when the host holding it cannot be reached.
 pub fn post(connection_id: &str, text: &str) -> Result<(), Error> {
     wit::post(connection_id, text.as_bytes(), false)
 }

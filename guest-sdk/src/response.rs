@@ -107,6 +107,16 @@ impl Response {
             .bytes(body.into().into_bytes())
     }
 
+    /// Sets an HTML body with `content-type: text/html; charset=utf-8`.
+    ///
+    /// ```no_run
+    /// let r = portico_guest::Response::ok().html("<!doctype html><p>hi</p>");
+    /// ```
+    pub fn html(self, body: impl Into<String>) -> Self {
+        self.content_type("text/html; charset=utf-8")
+            .bytes(body.into().into_bytes())
+    }
+
     /// Serialises `value` as the JSON body with `content-type: application/json`.
     ///
     /// ```no_run

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// `examples/portico.toml` with absolute module paths, no build commands, and its data
 /// directory inside the returned temporary directory.
-fn demo_manifest() -> TempManifest {
+pub fn demo_manifest() -> TempManifest {
     // Builds the examples (once per test binary).
     crate::support::component("hello");
     let examples = root().join("examples");

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod browser;
 mod capabilities;
 mod cli;
 mod connections;
@@ -26,3 +27,4 @@ mod telemetry;
 mod throttle;
 mod wasi_http;
 mod websocket;
+mod websocket_hosts;

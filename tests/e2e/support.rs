@@ -43,7 +43,7 @@ pub struct TempManifest {
 
 /// Writes `text` as `portico.toml` in a new temporary directory. `{hello}`,
 /// `{misbehave}`, `{todo}`, `{fetch}`, `{wasi}` (the wasi:http example), `{keys}`, `{ws-echo}`, `{chat}`,
-/// `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
+/// `{chat-page}`, `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
 pub fn manifest(text: &str) -> TempManifest {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("portico.toml");
@@ -61,6 +61,7 @@ pub fn manifest_text(text: &str) -> String {
         .replace("{keys}", &toml_path(&component("keys")))
         .replace("{ws-echo}", &toml_path(&component("ws_echo")))
         .replace("{chat}", &toml_path(&component("chat")))
+        .replace("{chat-page}", &toml_path(&component("chat_page")))
         .replace("{authorizer}", &toml_path(&component("authorizer")))
         .replace(
             "{misbehave-authorizer}",

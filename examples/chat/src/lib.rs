@@ -2,9 +2,10 @@
 //!
 //! - `{"action":"join","room":"lobby"}` → `{"joined":"lobby"}`;
 //! - `{"action":"leave","room":"lobby"}` → `{"left":"lobby"}`;
-//! - `{"action":"message","room":"lobby","text":"hi"}` → every member of the room
-//!   (the sender too) gets `{"room":"lobby","from":CONNECTION_ID,"text":"hi"}`, sent
-//!   through the `connections` capability; members that are gone are dropped;
+//! - `{"action":"message","room":"lobby","text":"hi"}` (and optionally `"name"`, up to
+//!   32 characters) → every member of the room (the sender too) gets
+//!   `{"room":"lobby","from":CONNECTION_ID,"name":NAME,"text":"hi"}`, sent through the
+//!   `connections` capability; members that are gone are dropped;
 //! - anything else → `{"error": "..."}`;
 //! - `$disconnect` takes the connection out of every room it joined.
 //!
@@ -19,13 +20,23 @@ use serde::Deserialize;
 const TABLE: &str = "chat_members";
 const MAX_ROOM: usize = 64;
 const MAX_TEXT: usize = 4096;
+const MAX_NAME: usize = 32;
 
 #[derive(Deserialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
 enum Action {
-    Join { room: String },
-    Leave { room: String },
-    Message { room: String, text: String },
+    Join {
+        room: String,
+    },
+    Leave {
+        room: String,
+    },
+    Message {
+        room: String,
+        text: String,
+        #[serde(default)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -90,12 +101,22 @@ fn members(table: &Table, pk: &str) -> Result<Vec<String>, String> {
     }
 }
 
-fn broadcast(table: &Table, from: &str, room: &str, text: &str) -> Result<usize, String> {
+fn broadcast(
+    table: &Table,
+    from: &str,
+    name: Option<&str>,
+    room: &str,
+    text: &str,
+) -> Result<usize, String> {
     check_room(room)?;
     if text.len() > MAX_TEXT {
         return Err(format!("a message is at most {MAX_TEXT} bytes"));
     }
-    let frame = serde_json::json!({ "room": room, "from": from, "text": text }).to_string();
+    if name.is_some_and(|n| n.chars().count() > MAX_NAME) {
+        return Err(format!("a name is at most {MAX_NAME} characters"));
+    }
+    let frame =
+        serde_json::json!({ "room": room, "from": from, "name": name, "text": text }).to_string();
     let mut sent = 0;
     for member in members(table, &format!("room#{room}"))? {
         let Some(connection) = member.strip_prefix("conn#") else {
@@ -135,9 +156,13 @@ fn handle(event: WebSocketEvent) -> Result<Reply, String> {
                 Ok(Action::Leave { room }) => {
                     leave(&table, &connection, &room).map(|()| serde_json::json!({ "left": room }))
                 }
-                Ok(Action::Message { room, text }) => {
+                Ok(Action::Message { room, text, name }) => {
                     // The members get the message; the sender only its own copy.
-                    return broadcast(&table, &connection, &room, &text).map(|_| Reply::accept());
+                    return match broadcast(&table, &connection, name.as_deref(), &room, &text) {
+                        Ok(_) => Ok(Reply::accept()),
+                        Err(error) => Reply::json(&serde_json::json!({ "error": error }))
+                            .map_err(|e| e.to_string()),
+                    };
                 }
             };
             let body = answer.unwrap_or_else(|error| serde_json::json!({ "error": error }));

@@ -1,6 +1,7 @@
 //! The admin API's bearer token.
 
 use crate::deploy::Actor;
+use crate::sockets::peer::PeerCredential;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 use sha2::{Digest, Sha256};
@@ -8,10 +9,12 @@ use sha2::{Digest, Sha256};
 /// Environment variable holding the admin token; it wins over `[server] admin_token`.
 pub const ADMIN_TOKEN_ENV: &str = "PORTICO_ADMIN_TOKEN";
 
-/// The configured admin token, kept only as its SHA-256.
+/// The configured admin token, kept only as its SHA-256 and the peer credential
+/// derived from it.
 #[derive(Clone)]
 pub struct AdminToken {
     digest: [u8; 32],
+    peer: PeerCredential,
 }
 
 impl std::fmt::Debug for AdminToken {
@@ -41,20 +44,30 @@ impl AdminToken {
         let token = from_env.as_deref().or(configured).map(str::trim);
         token.map(|t| AdminToken {
             digest: Sha256::digest(t.as_bytes()).into(),
+            peer: PeerCredential::derive(t),
         })
+    }
+
+    /// The credential hosts sharing this token present to each other's peer endpoint.
+    pub fn peer_credential(&self) -> &PeerCredential {
+        &self.peer
+    }
+
+    /// Checks `headers` for `token`'s peer credential.
+    pub fn check_peer(token: Option<&AdminToken>, headers: &HeaderMap) -> Result<(), Denied> {
+        let token = token.ok_or(Denied::NotConfigured)?;
+        let given = bearer(headers).ok_or(Denied::BadToken)?;
+        if token.peer.accepts(given) {
+            Ok(())
+        } else {
+            Err(Denied::BadToken)
+        }
     }
 
     /// Checks `headers` against `token`; the caller is named by its token's hash.
     pub fn check(token: Option<&AdminToken>, headers: &HeaderMap) -> Result<Actor, Denied> {
         let token = token.ok_or(Denied::NotConfigured)?;
-        let given = headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .ok_or(Denied::BadToken)?;
+        let given = bearer(headers).ok_or(Denied::BadToken)?;
         let digest: [u8; 32] = Sha256::digest(given.as_bytes()).into();
         // Compare digests without an early exit, so timing says nothing about the token.
         let diff = digest
@@ -67,6 +80,17 @@ impl AdminToken {
             Err(Denied::BadToken)
         }
     }
+}
+
+/// The bearer token of `headers`, if there is one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
 }
 
 #[cfg(test)]
@@ -84,6 +108,7 @@ mod tests {
     fn tokens_are_checked() {
         let token = AdminToken {
             digest: Sha256::digest(b"s3cret").into(),
+            peer: PeerCredential::derive("s3cret"),
         };
         assert_eq!(
             AdminToken::check(None, &headers("Bearer s3cret")).unwrap_err(),
@@ -101,6 +126,30 @@ mod tests {
         assert_eq!(
             AdminToken::check(Some(&token), &HeaderMap::new()).unwrap_err(),
             Denied::BadToken
+        );
+    }
+
+    #[test]
+    fn the_peer_credential_is_not_the_admin_token_and_back() {
+        let token = AdminToken {
+            digest: Sha256::digest(b"s3cret").into(),
+            peer: PeerCredential::derive("s3cret"),
+        };
+        let peer = PeerCredential::derive("s3cret");
+        let presented = format!("Bearer {}", peer.as_bearer());
+        assert!(AdminToken::check_peer(Some(&token), &headers(&presented)).is_ok());
+        // Neither opens the other's door.
+        assert_eq!(
+            AdminToken::check_peer(Some(&token), &headers("Bearer s3cret")).unwrap_err(),
+            Denied::BadToken
+        );
+        assert_eq!(
+            AdminToken::check(Some(&token), &headers(&presented)).unwrap_err(),
+            Denied::BadToken
+        );
+        assert_eq!(
+            AdminToken::check_peer(None, &headers(&presented)).unwrap_err(),
+            Denied::NotConfigured
         );
     }
 }

@@ -13,11 +13,15 @@
 //!   - API keys ([`keys`]): `POST /keys` (`{"name": "...", "plan": "..."}`; the answer
 //!     holds the key's value, shown this once), `GET /keys`, `GET /keys/{id}`,
 //!     `DELETE /keys/{id}` (revoke), `GET /keys/{id}/usage`;
-//!   - WebSocket connections: `POST`, `GET`, `DELETE /@connections/{id}`.
+//!   - WebSocket connections: `POST`, `GET`, `DELETE /@connections/{id}`, wherever the
+//!     connection is ([`connections`]).
+//! - `/@peer/connections/{id}`: the same for this host's own connections, for the other
+//!   hosts sharing its DynamoDB; it takes their peer credential, not the admin token.
 //!
 //! Answers are JSON; errors are `{"message": "..."}`.
 
 mod auth;
+mod connections;
 mod keys;
 pub mod upload;
 
@@ -116,6 +120,9 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
             return respond(StatusCode::OK, METRICS_CONTENT_TYPE, metrics.render());
         }
         (&Method::GET, "/.well-known/jwks.json") => return dev_jwks(admin).await,
+        _ if path.starts_with(crate::sockets::peer::PATH) => {
+            return connections::peer(admin, &parts, body).await;
+        }
         (_, "/healthz" | "/metrics" | "/.well-known/jwks.json") => return method_not_allowed(),
         _ => {}
     }
@@ -183,7 +190,9 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
             method_not_allowed()
         }
         (_, ["keys", ..]) => keys::handle(admin, method, &segments[1..], body, &actor).await,
-        (_, ["@connections", id]) => connections(admin, method, id, body).await,
+        (_, ["@connections", id]) => {
+            connections::public(admin.deployer.gateway().sockets(), method, id, body).await
+        }
         _ => error(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
@@ -195,64 +204,6 @@ fn query(uri: &http::Uri, name: &str) -> Option<String> {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     })
-}
-
-/// `/@connections/{id}`, API Gateway's connection management API: `POST` sends the
-/// body to the client (a text frame if it is UTF-8, else binary), `GET` describes the
-/// connection, `DELETE` closes it; a connection that is gone answers 410.
-async fn connections(
-    admin: &Admin,
-    method: &Method,
-    id: &str,
-    body: Incoming,
-) -> Response<Full<Bytes>> {
-    use crate::sockets::{Outgoing, SocketError};
-    use http_body_util::BodyExt as _;
-    let sockets = admin.deployer.gateway().sockets();
-    let failed = |e: SocketError| match e {
-        SocketError::Gone(_) => error(StatusCode::GONE, &e.to_string()),
-        SocketError::Invalid(_) => error(StatusCode::PAYLOAD_TOO_LARGE, &e.to_string()),
-    };
-    match *method {
-        Method::POST => {
-            let bytes = match http_body_util::Limited::new(body, 1 << 20).collect().await {
-                Ok(body) => body.to_bytes(),
-                Err(_) => {
-                    return error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "the body is over 1 MiB, or broken",
-                    );
-                }
-            };
-            let message = match String::from_utf8(bytes.to_vec()) {
-                Ok(text) => Outgoing::Text(text),
-                Err(e) => Outgoing::Binary(e.into_bytes()),
-            };
-            match sockets.post(id, message) {
-                Ok(()) => json(StatusCode::OK, &serde_json::json!({})),
-                Err(e) => failed(e),
-            }
-        }
-        Method::GET => match sockets.get(id) {
-            Ok(socket) => json(
-                StatusCode::OK,
-                &serde_json::json!({
-                    "connectedAt": crate::deploy::rfc3339(socket.connected_at),
-                    "lastActiveAt": crate::deploy::rfc3339(socket.last_active_at()),
-                    "identity": {
-                        "sourceIp": socket.source_ip,
-                        "userAgent": socket.user_agent,
-                    },
-                }),
-            ),
-            Err(e) => failed(e),
-        },
-        Method::DELETE => match sockets.close(id) {
-            Ok(()) => respond(StatusCode::NO_CONTENT, "application/json", String::new()),
-            Err(e) => failed(e),
-        },
-        _ => method_not_allowed(),
-    }
 }
 
 fn outcome(result: Result<crate::deploy::Deployed, DeployError>) -> Response<Full<Bytes>> {

@@ -248,6 +248,16 @@ fn load(path: &std::path::Path) -> anyhow::Result<crate::manifest::Manifest> {
             .parse()
             .map_err(|e: String| anyhow::anyhow!("{DATA_BACKEND_ENV}: {e}"))?;
     }
+    // Hosts sharing a DynamoDB record which of them holds each WebSocket connection
+    // (one host owns an embedded store, so it needs no record).
+    if manifest.data.backend == crate::manifest::BackendKind::Dynamodb
+        && manifest.uses_connections()
+    {
+        manifest
+            .data
+            .tables
+            .push(crate::sockets::directory::table());
+    }
     Ok(manifest)
 }
 
@@ -275,6 +285,8 @@ struct Opened {
     runtime: std::sync::Arc<crate::runtime::Runtime>,
     api_keys: Option<std::sync::Arc<crate::policy::api_key::ApiKeys>>,
     sockets: std::sync::Arc<crate::sockets::Sockets>,
+    /// Where connections are recorded, when other hosts share the data store.
+    directory: Option<crate::sockets::directory::Directory>,
 }
 
 /// Opens the manifest's data store, if it declares tables, and builds the runtime (and
@@ -288,6 +300,7 @@ async fn runtime_for(
 ) -> anyhow::Result<Opened> {
     use anyhow::Context as _;
     let mut api_keys = None;
+    let mut directory = None;
     let data = if manifest.data.tables.is_empty() {
         None
     } else {
@@ -315,6 +328,16 @@ async fn runtime_for(
             tracing::info!(keys = keys.len(), "API keys loaded");
             api_keys = Some(keys);
         }
+        if manifest
+            .data
+            .tables
+            .iter()
+            .any(|t| t.name == crate::sockets::directory::TABLE)
+        {
+            directory = Some(crate::sockets::directory::Directory::new(
+                std::sync::Arc::clone(&backend),
+            ));
+        }
         Some(crate::data::DataStore::new(
             backend,
             &manifest.data.cache,
@@ -340,6 +363,7 @@ async fn runtime_for(
         )?),
         api_keys,
         sockets,
+        directory,
     })
 }
 

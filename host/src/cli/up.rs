@@ -14,6 +14,42 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// Shares this host's WebSocket connections with the other hosts recording theirs in
+/// `directory`: they reach this one at `peer_url` (or its admin address), with the
+/// credential derived from the admin token — without one, it shares nothing.
+fn join_peers(
+    sockets: &crate::sockets::Sockets,
+    directory: crate::sockets::directory::Directory,
+    token: Option<&AdminToken>,
+    peer_url: Option<String>,
+    admin_addr: SocketAddr,
+) -> anyhow::Result<()> {
+    let Some(token) = token else {
+        tracing::warn!(
+            "WebSocket connections are not shared with other hosts on this DynamoDB: that needs the admin token ({}) the hosts share",
+            crate::admin::ADMIN_TOKEN_ENV
+        );
+        return Ok(());
+    };
+    let me = peer_url.unwrap_or_else(|| {
+        let mut addr = admin_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        if addr.ip().is_loopback() {
+            tracing::info!(
+                "other hosts reach this host's WebSocket connections at http://{addr}, on this machine only; set server.peer_url for hosts elsewhere"
+            );
+        }
+        format!("http://{addr}")
+    });
+    let peers = crate::sockets::peer::PeerClient::new(token.peer_credential().clone())
+        .context("cannot make the client for other hosts")?;
+    sockets.join(crate::sockets::Remote::new(directory, &me, peers));
+    tracing::info!(peer_url = %me, "WebSocket connections shared with the other hosts on this DynamoDB");
+    Ok(())
+}
+
 /// Builds (if asked), loads and serves until SIGINT or SIGTERM.
 pub fn run(
     manifest: Manifest,
@@ -38,10 +74,12 @@ pub fn run(
             runtime,
             api_keys,
             sockets,
+            directory,
         } =
             super::runtime_for(&manifest, &metrics, Some(&store)).await?;
         let token = AdminToken::resolve(manifest.server.admin_token.as_deref());
         let manifest_path = manifest.path.clone();
+        let peer_url = manifest.server.peer_url.clone();
         let limits = server::RequestLimits {
             max_header_bytes: manifest.server.max_header_bytes,
             body_timeout: manifest.server.body_timeout,
@@ -89,6 +127,15 @@ pub fn run(
             );
         }
         lock.serving(listener.local_addr()?, admin_listener.local_addr()?);
+        if let Some(directory) = directory {
+            join_peers(
+                &sockets,
+                directory,
+                token.as_ref(),
+                peer_url,
+                admin_listener.local_addr()?,
+            )?;
+        }
         // Tests and scripts read these lines to find the ports.
         let mut stdout = std::io::stdout();
         writeln!(

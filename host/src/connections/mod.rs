@@ -13,6 +13,9 @@
 //! - app time: reads the function's grant ([`ConnectionsGrant`]);
 //! - request time: the instance holds the host's [`Sockets`] if granted, and counts the
 //!   messages it posted (`posts` in the access log).
+//!
+//! A connection another host holds (hosts sharing a DynamoDB) is reached through that
+//! host: see [`crate::sockets`].
 
 use crate::runtime::{
     Capability, ConfigureError, FunctionInfo, InstanceBuilder, InstanceState, InvocationRecord,
@@ -107,6 +110,7 @@ fn error(e: SocketError) -> wit::Error {
     match e {
         SocketError::Gone(_) => wit::Error::Gone,
         SocketError::Invalid(why) => wit::Error::Invalid(why),
+        SocketError::Unavailable(why) => wit::Error::Unavailable(why),
     }
 }
 
@@ -134,7 +138,7 @@ impl wit::Host for InstanceState {
             }
         };
         context.posts += 1;
-        Ok(sockets.post(&connection_id, message).map_err(error))
+        Ok(sockets.post(&connection_id, message).await.map_err(error))
     }
 
     async fn get(
@@ -147,11 +151,12 @@ impl wit::Host for InstanceState {
         };
         Ok(sockets
             .get(&connection_id)
-            .map(|socket| wit::ConnectionInfo {
-                connected_at: socket.connected_at,
-                last_active_at: socket.last_active_at(),
-                source_ip: socket.source_ip.clone(),
-                user_agent: socket.user_agent.clone(),
+            .await
+            .map(|info| wit::ConnectionInfo {
+                connected_at: info.connected_at,
+                last_active_at: info.last_active_at,
+                source_ip: info.source_ip,
+                user_agent: info.user_agent,
             })
             .map_err(error))
     }
@@ -161,6 +166,6 @@ impl wit::Host for InstanceState {
             Ok(found) => found,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(sockets.close(&connection_id).map_err(error))
+        Ok(sockets.close(&connection_id).await.map_err(error))
     }
 }

@@ -216,6 +216,14 @@ pub(super) fn build(
                 format!("table name `{name}` is reserved: the host keeps its API keys there"),
             ));
         }
+        if name == crate::sockets::directory::TABLE {
+            return Err(problem(
+                "",
+                format!(
+                    "table name `{name}` is reserved: hosts sharing a DynamoDB record their WebSocket connections there"
+                ),
+            ));
+        }
         let key = KeySchema {
             partition: table.partition_key.into_attribute(),
             sort: table.sort_key.map(RawKey::into_attribute),

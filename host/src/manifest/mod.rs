@@ -131,6 +131,9 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Request-body bytes held at once across all requests (then 503).
     pub max_body_bytes_in_flight: u64,
+    /// The URL other hosts sharing the DynamoDB reach this host's admin listener at
+    /// (for the connections it holds); `None`: `http://` and the admin address.
+    pub peer_url: Option<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -151,6 +154,7 @@ impl std::fmt::Debug for ServerConfig {
             idle_timeout,
             body_timeout,
             max_body_bytes_in_flight,
+            peer_url,
         } = self;
         f.debug_struct("ServerConfig")
             .field("listen", listen)
@@ -167,6 +171,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("idle_timeout", idle_timeout)
             .field("body_timeout", body_timeout)
             .field("max_body_bytes_in_flight", max_body_bytes_in_flight)
+            .field("peer_url", peer_url)
             .finish()
     }
 }
@@ -288,6 +293,7 @@ struct RawServer {
     idle_timeout: Option<Spanned<HumanDuration>>,
     body_timeout: Option<Spanned<HumanDuration>>,
     max_body_bytes_in_flight: Option<Spanned<Bytes>>,
+    peer_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -479,6 +485,23 @@ impl Manifest {
                         .max(max_body_bytes),
                     |b| b.get_ref().0,
                 ),
+            },
+            peer_url: match raw.server.peer_url {
+                Some(u)
+                    if !(u.get_ref().starts_with("http://")
+                        || u.get_ref().starts_with("https://"))
+                        || reqwest::Url::parse(u.get_ref()).is_err() =>
+                {
+                    return Err(at(
+                        u.span(),
+                        "server.peer_url",
+                        format!(
+                            "must be an http:// or https:// URL other hosts reach this host's admin listener at, got {:?}",
+                            u.get_ref()
+                        ),
+                    ));
+                }
+                u => u.map(Spanned::into_inner),
             },
         };
 
@@ -860,6 +883,17 @@ impl Manifest {
     /// them, or it has usage plans (so keys can be made before a route needs them).
     pub fn uses_api_keys(&self) -> bool {
         uses_api_keys(&self.api, &self.stages, &self.routes)
+    }
+
+    /// Whether anything holds or reaches WebSocket connections: a `[websocket]` API, or
+    /// a function granted `connections`.
+    pub fn uses_connections(&self) -> bool {
+        self.api.websocket.is_some()
+            || self.functions.values().any(|f| {
+                f.capabilities
+                    .get::<crate::connections::ConnectionsGrant>()
+                    .is_some_and(|grant| grant.0)
+            })
     }
 
     /// The runtime's settings for serving this manifest.

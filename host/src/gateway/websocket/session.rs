@@ -22,7 +22,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 pub(super) struct Connection {
     /// The connection id.
     pub id: String,
-    connected_at: u64,
+    /// When it was made (ms since the Unix epoch).
+    pub connected_at: u64,
     source_ip: String,
     domain_name: String,
     user_agent: String,
@@ -387,6 +388,7 @@ pub(super) async fn run<S>(
     }
     drop((tx, socket));
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;
+    gateway.sockets().release(&connection.id).await;
     disconnect(&gateway, &api, &connection).await;
 }
 

@@ -154,6 +154,19 @@ pub async fn upgrade(
             Err(()) => return answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         }
     }
+    // Other hosts learn where the connection is before its client does.
+    let lifetime_end = connection
+        .connected_at
+        .saturating_add(u64::try_from(api.limits.max_lifetime.as_millis()).unwrap_or(u64::MAX));
+    if let Err(e) = gateway
+        .sockets()
+        .claim(&connection.id, connection.connected_at, lifetime_end)
+        .await
+    {
+        tracing::error!(target: "portico::websocket", connection = %connection.id, "websocket upgrade refused: cannot record the connection for the other hosts: {e}");
+        session::disconnect(&gateway, &api, &connection).await;
+        return answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    }
     let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
@@ -161,6 +174,7 @@ pub async fn upgrade(
             Ok(upgraded) => session::run(gateway, api, connection, TokioIo::new(upgraded)).await,
             Err(e) => {
                 tracing::debug!(connection = %connection.id, "the upgrade did not complete: {e}");
+                gateway.sockets().release(&connection.id).await;
                 session::disconnect(&gateway, &api, &connection).await;
             }
         }
