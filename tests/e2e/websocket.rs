@@ -467,6 +467,23 @@ connections = true
     assert_eq!(to_a["text"], "hi all");
     assert_eq!(to_b, to_a);
     assert_eq!(to_b["room"], "lobby");
+    assert!(to_b["name"].is_null());
+    // A message may carry its sender's name; a bad one is answered to the sender alone.
+    send(
+        &mut a,
+        r#"{"action":"message","room":"lobby","text":"named","name":"ann"}"#,
+    )
+    .await;
+    assert_eq!(next_json(&mut a).await["name"], "ann");
+    assert_eq!(next_json(&mut b).await["name"], "ann");
+    send(&mut a, r#"{"action":"message","room":"no#pe","text":"x"}"#).await;
+    let refused = next_json(&mut a).await;
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("room")),
+        "{refused}"
+    );
     // c, in another room, got nothing: its next frame answers its own message.
     send(&mut c, r#"{"action":"nonsense"}"#).await;
     assert!(next_json(&mut c).await["error"].is_string());

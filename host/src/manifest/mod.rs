@@ -1331,6 +1331,29 @@ mod tests {
     }
 
     #[test]
+    fn the_connections_table_is_reserved_and_peer_url_is_a_url() {
+        let e = parse(
+            "[tables.portico_connections]\npartition_key = { name = \"id\", type = \"S\" }\n",
+        )
+        .expect_err("reserved");
+        let text = e.to_string();
+        assert!(text.contains("portico.toml:1:"), "{text}");
+        assert!(text.contains("tables.portico_connections"), "{text}");
+        assert!(text.contains("WebSocket connections"), "{text}");
+        for bad in ["10.0.0.5:3001", "ftp://x", "http://"] {
+            let e = parse(&format!("[server]\npeer_url = {bad:?}\n")).expect_err(bad);
+            let text = e.to_string();
+            assert!(
+                text.contains("portico.toml:2:") && text.contains("server.peer_url"),
+                "{text}"
+            );
+        }
+        let m = parse("[server]\npeer_url = \"http://10.0.0.5:3001\"\n").expect("valid");
+        assert_eq!(m.server.peer_url.as_deref(), Some("http://10.0.0.5:3001"));
+        assert!(!m.uses_connections());
+    }
+
+    #[test]
     fn the_server_config_debug_leaves_the_admin_token_out() {
         let m = parse("[server]\nadmin_token = \"s3cr3t-token\"\n").expect("valid");
         assert_eq!(m.server.admin_token.as_deref(), Some("s3cr3t-token"));
