@@ -3,8 +3,10 @@
 //! - `ws_load echo URL CONNECTIONS SECONDS`: each connection sends
 //!   `{"action":"echo",...}` and waits for its answer, in a loop; prints
 //!   `RESULT <messages/s> <p50 µs> <p99 µs> <errors>`.
-//! - `ws_load broadcast URL MEMBERS MESSAGES`: MEMBERS connections join room `bench`;
-//!   one sends MESSAGES messages, each after every member got the one before; prints
+//! - `ws_load broadcast URL[,URL...] MEMBERS MESSAGES`: MEMBERS connections join room
+//!   `bench` (member i on the i-th URL, round robin: several URLs spread them over hosts
+//!   sharing a DynamoDB); the first sends MESSAGES messages, each after every member got
+//!   the one before; prints
 //!   `RESULT <deliveries/s> <p50 µs> <p99 µs> <errors>`, the latencies from sending a
 //!   message to its last delivery.
 
@@ -89,10 +91,11 @@ async fn echo(url: String, connections: usize, seconds: u64) {
     );
 }
 
-async fn broadcast(url: String, members: usize, messages: usize) {
+async fn broadcast(urls: String, members: usize, messages: usize) {
+    let urls: Vec<&str> = urls.split(',').collect();
     let mut clients = Vec::with_capacity(members);
-    for _ in 0..members {
-        let mut ws = connect(&url).await;
+    for i in 0..members {
+        let mut ws = connect(urls[i % urls.len()]).await;
         ws.send(Message::text(r#"{"action":"join","room":"bench"}"#))
             .await
             .expect("join");

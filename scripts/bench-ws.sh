@@ -6,8 +6,12 @@
 #   broadcast: MEMBERS clients in one room, one sending MESSAGES messages, each sent when
 #              every member got the previous (examples/chat: a table query and MEMBERS posts
 #              per message).
+#   across hosts (when dynoxide is installed, as scripts/test.sh does): the same
+#              broadcast on two hosts sharing one DynamoDB-compatible server, with every
+#              member on the sender's host, then with half of them on the other host
+#              (their posts cross over the peer endpoint).
 # Prints messages/s (deliveries/s for broadcast), p50 and p99 in µs, and Portico's ratio
-# to native.
+# to native (across hosts: split / one host, the same backend in both).
 #
 #   bash scripts/bench-ws.sh
 #   MEMBERS=1000 MESSAGES=100 SECONDS_PER_RUN=8 bash scripts/bench-ws.sh
@@ -71,6 +75,34 @@ row "native echo" echo "ws://${native#http://}/" "$CONNECTIONS" "$SECONDS_PER_RU
 row "portico echo (ws-echo)" echo "$(to_ws "$ws")" "$CONNECTIONS" "$SECONDS_PER_RUN"; p_echo=$last
 row "native broadcast" broadcast "ws://${native#http://}/" "$MEMBERS" "$MESSAGES"; n_cast=$last
 row "portico broadcast (chat)" broadcast "$(to_ws "$chat")" "$MEMBERS" "$MESSAGES"; p_cast=$last
+
+dynoxide=${PORTICO_DYNOXIDE:-/var/tmp/portico-tools/dynoxide-3.2.0/bin/dynoxide}
+if [ -x "$dynoxide" ]; then
+    stop_servers
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$dynoxide" --host 127.0.0.1 --port "$port" >"$work/dynoxide.log" 2>&1 &
+    pids+=($!)
+    echo $! >>"$work/pids"
+    for _ in $(seq 1 100); do
+        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.1
+    done
+    for host in one two; do
+        sed -e "s|^dir = .*|dir = \"$work/data-$host\"|" "$work/chat.toml" >"$work/chat-$host.toml"
+        printf '\n[data.dynamodb]\ncreate_tables = true\n[server]\nadmin_token = "bench-token"\n' >>"$work/chat-$host.toml"
+    done
+    export PORTICO_DATA_BACKEND=dynamodb AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" \
+        AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+    one=$(portico_up one "$work/chat-one.toml")
+    two=$(portico_up two "$work/chat-two.toml")
+    row "dynamodb broadcast, one host" broadcast "$(to_ws "$one")" "$MEMBERS" "$MESSAGES"; d_one=$last
+    row "dynamodb broadcast, half remote" broadcast "$(to_ws "$one"),$(to_ws "$two")" "$MEMBERS" "$MESSAGES"; d_two=$last
+else
+    echo "(no dynoxide at $dynoxide: the across-hosts rows are left out; scripts/test.sh installs it)"
+fi
 echo
 awk -v a="$p_echo" -v b="$n_echo" 'BEGIN {printf "echo: portico / native = %.2fx\n", a / b}'
 awk -v a="$p_cast" -v b="$n_cast" 'BEGIN {printf "broadcast: portico / native = %.2fx\n", a / b}'
+if [ -n "${d_two:-}" ]; then
+    awk -v a="$d_two" -v b="$d_one" 'BEGIN {printf "across hosts: half remote / one host = %.2fx\n", a / b}'
+fi

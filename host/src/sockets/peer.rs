@@ -94,7 +94,9 @@ impl PeerClient {
             .send()
             .await
             .map_err(|e| {
-                if e.is_connect() {
+                // Refused: nothing listens there, so the host is down, and its
+                // connections with it. A host that is slow to answer may still hold it.
+                if e.is_connect() && !e.is_timeout() {
                     PeerError::Gone
                 } else {
                     PeerError::Failed(SocketError::Unavailable(format!(
