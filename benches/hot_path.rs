@@ -34,7 +34,7 @@ fn serve(rt: &tokio::runtime::Runtime, manifest: &Manifest) -> Gateway {
     let runtime = Arc::new(
         Runtime::new(
             &manifest.runtime_config(),
-            capabilities(None, &metrics, &portico::sockets::Sockets::new()),
+            capabilities(None, &metrics, &portico::sockets::Sockets::new(), None),
         )
         .expect("runtime"),
     );
@@ -70,7 +70,7 @@ fn gateway(rt: &tokio::runtime::Runtime, pooling: bool) -> Gateway {
     let runtime = Arc::new(
         Runtime::new(
             &config,
-            capabilities(None, &metrics, &portico::sockets::Sockets::new()),
+            capabilities(None, &metrics, &portico::sockets::Sockets::new(), None),
         )
         .expect("runtime"),
     );
@@ -187,7 +187,12 @@ tables = ["todos"]
     let runtime = Arc::new(
         Runtime::new(
             &manifest.runtime_config(),
-            capabilities(Some(store), &metrics, &portico::sockets::Sockets::new()),
+            capabilities(
+                Some(store),
+                &metrics,
+                &portico::sockets::Sockets::new(),
+                None,
+            ),
         )
         .expect("runtime"),
     );

@@ -23,6 +23,8 @@ pub enum Error {
     /// A Lambda proxy response API Gateway would refuse
     /// ([`Response::from_lambda`](crate::Response::from_lambda)).
     Lambda(String),
+    /// A publish failed; match on the inner [`crate::topics::Error`] for the case.
+    Topics(crate::topics::Error),
 }
 
 impl fmt::Display for Error {
@@ -32,6 +34,7 @@ impl fmt::Display for Error {
             Error::NotUtf8(e) => write!(f, "body is not UTF-8: {e}"),
             Error::Data(e) => write!(f, "data: {e}"),
             Error::Lambda(e) => write!(f, "malformed Lambda proxy response: {e}"),
+            Error::Topics(e) => write!(f, "publish: {e}"),
         }
     }
 }
@@ -42,7 +45,7 @@ impl std::error::Error for Error {
             Error::Json(e) => Some(e),
             Error::NotUtf8(e) => Some(e),
             Error::Data(e) => Some(e),
-            Error::Lambda(_) => None,
+            Error::Lambda(_) | Error::Topics(_) => None,
         }
     }
 }
@@ -56,6 +59,12 @@ impl From<serde_json::Error> for Error {
 impl From<std::str::Utf8Error> for Error {
     fn from(e: std::str::Utf8Error) -> Self {
         Error::NotUtf8(e)
+    }
+}
+
+impl From<crate::topics::Error> for Error {
+    fn from(e: crate::topics::Error) -> Self {
+        Error::Topics(e)
     }
 }
 

@@ -44,6 +44,8 @@ pub mod log;
 pub mod outbound;
 mod request;
 mod response;
+pub mod subscriber;
+pub mod topics;
 pub mod variables;
 pub mod websocket;
 
@@ -80,6 +82,8 @@ pub mod bindings {
                 "portico:edge/variables@0.1.0": crate::bindings::portico::edge::variables,
                 "portico:edge/authorization@0.1.0": crate::bindings::portico::edge::authorization,
                 "portico:edge/connections@0.1.0": crate::bindings::portico::edge::connections,
+                "portico:edge/topic-types@0.1.0": crate::bindings::portico::edge::topic_types,
+                "portico:edge/topics@0.1.0": crate::bindings::portico::edge::topics,
             },
         });
     }
@@ -100,6 +104,30 @@ pub mod bindings {
                 "portico:edge/variables@0.1.0": crate::bindings::portico::edge::variables,
                 "portico:edge/authorization@0.1.0": crate::bindings::portico::edge::authorization,
                 "portico:edge/connections@0.1.0": crate::bindings::portico::edge::connections,
+                "portico:edge/topic-types@0.1.0": crate::bindings::portico::edge::topic_types,
+                "portico:edge/topics@0.1.0": crate::bindings::portico::edge::topics,
+            },
+        });
+    }
+
+    /// The bindings of the `subscriber-function` world; its imports are the function
+    /// world's.
+    pub mod subscriber {
+        wit_bindgen::generate!({
+            path: "../wit",
+            world: "subscriber-function",
+            pub_export_macro: true,
+            export_macro_name: "__export_subscriber_function_impl",
+            default_bindings_module: "portico_guest::bindings::subscriber",
+            with: {
+                "portico:edge/http-types@0.1.0": crate::bindings::portico::edge::http_types,
+                "portico:edge/log@0.1.0": crate::bindings::portico::edge::log,
+                "portico:edge/data@0.1.0": crate::bindings::portico::edge::data,
+                "portico:edge/variables@0.1.0": crate::bindings::portico::edge::variables,
+                "portico:edge/authorization@0.1.0": crate::bindings::portico::edge::authorization,
+                "portico:edge/connections@0.1.0": crate::bindings::portico::edge::connections,
+                "portico:edge/topic-types@0.1.0": crate::bindings::portico::edge::topic_types,
+                "portico:edge/topics@0.1.0": crate::bindings::portico::edge::topics,
             },
         });
     }

@@ -28,6 +28,7 @@ pub mod routing;
 pub mod runtime;
 pub mod sockets;
 pub mod telemetry;
+pub mod topics;
 pub mod variables;
 
 /// The architecture's rules, checked on the source: module imports form no cycle, and

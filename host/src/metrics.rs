@@ -124,6 +124,23 @@ pub struct WebSocketLabels {
     pub kind: &'static str,
 }
 
+/// Labels of the topic messages counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TopicLabels {
+    /// The topic.
+    pub topic: String,
+    /// `published`, `delivered`, `failed` (one attempt), `retried`, `dead_lettered`,
+    /// `duplicate` (a delivery whose lease had run out: another may have run too).
+    pub outcome: &'static str,
+}
+
+/// Labels of the topic queue gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SubscriptionLabels {
+    /// The subscription, `TOPIC/FUNCTION`.
+    pub subscription: String,
+}
+
 /// `listener` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ListenerLabel {
@@ -215,6 +232,9 @@ pub struct Metrics {
     websocket_open: Gauge,
     websocket_messages: Family<WebSocketLabels, Counter>,
     websocket_closes: Family<WebSocketLabels, Counter>,
+    topic_messages: Family<TopicLabels, Counter>,
+    topic_depth: Family<SubscriptionLabels, Gauge>,
+    topic_oldest: Family<SubscriptionLabels, Gauge>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -360,6 +380,24 @@ impl Metrics {
             "WebSocket connections ended, by kind (the reason)",
             websocket_closes.clone(),
         );
+        let topic_messages = Family::<TopicLabels, Counter>::default();
+        registry.register(
+            "topic_messages",
+            "Topic messages, by topic and outcome: published, delivered, failed, retried, dead_lettered, duplicate",
+            topic_messages.clone(),
+        );
+        let topic_depth = Family::<SubscriptionLabels, Gauge>::default();
+        registry.register(
+            "topic_queue_depth",
+            "Messages queued for a subscription, not yet delivered (as last polled)",
+            topic_depth.clone(),
+        );
+        let topic_oldest = Family::<SubscriptionLabels, Gauge>::default();
+        registry.register(
+            "topic_oldest_message_age_seconds",
+            "Age of a subscription's oldest undelivered message (as last polled; 0 when none)",
+            topic_oldest.clone(),
+        );
         let api_key_decisions = Family::<ApiKeyLabels, Counter>::default();
         registry.register(
             "api_key_decisions",
@@ -391,7 +429,38 @@ impl Metrics {
             websocket_open,
             websocket_messages,
             websocket_closes,
+            topic_messages,
+            topic_depth,
+            topic_oldest,
         }
+    }
+
+    /// One message of `topic` had `outcome` (see [`TopicLabels`]).
+    pub fn topic_message(&self, topic: &str, outcome: &'static str) {
+        self.topic_messages
+            .get_or_create(&TopicLabels {
+                topic: topic.to_string(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// One message was published to `topic`.
+    pub fn topic_published(&self, topic: &str) {
+        self.topic_message(topic, "published");
+    }
+
+    /// `subscription` has `depth` messages queued, the oldest `oldest_seconds` old.
+    pub fn topic_queue(&self, subscription: &str, depth: u64, oldest_seconds: u64) {
+        let labels = SubscriptionLabels {
+            subscription: subscription.to_string(),
+        };
+        self.topic_depth
+            .get_or_create(&labels)
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        self.topic_oldest
+            .get_or_create(&labels)
+            .set(i64::try_from(oldest_seconds).unwrap_or(i64::MAX));
     }
 
     /// A WebSocket connection opened.

@@ -25,6 +25,7 @@ mod stages;
 mod support;
 mod telemetry;
 mod throttle;
+mod topics;
 mod wasi_http;
 mod websocket;
 mod websocket_hosts;

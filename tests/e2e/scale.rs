@@ -34,7 +34,7 @@ async fn functions_sharing_a_module_compile_it_once() {
     let runtime = Arc::new(
         Runtime::new(
             &manifest.runtime_config(),
-            capabilities(None, &metrics, &portico::sockets::Sockets::new()),
+            capabilities(None, &metrics, &portico::sockets::Sockets::new(), None),
         )
         .expect("runtime"),
     );

@@ -43,7 +43,7 @@ pub struct TempManifest {
 
 /// Writes `text` as `portico.toml` in a new temporary directory. `{hello}`,
 /// `{misbehave}`, `{todo}`, `{fetch}`, `{wasi}` (the wasi:http example), `{keys}`, `{ws-echo}`, `{chat}`,
-/// `{chat-page}`, `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
+/// `{chat-page}`, `{orders}`, `{order-email}`, `{order-stats}`, `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
 pub fn manifest(text: &str) -> TempManifest {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("portico.toml");
@@ -62,6 +62,9 @@ pub fn manifest_text(text: &str) -> String {
         .replace("{ws-echo}", &toml_path(&component("ws_echo")))
         .replace("{chat}", &toml_path(&component("chat")))
         .replace("{chat-page}", &toml_path(&component("chat_page")))
+        .replace("{orders}", &toml_path(&component("orders")))
+        .replace("{order-email}", &toml_path(&component("order_email")))
+        .replace("{order-stats}", &toml_path(&component("order_stats")))
         .replace("{authorizer}", &toml_path(&component("authorizer")))
         .replace(
             "{misbehave-authorizer}",

@@ -287,6 +287,8 @@ struct Opened {
     sockets: std::sync::Arc<crate::sockets::Sockets>,
     /// Where connections are recorded, when other hosts share the data store.
     directory: Option<crate::sockets::directory::Directory>,
+    /// The topics, if the manifest has any.
+    topics: Option<std::sync::Arc<crate::topics::Topics>>,
 }
 
 /// Opens the manifest's data store, if it declares tables, and builds the runtime (and
@@ -301,6 +303,7 @@ async fn runtime_for(
     use anyhow::Context as _;
     let mut api_keys = None;
     let mut directory = None;
+    let mut topics = None;
     let data = if manifest.data.tables.is_empty() {
         None
     } else {
@@ -327,6 +330,13 @@ async fn runtime_for(
                 .context("cannot read the API keys from the data store")?;
             tracing::info!(keys = keys.len(), "API keys loaded");
             api_keys = Some(keys);
+        }
+        if !manifest.topics.is_empty() {
+            topics = Some(crate::topics::Topics::new(
+                manifest.topics.clone(),
+                crate::topics::queue::Queue::new(std::sync::Arc::clone(&backend)),
+                std::sync::Arc::clone(metrics),
+            ));
         }
         if manifest
             .data
@@ -359,21 +369,24 @@ async fn runtime_for(
     Ok(Opened {
         runtime: std::sync::Arc::new(crate::runtime::Runtime::new(
             &config,
-            capabilities(data, metrics, &sockets),
+            capabilities(data, metrics, &sockets, topics.clone()),
         )?),
         api_keys,
         sockets,
         directory,
+        topics,
     })
 }
 
 /// Every capability a function may be granted, registered in the order their figures
 /// appear in the access log: one line each. Data calls go to `data` (none: they fail
-/// with `unavailable`); `connections` calls to `sockets`.
+/// with `unavailable`); `connections` calls to `sockets`; publishes to `topics` (none:
+/// every topic is unknown).
 pub fn capabilities(
     data: Option<crate::data::DataStore>,
     metrics: &std::sync::Arc<crate::metrics::Metrics>,
     sockets: &std::sync::Arc<crate::sockets::Sockets>,
+    topics: Option<std::sync::Arc<crate::topics::Topics>>,
 ) -> crate::runtime::Capabilities {
     crate::runtime::Capabilities::new()
         .with(crate::log::Log)
@@ -387,6 +400,7 @@ pub fn capabilities(
         .with(crate::connections::Connections::new(std::sync::Arc::clone(
             sockets,
         )))
+        .with(crate::topics::capability::TopicsCapability::new(topics))
 }
 
 /// A multi-threaded tokio runtime for the commands that need one.

@@ -50,6 +50,59 @@ fn join_peers(
     Ok(())
 }
 
+/// On the embedded store (this host's alone), the deliveries its last run left leased
+/// — cut short by a crash — come due at once rather than when their leases end.
+async fn recover_leases(topics: &crate::topics::Topics) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    match topics.queue().recover_leases(now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            target: "portico::topics",
+            deliveries = n,
+            "deliveries cut short by the last run's end are due again"
+        ),
+        Err(e) => tracing::warn!(
+            target: "portico::topics",
+            "cannot look for deliveries the last run left leased (they come due when their leases end): {e}"
+        ),
+    }
+}
+
+/// Starts the topics' delivery workers, after checking that each subscriber is one.
+fn start_delivery(
+    topics: &Arc<crate::topics::Topics>,
+    gateway: &Arc<crate::gateway::Gateway>,
+    stop: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<tokio::task::JoinSet<()>> {
+    use crate::runtime::Kind;
+    let served = gateway.served();
+    for (topic, config) in topics.config() {
+        for (i, subscription) in config.subscriptions.iter().enumerate() {
+            if let Some(function) = served.functions.get(&subscription.function)
+                && function.kind() != Kind::Subscriber
+            {
+                anyhow::bail!(
+                    "topics.{topic}.subscribers[{i}]: `{}` is a {} component, not a subscriber (a subscriber exports {})",
+                    subscription.function,
+                    function.kind(),
+                    Kind::Subscriber.export()
+                );
+            }
+        }
+    }
+    let lookup_gateway = Arc::clone(gateway);
+    let lookup: crate::topics::delivery::Lookup =
+        Arc::new(move |name: &str| lookup_gateway.served().functions.get(name).cloned());
+    Ok(crate::topics::delivery::start(
+        topics,
+        gateway.runtime(),
+        &lookup,
+        stop,
+    ))
+}
+
 /// Builds (if asked), loads and serves until SIGINT or SIGTERM.
 pub fn run(
     manifest: Manifest,
@@ -75,11 +128,13 @@ pub fn run(
             api_keys,
             sockets,
             directory,
+            topics,
         } =
             super::runtime_for(&manifest, &metrics, Some(&store)).await?;
         let token = AdminToken::resolve(manifest.server.admin_token.as_deref());
         let manifest_path = manifest.path.clone();
         let peer_url = manifest.server.peer_url.clone();
+        let manifest_backend = manifest.data.backend;
         let limits = server::RequestLimits {
             max_header_bytes: manifest.server.max_header_bytes,
             body_timeout: manifest.server.body_timeout,
@@ -103,6 +158,16 @@ pub fn run(
             .await?,
         );
         let gateway = Arc::clone(deployer.gateway());
+        let stop_delivery = tokio_util::sync::CancellationToken::new();
+        let mut delivery = match &topics {
+            Some(topics) => {
+                if manifest_backend == crate::manifest::BackendKind::Embedded {
+                    recover_leases(topics).await;
+                }
+                Some(start_delivery(topics, &gateway, &stop_delivery)?)
+            }
+            None => None,
+        };
         for route in gateway.served().stage().routes.routes() {
             let function = route.value.function();
             tracing::info!(route = %route.text, function = function.name(), version = function.version(), kind = function.kind().as_str(), policies = ?route.value.policies.names(), "route");
@@ -176,6 +241,12 @@ pub fn run(
             let _ = stop.send(true);
         };
         let (public, admin, ()) = tokio::join!(public, admin, signal);
+        // Deliveries in flight finish (within the grace); what is left is redelivered
+        // when its lease ends.
+        stop_delivery.cancel();
+        if let Some(workers) = delivery.take() {
+            let _ = tokio::time::timeout(crate::http_server::SHUTDOWN_GRACE, workers.join_all()).await;
+        }
         // Open WebSocket connections are told the server is going away (1001), and
         // their `$disconnect` runs, within the same grace as in-flight requests.
         sockets.close_all(crate::http_server::SHUTDOWN_GRACE).await;

@@ -216,6 +216,15 @@ pub(super) fn build(
                 format!("table name `{name}` is reserved: the host keeps its API keys there"),
             ));
         }
+        if crate::topics::queue::tables()
+            .iter()
+            .any(|t| t.name == name)
+        {
+            return Err(problem(
+                "",
+                format!("table name `{name}` is reserved: the host keeps its topics' queue there"),
+            ));
+        }
         if name == crate::sockets::directory::TABLE {
             return Err(problem(
                 "",

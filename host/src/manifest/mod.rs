@@ -23,6 +23,7 @@
 
 mod data;
 mod error;
+mod topics;
 mod units;
 
 pub use crate::gateway::StageConfig;
@@ -97,6 +98,8 @@ pub struct Manifest {
     pub data: DataConfig,
     /// Trace export.
     pub telemetry: TelemetryConfig,
+    /// The topics (`[topics.NAME]`).
+    pub topics: crate::topics::TopicsConfig,
 }
 
 /// `[server]`. Its `Debug` leaves the admin token out.
@@ -256,6 +259,8 @@ struct RawManifest {
     usage_plans: BTreeMap<String, Spanned<UsagePlanSettings>>,
     websocket: Option<Spanned<RawWebSocket>>,
     #[serde(default)]
+    topics: BTreeMap<String, Spanned<topics::RawTopic>>,
+    #[serde(default)]
     data: data::RawData,
     #[serde(default)]
     tables: BTreeMap<String, Spanned<data::RawTable>>,
@@ -331,6 +336,8 @@ struct RawFunction {
     variables_as_env: bool,
     #[serde(default)]
     connections: bool,
+    #[serde(default)]
+    topics: Vec<Spanned<String>>,
     #[serde(default)]
     watch: Vec<PathBuf>,
 }
@@ -567,6 +574,13 @@ impl Manifest {
         let mut data = data::build(&dir, raw.data, raw.tables, &raw.cache)
             .map_err(|p| ManifestError::at(path, source, p.offset, p.key, p.message))?;
 
+        let function_names: Vec<String> = raw.functions.keys().map(|n| n.0.clone()).collect();
+        let topics = topics::build(raw.topics, &function_names)
+            .map_err(|(span, key, message)| at(span, &format!("topics.{key}"), message))?;
+        if !topics.is_empty() {
+            data.tables.extend(crate::topics::queue::tables());
+        }
+
         let mut functions = BTreeMap::new();
         for (FunctionName(name), f) in raw.functions {
             let key = |field: &str| format!("functions.{name}.{field}");
@@ -640,6 +654,18 @@ impl Manifest {
             let mut capabilities = CapabilityConfigs::default();
             capabilities.insert(TableGrants(tables));
             capabilities.insert(crate::connections::ConnectionsGrant(f.connections));
+            let mut granted_topics = Vec::with_capacity(f.topics.len());
+            for topic in f.topics {
+                if !topics.contains_key(topic.get_ref()) {
+                    return Err(at(
+                        topic.span(),
+                        &key("topics"),
+                        unknown("topic", topic.get_ref(), topics.keys()),
+                    ));
+                }
+                granted_topics.push(topic.into_inner());
+            }
+            capabilities.insert(crate::topics::TopicGrants(granted_topics));
             if let Some(hosts) = f.allowed_outbound_hosts {
                 let allowed = AllowedHosts::parse(hosts.get_ref())
                     .map_err(|e| at(hosts.span(), &key("allowed_outbound_hosts"), e.to_string()))?;
@@ -846,6 +872,7 @@ impl Manifest {
             api,
             data,
             telemetry,
+            topics,
         })
     }
 

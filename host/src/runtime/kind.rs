@@ -12,6 +12,8 @@ pub const FUNCTION_EXPORT: &str = "portico:edge/handler@0.1.0";
 pub const AUTHORIZER_EXPORT: &str = "portico:edge/authorizer@0.1.0";
 /// The export of a WebSocket route's function.
 pub const WEBSOCKET_EXPORT: &str = "portico:edge/websocket@0.1.0";
+/// The export that makes a component a topic subscriber.
+pub const SUBSCRIBER_EXPORT: &str = "portico:edge/subscriber@0.1.0";
 /// The export of a standard `wasi:http/proxy` component (any 0.2.x).
 pub const WASI_HTTP_EXPORT_PREFIX: &str = "wasi:http/incoming-handler@0.2.";
 
@@ -33,15 +35,19 @@ pub enum Kind {
     /// -> result<websocket-response, string>`, API Gateway's WebSocket event. The
     /// manifest's `[websocket.routes]` name it.
     WebSocket,
+    /// A topic subscriber (the `subscriber-function` world): `on-message(message) ->
+    /// result<_, string>`, SNS's notification. The manifest's `[topics.NAME]` name it.
+    Subscriber,
 }
 
 impl Kind {
     /// Every kind, in detection order.
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Function,
         Kind::WasiHttp,
         Kind::Authorizer,
         Kind::WebSocket,
+        Kind::Subscriber,
     ];
 
     /// The name used in the manifest's `kind` and in the admin API.
@@ -51,6 +57,7 @@ impl Kind {
             Kind::WasiHttp => "wasi-http",
             Kind::Authorizer => "authorizer",
             Kind::WebSocket => "websocket",
+            Kind::Subscriber => "subscriber",
         }
     }
 
@@ -66,6 +73,7 @@ impl Kind {
             Kind::WasiHttp => "wasi:http/incoming-handler@0.2.x",
             Kind::Authorizer => AUTHORIZER_EXPORT,
             Kind::WebSocket => WEBSOCKET_EXPORT,
+            Kind::Subscriber => SUBSCRIBER_EXPORT,
         }
     }
 
@@ -80,6 +88,7 @@ impl Kind {
             Kind::WasiHttp => export.starts_with(WASI_HTTP_EXPORT_PREFIX),
             Kind::Authorizer => export == AUTHORIZER_EXPORT,
             Kind::WebSocket => export == WEBSOCKET_EXPORT,
+            Kind::Subscriber => export == SUBSCRIBER_EXPORT,
         }
     }
 }

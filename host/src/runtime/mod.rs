@@ -22,6 +22,7 @@ pub mod function;
 mod kind;
 mod limits;
 mod state;
+pub mod subscriber;
 pub mod wasi_http;
 pub mod websocket;
 
@@ -246,6 +247,8 @@ enum Handler {
     WasiHttp(Arc<wasi_http::Pre>),
     Authorizer(Arc<authorizer::Pre>),
     WebSocket(Arc<websocket::Pre>),
+    /// A topic subscriber.
+    Subscriber(Arc<subscriber::Pre>),
 }
 
 impl Clone for Handler {
@@ -255,6 +258,7 @@ impl Clone for Handler {
             Handler::WasiHttp(pre) => Handler::WasiHttp(Arc::clone(pre)),
             Handler::Authorizer(pre) => Handler::Authorizer(Arc::clone(pre)),
             Handler::WebSocket(pre) => Handler::WebSocket(Arc::clone(pre)),
+            Handler::Subscriber(pre) => Handler::Subscriber(Arc::clone(pre)),
         }
     }
 }
@@ -266,6 +270,7 @@ impl Handler {
             Handler::WasiHttp(_) => Kind::WasiHttp,
             Handler::Authorizer(_) => Kind::Authorizer,
             Handler::WebSocket(_) => Kind::WebSocket,
+            Handler::Subscriber(_) => Kind::Subscriber,
         }
     }
 
@@ -275,6 +280,7 @@ impl Handler {
             Handler::WasiHttp(pre) => WeakHandler::WasiHttp(Arc::downgrade(pre)),
             Handler::Authorizer(pre) => WeakHandler::Authorizer(Arc::downgrade(pre)),
             Handler::WebSocket(pre) => WeakHandler::WebSocket(Arc::downgrade(pre)),
+            Handler::Subscriber(pre) => WeakHandler::Subscriber(Arc::downgrade(pre)),
         }
     }
 }
@@ -285,6 +291,7 @@ enum WeakHandler {
     WasiHttp(Weak<wasi_http::Pre>),
     Authorizer(Weak<authorizer::Pre>),
     WebSocket(Weak<websocket::Pre>),
+    Subscriber(Weak<subscriber::Pre>),
 }
 
 impl WeakHandler {
@@ -294,6 +301,7 @@ impl WeakHandler {
             WeakHandler::WasiHttp(pre) => pre.upgrade().map(Handler::WasiHttp),
             WeakHandler::Authorizer(pre) => pre.upgrade().map(Handler::Authorizer),
             WeakHandler::WebSocket(pre) => pre.upgrade().map(Handler::WebSocket),
+            WeakHandler::Subscriber(pre) => pre.upgrade().map(Handler::Subscriber),
         }
     }
 
@@ -303,6 +311,7 @@ impl WeakHandler {
             WeakHandler::WasiHttp(pre) => pre.strong_count() > 0,
             WeakHandler::Authorizer(pre) => pre.strong_count() > 0,
             WeakHandler::WebSocket(pre) => pre.strong_count() > 0,
+            WeakHandler::Subscriber(pre) => pre.strong_count() > 0,
         }
     }
 }
@@ -626,6 +635,9 @@ impl Runtime {
             Handler::WebSocket(pre) => {
                 tokio::time::timeout(timeout, turns.gate(websocket::probe(pre, &mut store))).await
             }
+            Handler::Subscriber(pre) => {
+                tokio::time::timeout(timeout, turns.gate(subscriber::probe(pre, &mut store))).await
+            }
         };
         match started {
             Ok(Ok(())) => Ok(()),
@@ -662,7 +674,7 @@ impl Runtime {
                     record: Pending::Later(finished),
                 }
             }
-            Handler::Authorizer(_) | Handler::WebSocket(_) => Invocation {
+            Handler::Authorizer(_) | Handler::WebSocket(_) | Handler::Subscriber(_) => Invocation {
                 response: Err(InvokeError::WrongKind(function.kind())),
                 record: Pending::Ready(InvocationRecord::default()),
             },
@@ -702,6 +714,36 @@ impl Runtime {
                 async |store, record| {
                     websocket::run(pre, &event, store, record, max_response).await
                 },
+            )
+            .await;
+        (result, record)
+    }
+
+    /// Delivers `message` to the topic subscriber `function` through a fresh instance,
+    /// within its limits; `request_id` names the delivery in logs. A function of
+    /// another kind answers [`InvokeError::WrongKind`].
+    pub async fn invoke_subscriber(
+        &self,
+        function: &Arc<Function>,
+        message: subscriber::bindings::Message,
+        request_id: &Arc<str>,
+    ) -> (Result<(), InvokeError>, InvocationRecord) {
+        let Handler::Subscriber(pre) = &function.handler else {
+            return (
+                Err(InvokeError::WrongKind(function.kind())),
+                InvocationRecord::default(),
+            );
+        };
+        let mut record = InvocationRecord::default();
+        let timeout = function.limits().timeout;
+        let result = self
+            .in_fresh_instance(
+                function,
+                request_id,
+                None,
+                timeout,
+                &mut record,
+                async |store, record| subscriber::run(pre, &message, store, record).await,
             )
             .await;
         (result, record)
@@ -871,6 +913,9 @@ impl Runtime {
             }
             Kind::WebSocket => {
                 Handler::WebSocket(Arc::new(websocket::Pre::new(pre).map_err(world)?))
+            }
+            Kind::Subscriber => {
+                Handler::Subscriber(Arc::new(subscriber::Pre::new(pre).map_err(world)?))
             }
         };
         // Only a component that links is worth keeping.
