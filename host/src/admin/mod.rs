@@ -13,6 +13,9 @@
 //!   - API keys ([`keys`]): `POST /keys` (`{"name": "...", "plan": "..."}`; the answer
 //!     holds the key's value, shown this once), `GET /keys`, `GET /keys/{id}`,
 //!     `DELETE /keys/{id}` (revoke), `GET /keys/{id}/usage`;
+//!   - topics ([`topics`]): `GET /topics` (queue depths, dead letters), `POST
+//!     /topics/{name}/messages` (publish), `GET /topics/{name}/dead-letters`, `POST
+//!     /topics/{name}/dead-letters/redrive`;
 //!   - WebSocket connections: `POST`, `GET`, `DELETE /@connections/{id}`, wherever the
 //!     connection is ([`connections`]).
 //! - `/@peer/connections/{id}`: the same for this host's own connections, for the other
@@ -23,6 +26,7 @@
 mod auth;
 mod connections;
 mod keys;
+mod topics;
 pub mod upload;
 
 pub use auth::{ADMIN_TOKEN_ENV, AdminToken, Denied};
@@ -48,12 +52,24 @@ pub const MAX_UPLOAD_BYTES: usize = 128 << 20;
 pub struct Admin {
     deployer: Arc<Deployer>,
     token: Option<AdminToken>,
+    topics: Option<Arc<crate::topics::Topics>>,
 }
 
 impl Admin {
     /// The admin API over `deployer`, guarded by `token` (none: changes are refused).
     pub fn new(deployer: Arc<Deployer>, token: Option<AdminToken>) -> Admin {
-        Admin { deployer, token }
+        Admin {
+            deployer,
+            token,
+            topics: None,
+        }
+    }
+
+    /// With `/topics` over `topics`.
+    #[must_use]
+    pub fn with_topics(mut self, topics: Option<Arc<crate::topics::Topics>>) -> Admin {
+        self.topics = topics;
+        self
     }
 }
 
@@ -190,6 +206,10 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
             method_not_allowed()
         }
         (_, ["keys", ..]) => keys::handle(admin, method, &segments[1..], body, &actor).await,
+        (_, ["topics", ..]) => {
+            let query = parts.uri.query().map(str::to_string);
+            topics::handle(admin, method, &segments[1..], query, body).await
+        }
         (_, ["@connections", id]) => {
             connections::public(admin.deployer.gateway().sockets(), method, id, body).await
         }

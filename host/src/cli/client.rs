@@ -1,5 +1,5 @@
-//! `portico deploy`, `portico versions`, `portico rollback`, `portico keys`: clients of a
-//! running host's admin API.
+//! `portico deploy`, `portico versions`, `portico rollback`, `portico keys`, `portico
+//! topics`: clients of a running host's admin API.
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
@@ -65,6 +65,51 @@ pub enum Request {
     },
     /// Manage API keys.
     Keys(KeysCommand),
+    /// Operate topics.
+    Topics(TopicsCommand),
+}
+
+/// `portico topics ...`.
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Publish a message; prints its id once it is durable.
+    Publish {
+        /// The topic.
+        topic: String,
+        /// The message body.
+        message: String,
+        /// Its subject.
+        #[arg(long)]
+        subject: Option<String>,
+        /// An attribute, `NAME=VALUE` (a String) or `NAME:TYPE=VALUE` (TYPE: String,
+        /// Number, String.Array, Binary); repeatable.
+        #[arg(long = "attribute", short = 'a')]
+        attributes: Vec<String>,
+    },
+    /// Each subscription's queue: messages waiting, the oldest one's age, dead letters.
+    Stats,
+    /// A topic's dead letters.
+    DeadLetters {
+        /// The topic.
+        topic: String,
+    },
+    /// Put a topic's dead letters back in their queues (attempts reset).
+    Redrive {
+        /// The topic.
+        topic: String,
+        /// Only this subscriber function's.
+        #[arg(long)]
+        subscription: Option<String>,
+    },
+}
+
+/// An attribute written `NAME=VALUE` or `NAME:TYPE=VALUE`, as JSON for the admin API.
+fn attribute(text: &str) -> anyhow::Result<Value> {
+    let Some((head, value)) = text.split_once('=') else {
+        bail!("attribute {text:?}: write NAME=VALUE or NAME:TYPE=VALUE");
+    };
+    let (name, data_type) = head.split_once(':').unwrap_or((head, "String"));
+    Ok(serde_json::json!({ "name": name, "type": data_type, "value": value }))
 }
 
 /// `portico keys ...`.
@@ -217,6 +262,80 @@ async fn send(admin: &AdminArgs, request: Request) -> anyhow::Result<()> {
             );
         }
         Request::Keys(command) => keys(&client, base, with_token, command).await?,
+        Request::Topics(command) => topics(&client, base, with_token, command).await?,
+    }
+    Ok(())
+}
+
+/// `portico topics ...`.
+async fn topics(
+    client: &reqwest::Client,
+    base: &str,
+    with_token: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    command: TopicsCommand,
+) -> anyhow::Result<()> {
+    let segment = |id: &str| form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>();
+    match command {
+        TopicsCommand::Publish {
+            topic,
+            message,
+            subject,
+            attributes,
+        } => {
+            let attributes = attributes
+                .iter()
+                .map(|a| attribute(a))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let url = format!("{base}/topics/{}/messages", segment(&topic));
+            let body = serde_json::json!({
+                "message": message,
+                "subject": subject,
+                "attributes": attributes,
+            });
+            let answer = call(with_token(client.post(&url).json(&body)), &url).await?;
+            println!("{}", text(&answer["message_id"]));
+        }
+        TopicsCommand::Stats => {
+            let url = format!("{base}/topics");
+            let answer = call(with_token(client.get(&url)), &url).await?;
+            println!(
+                "{:<40}  {:>8}  {:>12}  {:>12}",
+                "subscription", "queued", "oldest (s)", "dead letters"
+            );
+            for topic in answer["items"].as_array().into_iter().flatten() {
+                for sub in topic["subscriptions"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<40}  {:>8}  {:>12}  {:>12}",
+                        format!("{}/{}", text(&topic["topic"]), text(&sub["function"])),
+                        sub["queued"],
+                        match &sub["oldest_age_seconds"] {
+                            Value::Null => "-".to_string(),
+                            age => age.to_string(),
+                        },
+                        sub["dead_letters"],
+                    );
+                }
+            }
+        }
+        TopicsCommand::DeadLetters { topic } => {
+            let url = format!("{base}/topics/{}/dead-letters", segment(&topic));
+            let answer = call(with_token(client.get(&url)), &url).await?;
+            for letter in answer["items"].as_array().into_iter().flatten() {
+                println!("{letter}");
+            }
+        }
+        TopicsCommand::Redrive {
+            topic,
+            subscription,
+        } => {
+            let mut url = format!("{base}/topics/{}/dead-letters/redrive", segment(&topic));
+            if let Some(function) = &subscription {
+                url.push_str("?subscription=");
+                url.push_str(&segment(function));
+            }
+            let answer = call(with_token(client.post(&url)), &url).await?;
+            println!("redrove {} dead letters of {topic}", answer["redriven"]);
+        }
     }
     Ok(())
 }

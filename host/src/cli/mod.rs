@@ -144,6 +144,16 @@ pub enum Command {
         #[command(flatten)]
         admin: client::AdminArgs,
     },
+    /// Operate a running host's topics (through its admin API): publish, stats,
+    /// dead-letters, redrive.
+    Topics {
+        /// What to do.
+        #[command(subcommand)]
+        command: client::TopicsCommand,
+        /// The admin API and its token.
+        #[command(flatten)]
+        admin: client::AdminArgs,
+    },
     /// Read and write the data store directly: get, put, delete, query, scan, export,
     /// import. Uses the manifest's `[data]` backend (or PORTICO_DATA_BACKEND).
     Data {
@@ -226,6 +236,7 @@ pub fn main() -> ExitCode {
             },
         ),
         Command::Keys { command, admin } => client::run(&admin, client::Request::Keys(command)),
+        Command::Topics { command, admin } => client::run(&admin, client::Request::Topics(command)),
     });
     crate::telemetry::shutdown();
     match result {

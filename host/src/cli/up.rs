@@ -229,7 +229,7 @@ pub fn run(
             public_listening,
             until_stopped(stopped.clone()),
         );
-        let admin = Arc::new(Admin::new(deployer, token));
+        let admin = Arc::new(Admin::new(deployer, token).with_topics(topics.clone()));
         let admin = crate::admin::serve(
             admin,
             admin_listener,

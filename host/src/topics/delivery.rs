@@ -204,6 +204,9 @@ impl Worker {
                 tracing::warn!(target: "portico::topics", subscription = %self.sub, message = %leased.message.id, "cannot record the delivery's outcome (it will be delivered again when its lease ends): {e}");
             }
         }
+        if let Err(e) = &outcome {
+            metrics.failure(function.name(), e.outcome());
+        }
         let error = outcome.as_ref().err().map(ToString::to_string);
         tracing::info!(
             target: "portico::topics",
@@ -215,13 +218,13 @@ impl Worker {
             version = function.version(),
             ok = outcome.is_ok(),
             error = error.as_deref(),
-            ms = started.elapsed().as_secs_f64() * 1000.0,
+            ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+            guest_us = u64::try_from(record.guest.as_micros()).unwrap_or(u64::MAX),
             "{} delivery {} of {}",
             self.sub,
             leased.attempts,
             leased.message.id
         );
-        let _ = record;
     }
 }
 

@@ -308,6 +308,11 @@ impl Topics {
         &self.metrics
     }
 
+    /// Wakes this host's workers (after a redrive, say).
+    pub fn wake(&self) {
+        self.published.notify_waiters();
+    }
+
     /// Resolves at the next publish on this host.
     pub(crate) async fn next_publish(&self) {
         self.published.notified().await;
