@@ -347,3 +347,68 @@ fn topic_mistakes_name_line_and_key() {
         crate::support::refused_at(text, key, words);
     }
 }
+
+#[tokio::test]
+async fn two_hosts_on_one_dynamodb_share_the_queue_and_take_over_a_dead_host_s_messages() {
+    let dynamodb = crate::support::dynamodb().await;
+    let endpoint = dynamodb.endpoint();
+    let env = crate::support::dynamodb_env(&endpoint);
+    // Short timeouts: a delivery the kill cuts short is leased for 1 s + 30 s.
+    let host = || {
+        let m = orders(BOTH, "concurrency = 1");
+        let manifest = std::fs::read_to_string(&m.path).expect("read");
+        let manifest = manifest
+            .replace(
+                "[data]\n",
+                "[data.dynamodb]\ncreate_tables = true\n[data]\n",
+            )
+            .replace(
+                "[functions.order-email]\n",
+                "[functions.order-email]\ntimeout = \"1s\"\n",
+            )
+            .replace(
+                "[functions.order-stats]\n",
+                "[functions.order-stats]\ntimeout = \"1s\"\n",
+            );
+        std::fs::write(&m.path, manifest).expect("write");
+        m
+    };
+    let mut one = Server::start_env(host(), &[], &env);
+    let two = Server::start_env(host(), &[], &env);
+    for n in 0..10 {
+        place(
+            if n % 2 == 0 { &one } else { &two },
+            &format!("shared-{n}"),
+            1,
+        )
+        .await;
+    }
+    // Both hosts read the same stats item; each message counted once.
+    stats_reach(&two, 10).await;
+    assert_eq!(stats(&one).await["count"], 10);
+    // Twenty more through host one, which dies at once: host two delivers them all,
+    // the ones host one had leased once their leases end.
+    for n in 0..20 {
+        place(&one, &format!("orphan-{n}"), 1).await;
+    }
+    one.kill();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let stats = stats(&two).await;
+        if stats["count"] == 30 {
+            assert_eq!(stats["quantity"], 30);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{stats}\n{}", two.log());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let emails =
+        one.log().matches("email: order").count() + two.log().matches("email: order").count();
+    assert!(emails >= 30, "{emails} emails for 30 orders");
+    let duplicates = metric(
+        &two,
+        r#"portico_topic_messages_total{topic="order-placed",outcome="duplicate"}"#,
+    )
+    .await;
+    eprintln!("{emails} emails for 30 orders; host two counted {duplicates} duplicate deliveries");
+}
