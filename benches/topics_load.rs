@@ -1,8 +1,9 @@
 //! The topics benchmark of `scripts/bench-topics.sh`, in one process on the embedded
 //! store, each row against the bare store's write rate measured in the same run:
 //!
-//! - `put`: CONCURRENCY tasks writing items of the message's size with `PutItem` (the
-//!   baseline: what one durable write costs);
+//! - `put` and `put-after`: CONCURRENCY tasks writing items of the message's size with
+//!   `PutItem` (the baseline, before and after the publishes: what one durable write
+//!   costs);
 //! - `publish`: the same tasks publishing to a topic with one subscription, no worker
 //!   running (the publish path: validation, filter, one queue write, acknowledged once
 //!   committed);
@@ -72,6 +73,35 @@ where
     (all.len(), started.elapsed(), all)
 }
 
+/// One durable `PutItem` of an item the message's size, numbered `n`.
+fn put(
+    backend: &Arc<dyn portico_data::Backend>,
+) -> impl Fn(u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
++ Send
++ Sync
++ 'static {
+    let store = Arc::clone(backend);
+    move |n| {
+        let store = Arc::clone(&store);
+        Box::pin(async move {
+            let mut item = Item::new();
+            item.insert("id".into(), Value::S(format!("item-{n}")));
+            item.insert("body".into(), Value::S(BODY.into()));
+            store
+                .put_item(PutItem {
+                    table: "bench".into(),
+                    item,
+                    condition: None,
+                    placeholders: Placeholders::default(),
+                    return_values: ReturnValues::None,
+                    return_old_on_condition_failure: false,
+                })
+                .await
+                .expect("put");
+        })
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -102,27 +132,7 @@ module = "{module}"
     let metrics = Arc::new(Metrics::new());
 
     // The baseline: bare durable writes of an item the message's size.
-    let store = Arc::clone(&backend);
-    let (count, elapsed, latencies) = load(concurrency, seconds, move |n| {
-        let store = Arc::clone(&store);
-        async move {
-            let mut item = Item::new();
-            item.insert("id".into(), Value::S(format!("item-{n}")));
-            item.insert("body".into(), Value::S(BODY.into()));
-            store
-                .put_item(PutItem {
-                    table: "bench".into(),
-                    item,
-                    condition: None,
-                    placeholders: Placeholders::default(),
-                    return_values: ReturnValues::None,
-                    return_old_on_condition_failure: false,
-                })
-                .await
-                .expect("put");
-        }
-    })
-    .await;
+    let (count, elapsed, latencies) = load(concurrency, seconds, put(&backend)).await;
     report("put", count, elapsed, latencies);
 
     // Publishes, acknowledged when queued; no worker takes them.
@@ -144,6 +154,9 @@ module = "{module}"
     .await;
     report("publish", count, elapsed, latencies);
     let backlog = count;
+    // The baseline again, after: the two rows bracket the publishes.
+    let (count, elapsed, latencies) = load(concurrency, seconds, put(&backend)).await;
+    report("put-after", count, elapsed, latencies);
 
     // Deliveries: the workers drain the backlog, then one message at a time.
     let runtime = Arc::new(

@@ -346,6 +346,14 @@ fn topic_mistakes_name_line_and_key() {
     for (text, key, words) in cases {
         crate::support::refused_at(text, key, words);
     }
+    // A subscriber must be one: checked when the modules load (and at every deploy).
+    let err = crate::support::up_fails(&manifest(
+        "[functions.f]\nmodule = \"{orders}\"\n[topics.t]\nsubscribers = [\"f\"]\n",
+    ));
+    assert!(
+        err.contains("function `f` is a function component, but topic `t` needs a subscriber"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

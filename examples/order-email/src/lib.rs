@@ -14,9 +14,7 @@ struct Order {
 }
 
 fn on_message(message: Message) -> Result<(), String> {
-    let order: Order = message
-        .json()
-        .map_err(|e| format!("not an order: {e}"))?;
+    let order: Order = message.json().map_err(|e| format!("not an order: {e}"))?;
     portico_guest::log::info(format!(
         "email: order {} for {} x {} confirmed (message {}, attempt {})",
         order.id,

@@ -70,37 +70,17 @@ async fn recover_leases(topics: &crate::topics::Topics) {
     }
 }
 
-/// Starts the topics' delivery workers, after checking that each subscriber is one.
+/// Starts the topics' delivery workers (that each subscriber is one, the served
+/// functions were checked for when they loaded).
 fn start_delivery(
     topics: &Arc<crate::topics::Topics>,
     gateway: &Arc<crate::gateway::Gateway>,
     stop: &tokio_util::sync::CancellationToken,
-) -> anyhow::Result<tokio::task::JoinSet<()>> {
-    use crate::runtime::Kind;
-    let served = gateway.served();
-    for (topic, config) in topics.config() {
-        for (i, subscription) in config.subscriptions.iter().enumerate() {
-            if let Some(function) = served.functions.get(&subscription.function)
-                && function.kind() != Kind::Subscriber
-            {
-                anyhow::bail!(
-                    "topics.{topic}.subscribers[{i}]: `{}` is a {} component, not a subscriber (a subscriber exports {})",
-                    subscription.function,
-                    function.kind(),
-                    Kind::Subscriber.export()
-                );
-            }
-        }
-    }
+) -> tokio::task::JoinSet<()> {
     let lookup_gateway = Arc::clone(gateway);
     let lookup: crate::topics::delivery::Lookup =
         Arc::new(move |name: &str| lookup_gateway.served().functions.get(name).cloned());
-    Ok(crate::topics::delivery::start(
-        topics,
-        gateway.runtime(),
-        &lookup,
-        stop,
-    ))
+    crate::topics::delivery::start(topics, gateway.runtime(), &lookup, stop)
 }
 
 /// Builds (if asked), loads and serves until SIGINT or SIGTERM.
@@ -164,13 +144,20 @@ pub fn run(
                 if manifest_backend == crate::manifest::BackendKind::Embedded {
                     recover_leases(topics).await;
                 }
-                Some(start_delivery(topics, &gateway, &stop_delivery)?)
+                Some(start_delivery(topics, &gateway, &stop_delivery))
             }
             None => None,
         };
         for route in gateway.served().stage().routes.routes() {
-            let function = route.value.function();
-            tracing::info!(route = %route.text, function = function.name(), version = function.version(), kind = function.kind().as_str(), policies = ?route.value.policies.names(), "route");
+            let policies = route.value.policies.names();
+            match route.value.function() {
+                Some(function) => {
+                    tracing::info!(route = %route.text, function = function.name(), version = function.version(), kind = function.kind().as_str(), ?policies, "route");
+                }
+                None => {
+                    tracing::info!(route = %route.text, integration = %route.value.spec.describe(), ?policies, "route");
+                }
+            }
         }
         if gateway.served().stage().routes.routes().is_empty() {
             tracing::warn!(

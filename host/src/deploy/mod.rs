@@ -21,7 +21,7 @@ pub use audit::{Actor, AuditAction, AuditLog, AuditOutcome};
 pub use settings::{Settings, SettingsError, SettingsPatch, StoredSettings};
 pub use store::{DeployStore, Deployment, FunctionRecord, Source, StoreError, rfc3339};
 
-use crate::gateway::{Gateway, RouteSpec, RoutesError, Served};
+use crate::gateway::{Gateway, IntegrationSpec, RouteSpec, RoutesError, Served};
 use crate::manifest::{FunctionConfig, Manifest};
 use crate::metrics::Metrics;
 use crate::policy::api_key::ApiKeys;
@@ -877,11 +877,11 @@ fn replace_function(
     let mut list = served.route_list();
     let current: Vec<&RouteKey> = list
         .iter()
-        .filter(|r| r.function == name)
+        .filter(|r| r.function() == Some(&name))
         .map(|r| &r.key)
         .collect();
     if current.len() != routes.len() || current.iter().zip(routes).any(|(a, b)| *a != b) {
-        list.retain(|r| r.function != name);
+        list.retain(|r| r.function() != Some(&name));
         list.extend(routes.iter().map(|k| route_spec(manifest, k, &name)));
     }
     let mut functions = served.functions.clone();
@@ -900,7 +900,7 @@ fn replace_function(
 fn route_spec(manifest: &Manifest, key: &RouteKey, name: &str) -> RouteSpec {
     RouteSpec {
         key: key.clone(),
-        function: name.to_string(),
+        integration: IntegrationSpec::Function(name.to_string()),
         options: manifest.route_options(key),
     }
 }
@@ -1166,11 +1166,11 @@ async fn reconcile(
     }
     // The manifest's routes of functions served with the manifest's settings, then the
     // routes deployments set.
-    let own: Vec<&String> = own_routes.iter().map(|r| &r.function).collect();
+    let own: Vec<&str> = own_routes.iter().filter_map(RouteSpec::function).collect();
     let mut routes: Vec<RouteSpec> = manifest
         .route_list()
         .into_iter()
-        .filter(|r| !own.contains(&&r.function))
+        .filter(|r| r.function().is_none_or(|f| !own.contains(&f)))
         .collect();
     routes.extend(own_routes);
     let pins = load_pins(runtime, store, state, manifest, current, &functions).await?;

@@ -77,7 +77,7 @@ impl Access {
     /// The request matched `text`, leading to `target`.
     pub(super) fn route(&mut self, text: &str, target: &RouteTarget) {
         self.route = Some(text.to_string());
-        self.function = Some(Arc::clone(target.function()));
+        self.function = target.function().map(Arc::clone);
     }
 
     /// A policy refused the request, for `reason` (logged as `refused`).

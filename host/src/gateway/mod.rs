@@ -12,10 +12,12 @@
 mod access;
 pub mod body_budget;
 mod error;
+pub mod mapping;
 pub mod payload;
 mod request_id;
 mod served;
 pub mod server;
+pub mod service;
 pub mod websocket;
 
 pub use crate::exchange::{IncomingRequest as GatewayRequest, Response as GatewayResponse};
@@ -26,9 +28,10 @@ pub use crate::runtime::function::{clf_time, query_parameters};
 pub use error::GatewayError;
 pub use request_id::new_request_id;
 pub use served::{
-    Api, ApiSettings, Integration, Override, RouteOptions, RouteSpec, RouteTarget, RoutesError,
-    Served, Stage, StageConfig,
+    Api, ApiSettings, Integration, IntegrationSpec, Override, RouteOptions, RouteSpec, RouteTarget,
+    RoutesError, Served, Stage, StageConfig,
 };
+pub use service::Service;
 
 use crate::exchange::{BodyError, Response};
 use crate::metrics::Metrics;
@@ -219,7 +222,40 @@ impl Gateway {
             return access.finish_now(response, None);
         }
 
-        let function = Arc::clone(target.function());
+        // Host-side integrations: one before the function, or the route's own.
+        let services = target
+            .spec
+            .options
+            .before
+            .iter()
+            .chain(match &target.integration {
+                Integration::Service(service) => Some(service),
+                Integration::Function(_) => None,
+            });
+        let mut answer = None;
+        for service in services {
+            let response = match self.call_service(service, &mut trigger, &access).await {
+                Ok(response) => response,
+                Err(error) => error.response(),
+            };
+            // What follows runs after a 2xx only.
+            let success = response.status.is_success();
+            answer = Some(response);
+            if !success {
+                break;
+            }
+        }
+        let function = match (target.function(), answer) {
+            (Some(function), None) => Arc::clone(function),
+            (Some(function), Some(answer)) if answer.status.is_success() => Arc::clone(function),
+            (_, answer) => {
+                // A service answered: a refusal, or the route's own answer. (A route
+                // without a function has a service, so the fallback never serves.)
+                let mut response = answer.unwrap_or_else(|| GatewayError::Internal.response());
+                policies.respond(&request_headers, &mut response);
+                return access.finish_now(response, None);
+            }
+        };
         function.count_request();
         let timeout = target.spec.options.timeout;
         // Everything the invocation logs (guest lines, data calls, stage spans at debug
@@ -244,6 +280,39 @@ impl Gateway {
         access.finish(response, invocation.record)
     }
 
+    /// Runs `service` for `trigger`, reading its body first if the service needs it (and
+    /// putting it back for a function after it).
+    async fn call_service(
+        &self,
+        service: &Arc<dyn Service>,
+        trigger: &mut HttpTrigger,
+        access: &Access,
+    ) -> Result<Response, GatewayError> {
+        let body = if service.reads_body() {
+            let body = std::mem::take(&mut trigger.request.body)
+                .collect()
+                .await
+                .map_err(|e| {
+                    tracing::debug!(request_id = %access.request_id(), "{e}");
+                    body_error(&e)
+                })?;
+            trigger.request.body = crate::exchange::RequestBody::from(body.clone());
+            body
+        } else {
+            bytes::Bytes::new()
+        };
+        let span = tracing::info_span!(
+            "request",
+            request_id = %access.request_id(),
+            route = %access.route_text(),
+            integration = %service.describe(),
+        );
+        Ok(service
+            .call(trigger, &body, &self.runtime)
+            .instrument(span)
+            .await)
+    }
+
     /// Logs and counts a failed invocation; the gateway's answer to it.
     fn failed(
         &self,
@@ -253,10 +322,7 @@ impl Gateway {
     ) -> GatewayError {
         let status = match error {
             InvokeError::Rejected(_) | InvokeError::Timeout(_) => GatewayError::Unavailable,
-            InvokeError::RequestBody(BodyError::TooLarge(_)) => GatewayError::PayloadTooLarge,
-            InvokeError::RequestBody(BodyError::Broken(_)) => GatewayError::BadRequest,
-            InvokeError::RequestBody(BodyError::TimedOut(_)) => GatewayError::RequestTimeout,
-            InvokeError::RequestBody(BodyError::OverBudget(_)) => GatewayError::Unavailable,
+            InvokeError::RequestBody(e) => body_error(e),
             InvokeError::Trap(_)
             | InvokeError::Guest(_)
             | InvokeError::ResponseTooLarge { .. }
@@ -291,6 +357,16 @@ impl Gateway {
         let mut response = error.response();
         served.api.policies().respond(&req.headers, &mut response);
         Access::new(&self.metrics, &mut req, &stage, started).finish_now(response, None)
+    }
+}
+
+/// The gateway's answer to a request body it could not read.
+fn body_error(error: &BodyError) -> GatewayError {
+    match error {
+        BodyError::TooLarge(_) => GatewayError::PayloadTooLarge,
+        BodyError::Broken(_) => GatewayError::BadRequest,
+        BodyError::TimedOut(_) => GatewayError::RequestTimeout,
+        BodyError::OverBudget(_) => GatewayError::Unavailable,
     }
 }
 

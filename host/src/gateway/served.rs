@@ -2,6 +2,7 @@
 //! leading to targets (an integration plus its policies), and the functions behind
 //! them. A deploy or a reload builds a new [`Served`] and swaps it in whole.
 
+use super::service::Service;
 use crate::policy::api_key::ApiKeyPolicy;
 use crate::policy::throttle::Throttle;
 use crate::policy::{Authorizer, CorsPolicy, Policies, Policy, RouteAuth};
@@ -51,17 +52,48 @@ pub struct RouteOptions {
     pub api_key_required: Option<bool>,
     /// The payload format version of the function's event (`payload = "1.0"`).
     pub payload: crate::exchange::PayloadVersion,
+    /// A host-side integration that runs before the route's function (a route with both
+    /// `function` and `publish`); see [`Service`].
+    pub before: Option<Arc<dyn Service>>,
 }
 
-/// A route as configured: its key, the function it leads to, and its options.
+/// What a route leads to, as configured.
+#[derive(Debug, Clone)]
+pub enum IntegrationSpec {
+    /// The function of that name.
+    Function(String),
+    /// A host-side integration, answering on its own (a route with only `publish`).
+    Service(Arc<dyn Service>),
+}
+
+/// A route as configured: its key, what it leads to, and its options.
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     /// The route key.
     pub key: RouteKey,
-    /// The function it leads to.
-    pub function: String,
+    /// What it leads to.
+    pub integration: IntegrationSpec,
     /// Policies and the timeout.
     pub options: RouteOptions,
+}
+
+impl RouteSpec {
+    /// The function the route leads to, if it leads to one.
+    pub fn function(&self) -> Option<&str> {
+        match &self.integration {
+            IntegrationSpec::Function(name) => Some(name),
+            IntegrationSpec::Service(_) => None,
+        }
+    }
+
+    /// What the route leads to, for listings: the function's name, or what the service
+    /// does.
+    pub fn describe(&self) -> String {
+        match &self.integration {
+            IntegrationSpec::Function(name) => name.clone(),
+            IntegrationSpec::Service(service) => service.describe(),
+        }
+    }
 }
 
 /// The API-wide settings routes inherit.
@@ -78,6 +110,9 @@ pub struct ApiSettings {
     pub api_key: Arc<ApiKeyPolicy>,
     /// The WebSocket API (`[websocket]`), if there is one.
     pub websocket: Option<Arc<super::websocket::WebSocketApi>>,
+    /// Functions that must be of one kind whatever version is deployed (a topic's
+    /// subscribers: `Kind::Subscriber`), with who needs them so (`topics.orders`).
+    pub required_kinds: BTreeMap<String, (crate::runtime::Kind, String)>,
 }
 
 impl ApiSettings {
@@ -122,8 +157,10 @@ impl ApiSettings {
 /// What a route leads to.
 #[derive(Debug, Clone)]
 pub enum Integration {
-    /// A function, of any kind.
+    /// A function, of any kind that serves HTTP.
     Function(Arc<Function>),
+    /// A host-side integration.
+    Service(Arc<dyn Service>),
 }
 
 /// A route's value: the integration, the policies around it, and its options.
@@ -138,10 +175,11 @@ pub struct RouteTarget {
 }
 
 impl RouteTarget {
-    /// The function the route leads to.
-    pub fn function(&self) -> &Arc<Function> {
+    /// The function the route leads to, if it leads to one.
+    pub fn function(&self) -> Option<&Arc<Function>> {
         match &self.integration {
-            Integration::Function(f) => f,
+            Integration::Function(f) => Some(f),
+            Integration::Service(_) => None,
         }
     }
 }
@@ -297,6 +335,21 @@ pub enum RoutesError {
     /// A WebSocket route leads to a function that is not a WebSocket route function.
     #[error("{0}")]
     WebSocket(String),
+    /// A function something needs of one kind (a topic's subscriber) is of another.
+    #[error(
+        "function `{function}` is a {kind} component, but {needed_by} needs a {required} (a component exporting `{}`)",
+        required.export()
+    )]
+    RequiredKind {
+        /// The function.
+        function: String,
+        /// Its kind.
+        kind: crate::runtime::Kind,
+        /// The kind it must be.
+        required: crate::runtime::Kind,
+        /// What needs it so.
+        needed_by: String,
+    },
     /// A route's authorizer cannot run.
     #[error("route `{route}`: {reason}")]
     Authorizer {
@@ -349,6 +402,18 @@ impl Served {
             websocket
                 .check(&functions)
                 .map_err(RoutesError::WebSocket)?;
+        }
+        for (name, (kind, needed_by)) in &settings.required_kinds {
+            if let Some(function) = functions.get(name)
+                && function.kind() != *kind
+            {
+                return Err(RoutesError::RequiredKind {
+                    function: name.clone(),
+                    kind: function.kind(),
+                    required: *kind,
+                    needed_by: needed_by.clone(),
+                });
+            }
         }
         let mut built = Vec::with_capacity(stages.len());
         for config in stages {
@@ -429,7 +494,7 @@ impl Served {
             .routes
             .routes()
             .iter()
-            .filter(|r| r.value.spec.function == name)
+            .filter(|r| r.value.spec.function() == Some(name))
             .map(|r| r.key.clone())
             .collect()
     }
@@ -472,28 +537,12 @@ fn stage_routes(
     let visible = visible(functions, pins);
     let mut router = Router::new();
     for spec in routes {
-        let function = visible
-            .get(&spec.function)
-            .ok_or_else(|| RoutesError::UnknownFunction {
-                route: spec.key.to_string(),
-                function: spec.function.clone(),
-            })?;
-        if !function.kind().serves_http() {
-            return Err(RoutesError::NotHttp {
-                route: spec.key.to_string(),
-                function: spec.function.clone(),
-                kind: function.kind(),
-            });
-        }
-        if spec.options.payload != crate::exchange::PayloadVersion::default()
-            && function.kind() != crate::runtime::Kind::Function
-        {
-            return Err(RoutesError::PayloadForHttp {
-                route: spec.key.to_string(),
-                function: spec.function.clone(),
-                kind: function.kind(),
-            });
-        }
+        let integration = match &spec.integration {
+            IntegrationSpec::Service(service) => Integration::Service(Arc::clone(service)),
+            IntegrationSpec::Function(name) => {
+                Integration::Function(http_function(&visible, spec, name)?)
+            }
+        };
         let policies = settings
             .policies(&spec.key, &spec.options, config, &visible)
             .map_err(|reason| RoutesError::Authorizer {
@@ -501,11 +550,43 @@ fn stage_routes(
                 reason,
             })?;
         let target = RouteTarget {
-            integration: Integration::Function(Arc::clone(function)),
+            integration,
             policies,
             spec: spec.clone(),
         };
         router.insert(spec.key.clone(), target)?;
     }
     Ok(router)
+}
+
+/// The function `name` route `spec` leads to, checked to serve HTTP (and, on a route
+/// with `payload`, to be a Portico function).
+fn http_function(
+    visible: &BTreeMap<String, Arc<Function>>,
+    spec: &RouteSpec,
+    name: &str,
+) -> Result<Arc<Function>, RoutesError> {
+    let function = visible
+        .get(name)
+        .ok_or_else(|| RoutesError::UnknownFunction {
+            route: spec.key.to_string(),
+            function: name.to_string(),
+        })?;
+    if !function.kind().serves_http() {
+        return Err(RoutesError::NotHttp {
+            route: spec.key.to_string(),
+            function: name.to_string(),
+            kind: function.kind(),
+        });
+    }
+    if spec.options.payload != crate::exchange::PayloadVersion::default()
+        && function.kind() != crate::runtime::Kind::Function
+    {
+        return Err(RoutesError::PayloadForHttp {
+            route: spec.key.to_string(),
+            function: name.to_string(),
+            kind: function.kind(),
+        });
+    }
+    Ok(Arc::clone(function))
 }

@@ -35,7 +35,7 @@ pub(crate) use error::assert_each_cause_once;
 pub use units::{Bytes, HumanDuration, check_timeout, parse_duration, parse_size};
 
 use crate::data::TableGrants;
-use crate::gateway::{ApiSettings, Override, RouteOptions, RouteSpec};
+use crate::gateway::{ApiSettings, IntegrationSpec, Override, RouteOptions, RouteSpec, Service};
 use crate::outbound::AllowedHosts;
 use crate::policy::api_key::{ApiKeyPolicy, UsagePlan, UsagePlanSettings, UsagePlans};
 use crate::policy::cors::{Cors, CorsSettings};
@@ -364,7 +364,8 @@ struct RawWebSocket {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRoute {
-    function: String,
+    function: Option<String>,
+    publish: Option<topics::RawPublish>,
     cors: Option<toml::Value>,
     timeout: Option<HumanDuration>,
     auth: Option<String>,
@@ -739,7 +740,19 @@ impl Manifest {
             }
             None => None,
         };
+        let required_kinds = topics
+            .iter()
+            .flat_map(|(topic, config)| {
+                config.subscriptions.iter().map(move |s| {
+                    (
+                        s.function.clone(),
+                        (Kind::Subscriber, format!("topic `{topic}`")),
+                    )
+                })
+            })
+            .collect();
         let api = ApiSettings {
+            required_kinds,
             websocket,
             api_key: Arc::new(ApiKeyPolicy::new(Arc::new(UsagePlans::new(plans)))),
             throttle: Some(Arc::new(throttle)),
@@ -765,24 +778,25 @@ impl Manifest {
             let route_key: RouteKey = key.parse().map_err(|e: crate::routing::RouteKeyError| {
                 at(value.span(), &field, e.to_string())
             })?;
-            let (function, options) = route_value(value.get_ref(), &api, &key)
+            let (integration, options) = route_value(value.get_ref(), &api, &key, &topics)
                 .map_err(|(sub, e)| at(value.span(), &format!("{field}{sub}"), e))?;
-            let function = Spanned::new(value.span(), function);
-            if !functions.contains_key(function.get_ref()) {
+            if let IntegrationSpec::Function(function) = &integration
+                && !functions.contains_key(function)
+            {
                 return Err(at(
-                    function.span(),
+                    value.span(),
                     &field,
-                    unknown("function", function.get_ref(), functions.keys()),
+                    unknown("function", function, functions.keys()),
                 ));
             }
             let spec = RouteSpec {
                 key: route_key.clone(),
-                function: function.get_ref().clone(),
+                integration,
                 options,
             };
             routes
                 .insert(route_key, spec)
-                .map_err(|e| at(function.span(), &field, e.to_string()))?;
+                .map_err(|e| at(value.span(), &field, e.to_string()))?;
         }
 
         let single = raw_stages.len() == 1 && raw_stages[0].0 == "stage";
@@ -881,7 +895,7 @@ impl Manifest {
         self.routes
             .routes()
             .iter()
-            .filter(|r| r.value.function == name)
+            .filter(|r| r.value.function() == Some(name))
             .map(|r| r.key.clone())
             .collect()
     }
@@ -1075,9 +1089,15 @@ fn route_value(
     value: &toml::Value,
     api: &ApiSettings,
     key: &str,
-) -> Result<(String, RouteOptions), (String, String)> {
+    topic_config: &crate::topics::TopicsConfig,
+) -> Result<(IntegrationSpec, RouteOptions), (String, String)> {
     let table = match value {
-        toml::Value::String(function) => return Ok((function.clone(), RouteOptions::default())),
+        toml::Value::String(function) => {
+            return Ok((
+                IntegrationSpec::Function(function.clone()),
+                RouteOptions::default(),
+            ));
+        }
         toml::Value::Table(_) => value
             .clone()
             .try_into::<RawRoute>()
@@ -1086,7 +1106,7 @@ fn route_value(
             return Err((
                 String::new(),
                 format!(
-                    "expected a function name or a table like {{ function = \"f\", cors = false }}, got {}",
+                    "expected a function name or a table like {{ function = \"f\", cors = false }} or {{ publish = {{ topic = \"t\" }} }}, got {}",
                     other.type_str()
                 ),
             ));
@@ -1160,8 +1180,35 @@ fn route_value(
             )
         }
     };
+    let publish = match table.publish {
+        Some(raw) => Some(Arc::new(topics::publish(raw, topic_config)?) as Arc<dyn Service>),
+        None => None,
+    };
+    let (integration, before) = match (table.function, publish) {
+        (Some(function), before) => (IntegrationSpec::Function(function), before),
+        (None, Some(publish)) => {
+            if table.payload.is_some() || table.timeout.is_some() {
+                let key = if table.payload.is_some() {
+                    ".payload"
+                } else {
+                    ".timeout"
+                };
+                return Err((
+                    key.into(),
+                    "applies to a function, and this route has none (only `publish`)".into(),
+                ));
+            }
+            (IntegrationSpec::Service(publish), None)
+        }
+        (None, None) => {
+            return Err((
+                String::new(),
+                "a route leads to a `function`, or publishes (`publish = { topic = \"t\" }`), or both".into(),
+            ));
+        }
+    };
     Ok((
-        table.function,
+        integration,
         RouteOptions {
             cors,
             timeout,
@@ -1172,6 +1219,7 @@ fn route_value(
                 Some(version) => version.parse().map_err(|e| (".payload".to_string(), e))?,
                 None => crate::exchange::PayloadVersion::default(),
             },
+            before,
         },
     ))
 }

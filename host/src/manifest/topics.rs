@@ -42,6 +42,50 @@ struct RawSubscriberTable {
     raw: bool,
 }
 
+/// A route's `publish = { ... }` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPublish {
+    topic: String,
+    body: Option<String>,
+    subject: Option<String>,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+}
+
+/// The publish of a route: `Err` is (the key below the route, why).
+pub(super) fn publish(
+    raw: RawPublish,
+    topics: &TopicsConfig,
+) -> Result<crate::topics::route::Publish, (String, String)> {
+    use crate::gateway::mapping::Template;
+    use crate::topics::route::{Publish, PublishBody};
+    if !topics.contains_key(&raw.topic) {
+        return Err((
+            ".publish.topic".into(),
+            super::unknown("topic", &raw.topic, topics.keys()),
+        ));
+    }
+    let template =
+        |key: &str, text: &str| Template::parse(text).map_err(|e| (format!(".publish.{key}"), e));
+    let body = match raw.body.as_deref() {
+        None | Some("event") => PublishBody::Event,
+        Some(text) => PublishBody::Template(template("body", text)?),
+    };
+    let subject = raw
+        .subject
+        .as_deref()
+        .map(|text| template("subject", text))
+        .transpose()?;
+    let attributes = raw
+        .attributes
+        .iter()
+        .map(|(name, text)| Ok((name.clone(), template(&format!("attributes.{name}"), text)?)))
+        .collect::<Result<Vec<_>, (String, String)>>()?;
+    Publish::new(raw.topic, body, subject, attributes)
+        .map_err(|(key, why)| (format!(".publish.{key}"), why))
+}
+
 /// A problem: where (the span of the topic), the key below `topics`, and why.
 pub(super) type Problem = (std::ops::Range<usize>, String, String);
 

@@ -259,6 +259,15 @@ impl Capabilities {
         self
     }
 
+    /// The registered capability of type `C`, if there is one: for a host-side
+    /// integration that serves what a capability serves guests (a route publishing to a
+    /// topic uses the topics capability's service), so the two never disagree.
+    pub fn get<C: Capability>(&self) -> Option<&C> {
+        self.list
+            .iter()
+            .find_map(|c| c.as_any().downcast_ref::<C>())
+    }
+
     pub(super) fn link(&self, linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
         for capability in &self.list {
             capability.link(linker)?;
@@ -329,6 +338,7 @@ trait ErasedCapability: Send + Sync {
         instance: &mut InstanceBuilder<'_>,
     ) -> Box<dyn Any + Send>;
     fn report(&self, instance: &mut (dyn Any + Send), record: &mut InvocationRecord);
+    fn as_any(&self) -> &dyn Any;
 }
 
 impl<C: Capability> ErasedCapability for C {
@@ -360,5 +370,9 @@ impl<C: Capability> ErasedCapability for C {
         if let Some(instance) = instance.downcast_mut::<C::Instance>() {
             Capability::report(self, instance, record);
         }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }

@@ -516,6 +516,11 @@ impl Runtime {
         })
     }
 
+    /// The registered capability of type `C`, if any (see [`Capabilities::get`]).
+    pub fn capability<C: capability::Capability>(&self) -> Option<&C> {
+        self.capabilities.get::<C>()
+    }
+
     /// The one load path (`up`, `invoke`, deploys, reloads, tests, benches): checks the
     /// limits against the pool, compiles `wasm` off the async threads, detects its kind,
     /// configures every capability, and starts one instance to prove it can start.

@@ -37,6 +37,11 @@ impl TopicsCapability {
     pub fn new(topics: Option<Arc<Topics>>) -> TopicsCapability {
         TopicsCapability { topics }
     }
+
+    /// The topics it publishes to (none: the manifest has none).
+    pub fn topics(&self) -> Option<&Arc<Topics>> {
+        self.topics.as_ref()
+    }
 }
 
 /// An instance's view: the topics, the ones it may publish to, and its count.

@@ -19,7 +19,8 @@
 //! ```
 //!
 //! The parts: [`filter`] (policies), [`queue`] (the tables and their contract),
-//! [`delivery`] (the workers), [`capability`] (the WIT `topics` interface). A publish is
+//! [`delivery`] (the workers), [`capability`] (the WIT `topics` interface), [`route`]
+//! (routes that publish without guest code). A publish is
 //! acknowledged once the message is queued for every subscription it matches (SNS
 //! evaluates filter policies at publish too); delivery is asynchronous, unordered, and
 //! at least once.
@@ -28,6 +29,7 @@ pub mod capability;
 pub mod delivery;
 pub mod filter;
 pub mod queue;
+pub mod route;
 
 use filter::FilterPolicy;
 use queue::Queue;

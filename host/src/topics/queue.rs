@@ -343,9 +343,11 @@ impl Queue {
                     .insert(":lease".into(), Value::S(lease.clone()));
                 "lease = :lease"
             }
-            None => "attribute_exists(#sub) AND attribute_not_exists(lease)",
+            None => {
+                placeholders.names.insert("#sub".into(), "sub".into());
+                "attribute_exists(#sub) AND attribute_not_exists(lease)"
+            }
         };
-        placeholders.names.insert("#sub".into(), "sub".into());
         let delete = TransactWriteItem::Delete(DeleteItem {
             table: QUEUE_TABLE.into(),
             key: Self::key(&queued.sub, &queued.due),
@@ -583,5 +585,152 @@ impl Queue {
         );
         self.transact(vec![delete, Self::put(item, QUEUE_TABLE)])
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portico_data::embedded::{Embedded, EmbeddedConfig};
+
+    fn queue() -> (tempfile::TempDir, Queue) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Embedded::open(&EmbeddedConfig::new(dir.path()), &tables()).expect("open");
+        (dir, Queue::new(Arc::new(store)))
+    }
+
+    fn message(id: &str) -> Message {
+        Message {
+            id: id.into(),
+            topic: "t".into(),
+            subject: Some("s".into()),
+            body: "b".into(),
+            attributes: vec![Attribute {
+                name: "k".into(),
+                data_type: super::super::AttributeType::String,
+                value: "v".into(),
+            }],
+            published_ms: 5,
+        }
+    }
+
+    #[tokio::test]
+    async fn one_worker_wins_a_lease_and_a_lost_lease_changes_nothing() {
+        let (_dir, q) = queue();
+        q.enqueue(&message("m1"), &["t/a".into(), "t/b".into()], 100)
+            .await
+            .expect("enqueue");
+        assert!(
+            q.due("t/a", 99, 10).await.expect("due").is_empty(),
+            "not due yet"
+        );
+        let due = q.due("t/a", 100, 10).await.expect("due");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].message, message("m1"));
+        // Two workers read it; the first lease wins, the second finds it gone.
+        let leased = q
+            .lease(&due[0], 1_000, "w1")
+            .await
+            .expect("lease")
+            .expect("won");
+        assert_eq!(leased.attempts, 1);
+        assert!(
+            q.lease(&due[0], 1_000, "w2")
+                .await
+                .expect("lease")
+                .is_none()
+        );
+        // Leased: not due until the lease ends; then due again, for anyone.
+        assert!(q.due("t/a", 999, 10).await.expect("due").is_empty());
+        let again = q.due("t/a", 1_000, 10).await.expect("due");
+        assert_eq!(again[0].lease.as_deref(), Some("w1"));
+        let stolen = q
+            .lease(&again[0], 2_000, "w2")
+            .await
+            .expect("lease")
+            .expect("won");
+        assert_eq!(stolen.attempts, 2);
+        // The first worker finishes late: its lease is gone, nothing changes.
+        assert_eq!(
+            q.complete(&leased).await.expect("complete"),
+            Settled::LeaseLost
+        );
+        assert_eq!(q.depth("t/a").await.expect("depth"), (1, Some(5)));
+        assert_eq!(q.complete(&stolen).await.expect("complete"), Settled::Done);
+        assert_eq!(q.depth("t/a").await.expect("depth"), (0, None));
+        // The other subscription has its own copy.
+        assert_eq!(q.depth("t/b").await.expect("depth").0, 1);
+    }
+
+    #[tokio::test]
+    async fn retries_come_due_later_and_the_last_failure_is_a_dead_letter() {
+        let (_dir, q) = queue();
+        q.enqueue(&message("m1"), &["t/a".into()], 0)
+            .await
+            .expect("enqueue");
+        let due = q.due("t/a", 0, 1).await.expect("due");
+        let leased = q
+            .lease(&due[0], 500, "w")
+            .await
+            .expect("lease")
+            .expect("won");
+        assert_eq!(
+            q.retry(&leased, 300, "boom").await.expect("retry"),
+            Settled::Done
+        );
+        assert!(q.due("t/a", 299, 1).await.expect("due").is_empty());
+        let due = q.due("t/a", 300, 1).await.expect("due");
+        assert_eq!(due[0].error.as_deref(), Some("boom"));
+        assert_eq!(due[0].lease, None);
+        let leased = q
+            .lease(&due[0], 900, "w")
+            .await
+            .expect("lease")
+            .expect("won");
+        assert_eq!(leased.attempts, 2);
+        assert_eq!(
+            q.bury(&leased, "boom again", 42).await.expect("bury"),
+            Settled::Done
+        );
+        assert_eq!(q.depth("t/a").await.expect("depth").0, 0);
+        let letters = q.dead_letters().await.expect("letters");
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].message, message("m1"));
+        assert_eq!((letters[0].attempts, letters[0].failed_ms), (2, 42));
+        assert_eq!(letters[0].error, "boom again");
+        // Redriven: back in the queue with its attempts reset, and out of the letters.
+        assert_eq!(
+            q.redrive(&letters[0], 50).await.expect("redrive"),
+            Settled::Done
+        );
+        assert_eq!(
+            q.redrive(&letters[0], 50).await.expect("redrive"),
+            Settled::LeaseLost
+        );
+        assert!(q.dead_letters().await.expect("letters").is_empty());
+        let due = q.due("t/a", 50, 1).await.expect("due");
+        assert_eq!(due[0].attempts, 0);
+    }
+
+    #[tokio::test]
+    async fn a_restart_makes_leased_deliveries_due_at_once() {
+        let (_dir, q) = queue();
+        q.enqueue(&message("m1"), &["t/a".into()], 0)
+            .await
+            .expect("enqueue");
+        q.enqueue(&message("m2"), &["t/a".into()], 0)
+            .await
+            .expect("enqueue");
+        let due = q.due("t/a", 0, 1).await.expect("due");
+        q.lease(&due[0], 1_000_000, "w")
+            .await
+            .expect("lease")
+            .expect("won");
+        assert_eq!(q.due("t/a", 10, 10).await.expect("due").len(), 1);
+        assert_eq!(q.recover_leases(10).await.expect("recover"), 1);
+        let due = q.due("t/a", 10, 10).await.expect("due");
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().all(|d| d.lease.is_none()));
+        assert_eq!(due.iter().map(|d| d.attempts).max(), Some(1));
     }
 }

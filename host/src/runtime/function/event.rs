@@ -104,6 +104,102 @@ pub fn request_context(trigger: &HttpTrigger, with_authorizer: bool) -> RequestC
     }
 }
 
+/// The request as the JSON event API Gateway sends a Lambda function in payload format
+/// 2.0: what a route's host-side integration (a publish to a topic) passes on, in the
+/// shape the SDK's `Request::to_lambda_event` renders for a 2.0 route, so a subscriber
+/// reads the same event whichever sent it. A body that is not UTF-8 is base64 with
+/// `isBase64Encoded: true`; empty maps and an empty body are left out, as API Gateway
+/// leaves them out.
+pub fn event_json(trigger: &HttpTrigger, body: &[u8]) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let ctx = request_context(trigger, true);
+    let req = &trigger.request;
+    // Later entries win, as they do when API Gateway's maps are built.
+    let object = |pairs: &[(String, String)]| -> Map<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect()
+    };
+    let (headers, cookies) = headers_and_cookies(&req.headers);
+    let query = query_parameters(&req.query);
+    let (body_text, base64) = match std::str::from_utf8(body) {
+        Ok(text) => (text.to_string(), false),
+        Err(_) => {
+            use base64::Engine as _;
+            (base64::engine::general_purpose::STANDARD.encode(body), true)
+        }
+    };
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": trigger.route_key,
+        "rawPath": req.path,
+        "rawQueryString": req.query,
+        "headers": object(&headers),
+        "requestContext": {
+            "domainName": ctx.domain_name,
+            "domainPrefix": ctx.domain_prefix,
+            "http": {
+                "method": ctx.http.method,
+                "path": ctx.http.path,
+                "protocol": ctx.http.protocol,
+                "sourceIp": ctx.http.source_ip,
+                "userAgent": ctx.http.user_agent,
+            },
+            "requestId": ctx.request_id,
+            "routeKey": ctx.route_key,
+            "stage": ctx.stage,
+            "time": ctx.time,
+            "timeEpoch": ctx.time_epoch,
+        },
+        "isBase64Encoded": base64,
+    });
+    let optional = [
+        ("cookies", json!(cookies), !cookies.is_empty()),
+        (
+            "queryStringParameters",
+            Value::Object(object(&query)),
+            !query.is_empty(),
+        ),
+        (
+            "pathParameters",
+            Value::Object(object(&trigger.path_parameters)),
+            !trigger.path_parameters.is_empty(),
+        ),
+        (
+            "stageVariables",
+            Value::Object(object(&trigger.stage_variables)),
+            !trigger.stage_variables.is_empty(),
+        ),
+        ("body", Value::String(body_text), !body.is_empty()),
+    ];
+    for (name, value, present) in optional {
+        if present {
+            event[name] = value;
+        }
+    }
+    let mut authorizer = Map::new();
+    if let Some(jwt) = &ctx.authorizer {
+        authorizer.insert(
+            "jwt".into(),
+            json!({ "claims": object(&jwt.jwt_claims), "scopes": jwt.jwt_scopes }),
+        );
+    }
+    if let Some(lambda) = req
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.lambda.as_deref())
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .filter(Value::is_object)
+    {
+        authorizer.insert("lambda".into(), lambda);
+    }
+    if !authorizer.is_empty() {
+        event["requestContext"]["authorizer"] = Value::Object(authorizer);
+    }
+    event
+}
+
 /// Every header value as its own entry, in order (payload 1.0).
 fn every_header(map: &HeaderMap) -> Vec<(String, String)> {
     map.iter()

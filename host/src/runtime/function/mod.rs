@@ -6,7 +6,7 @@ pub mod bindings;
 mod event;
 mod response;
 
-pub use event::{clf_time, headers_and_cookies, query_parameters, request_context};
+pub use event::{clf_time, event_json, headers_and_cookies, query_parameters, request_context};
 pub use response::MalformedResponse;
 
 use super::{Function, HttpTrigger, InvokeError, Runtime};
