@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 /// `examples/orders/portico.toml`'s topic and tables, with the components' paths,
 /// `SUBSCRIBERS` in place of its subscriptions and the retry settings given.
 fn orders(subscribers: &str, delivery: &str) -> TempManifest {
+    orders_with(subscribers, delivery, r#""POST /orders" = "orders""#)
+}
+
+/// [`orders`] with more `routes` lines.
+fn orders_with(subscribers: &str, delivery: &str, routes: &str) -> TempManifest {
     manifest(&format!(
         r#"
 [server]
@@ -34,8 +39,8 @@ module = "{{order-email}}"
 module = "{{order-stats}}"
 tables = ["order_stats"]
 [routes]
-"POST /orders" = "orders"
 "GET /orders/stats" = "orders"
+{routes}
 "#
     ))
 }
@@ -314,6 +319,170 @@ async fn messages_undelivered_at_a_kill_are_all_delivered_after_restart() {
     }
 }
 
+/// The dead letters of `order-placed`, through the admin API.
+async fn dead_letters(server: &Server) -> Vec<Value> {
+    let body: Value = client()
+        .get(server.admin_url("/topics/order-placed/dead-letters"))
+        .bearer_auth("topics-token")
+        .send()
+        .await
+        .expect("dead letters")
+        .json()
+        .await
+        .expect("json");
+    body["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_route_publishes_without_any_function() {
+    let routes = r#"
+"POST /orders" = "orders"
+"POST /orders/import" = { publish = { topic = "order-placed", body = "$request.body", subject = "Imported ${request.body.id}", attributes = { item = "$request.body.item", channel = "$request.header.x-channel" } } }
+"POST /orders/note" = { publish = { topic = "order-placed", body = "$request.body.text" } }
+"#;
+    let server = Server::start(orders_with(BOTH, "", routes));
+    let import = |body: Value| {
+        client()
+            .post(server.url("/orders/import"))
+            .header("x-channel", "partner")
+            .json(&body)
+            .send()
+    };
+    let resp = import(serde_json::json!({"id": "ext-1", "item": "tea", "quantity": 3}))
+        .await
+        .expect("import");
+    assert_eq!(resp.status(), 202);
+    let request_id = resp
+        .headers()
+        .get("apigw-requestid")
+        .and_then(|v| v.to_str().ok())
+        .expect("a request id")
+        .to_string();
+    let answer: Value = resp.json().await.expect("json");
+    let id = answer["PublishResponse"]["PublishResult"]["MessageId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(id.len(), 36, "{answer}");
+    assert_eq!(
+        answer["PublishResponse"]["ResponseMetadata"]["RequestId"], request_id,
+        "{answer}"
+    );
+    // Both subscribers get it as they get the function's publishes; the mapped `item`
+    // attribute drives the email's filter policy.
+    let stats = stats_reach(&server, 1).await;
+    assert_eq!(stats["quantity"], 3);
+    let resp = import(serde_json::json!({"id": "ext-2", "item": "test", "quantity": 1}))
+        .await
+        .expect("import");
+    assert_eq!(resp.status(), 202);
+    stats_reach(&server, 2).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server
+        .log()
+        .contains("email: order ext-1 for 3 x tea confirmed")
+    {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!server.log().contains("ext-2"), "{}", server.log());
+
+    // A mapping that finds nothing leaves an empty body, which SNS refuses: 400 with
+    // SNS's error, and nothing published.
+    let resp = client()
+        .post(server.url("/orders/note"))
+        .json(&serde_json::json!({"other": 1}))
+        .send()
+        .await
+        .expect("note");
+    assert_eq!(resp.status(), 400);
+    let error: Value = resp.json().await.expect("json");
+    assert_eq!(error["Error"]["Code"], "InvalidParameter", "{error}");
+    assert!(
+        error["Error"]["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("empty")),
+        "{error}"
+    );
+    assert_eq!(
+        metric(
+            &server,
+            r#"portico_topic_messages_total{topic="order-placed",outcome="published"}"#
+        )
+        .await,
+        2.0
+    );
+}
+
+#[tokio::test]
+async fn a_route_publishes_its_event_before_its_function() {
+    // order-stats, given the request's event instead of an order, fails at once: its
+    // dead letter shows what the route published.
+    let subscribers = r#"
+[[topics.order-placed.subscribers]]
+function = "order-stats"
+"#;
+    let routes = r#"
+"POST /orders" = { function = "orders", publish = { topic = "order-placed", subject = "$request.header.x-subject" } }
+"#;
+    let server = Server::start(orders_with(subscribers, "max_attempts = 1", routes));
+    let resp = client()
+        .post(server.url("/orders?source=web"))
+        .header("x-subject", "Audit")
+        .json(&serde_json::json!({"item": "tea", "quantity": 2}))
+        .send()
+        .await
+        .expect("post");
+    // The function's own answer, after the publish.
+    assert_eq!(resp.status(), 201);
+    let request_id = resp
+        .headers()
+        .get("apigw-requestid")
+        .and_then(|v| v.to_str().ok())
+        .expect("a request id")
+        .to_string();
+    // The function's publish is an order, counted once.
+    stats_reach(&server, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let letters = loop {
+        let letters = dead_letters(&server).await;
+        if !letters.is_empty() {
+            break letters;
+        }
+        assert!(Instant::now() < deadline, "{}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["subject"], "Audit");
+    let event: Value =
+        serde_json::from_str(letters[0]["body"].as_str().expect("a body")).expect("JSON");
+    assert_eq!(event["version"], "2.0", "{event}");
+    assert_eq!(event["routeKey"], "POST /orders", "{event}");
+    assert_eq!(event["rawPath"], "/orders", "{event}");
+    assert_eq!(event["queryStringParameters"]["source"], "web", "{event}");
+    assert_eq!(event["headers"]["x-subject"], "Audit", "{event}");
+    assert_eq!(event["requestContext"]["requestId"], request_id, "{event}");
+    assert_eq!(event["requestContext"]["http"]["method"], "POST", "{event}");
+    assert_eq!(event["isBase64Encoded"], false, "{event}");
+    let body: Value = serde_json::from_str(event["body"].as_str().expect("body")).expect("JSON");
+    assert_eq!(body, serde_json::json!({"item": "tea", "quantity": 2}));
+
+    // A publish SNS refuses (a subject over 100 characters): 400, and the function does
+    // not run.
+    let resp = client()
+        .post(server.url("/orders"))
+        .header("x-subject", "s".repeat(101))
+        .json(&serde_json::json!({"item": "cake", "quantity": 1}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 400);
+    let error: Value = resp.json().await.expect("json");
+    assert_eq!(error["Error"]["Code"], "InvalidParameter", "{error}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(stats(&server).await["count"], 1);
+}
+
 #[test]
 fn topic_mistakes_name_line_and_key() {
     let cases = [
@@ -341,6 +510,31 @@ fn topic_mistakes_name_line_and_key() {
             "[tables.portico_topic_queue]\npartition_key = { name = \"sub\", type = \"S\" }\n",
             "tables.portico_topic_queue",
             "reserved",
+        ),
+        (
+            "[routes]\n\"POST /a\" = { publish = { topic = \"nope\" } }\n",
+            "routes.\"POST /a\".publish.topic",
+            "no topic named `nope`",
+        ),
+        (
+            "[topics.t]\n[routes]\n\"POST /a\" = { publish = { topic = \"t\", body = \"${request.nope}\" } }\n",
+            "routes.\"POST /a\".publish.body",
+            "expected $request.body",
+        ),
+        (
+            "[topics.t]\n[routes]\n\"POST /a\" = { publish = { topic = \"t\", attributes = { \"AWS.x\" = \"v\" } } }\n",
+            "routes.\"POST /a\".publish.attributes",
+            "reserved",
+        ),
+        (
+            "[topics.t]\n[routes]\n\"POST /a\" = { payload = \"1.0\", publish = { topic = \"t\" } }\n",
+            "routes.\"POST /a\".payload",
+            "applies to a function",
+        ),
+        (
+            "[routes]\n\"POST /a\" = { cors = false }\n",
+            "routes.\"POST /a\"",
+            "leads to a `function`, or publishes",
         ),
     ];
     for (text, key, words) in cases {
