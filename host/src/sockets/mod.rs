@@ -176,6 +176,9 @@ pub struct Sockets {
     stopping: std::sync::atomic::AtomicBool,
     /// Set when this host shares its connections with others.
     remote: OnceLock<Remote>,
+    /// Every session until it has fully ended (its close frame sent, its `$disconnect`
+    /// run): what a stopping host waits for, since a connection leaves `open` first.
+    sessions: tokio_util::task::TaskTracker,
 }
 
 fn now_ms() -> u64 {
@@ -188,6 +191,12 @@ impl Sockets {
     /// An empty registry.
     pub fn new() -> Arc<Sockets> {
         Arc::new(Sockets::default())
+    }
+
+    /// Held by a session until it has fully ended; [`Sockets::close_all`] waits for
+    /// every one.
+    pub fn session(&self) -> tokio_util::task::task_tracker::TaskTrackerToken {
+        self.sessions.token()
     }
 
     /// Registers connection `id`, whose session reads `queue`; returns its socket.
@@ -350,10 +359,10 @@ impl Sockets {
         for socket in open {
             socket.closed.cancel();
         }
-        let deadline = tokio::time::Instant::now() + grace;
-        while !self.is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        // Not `open` becoming empty: a session leaves it before its close frame is sent
+        // and its `$disconnect` runs, and the process must not exit in between.
+        self.sessions.close();
+        let _ = tokio::time::timeout(grace, self.sessions.wait()).await;
     }
 
     /// Whether the host is stopping.

@@ -250,6 +250,8 @@ pub(super) async fn run<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Until the very end (close frame sent, `$disconnect` run): a stopping host waits.
+    let _session = gateway.sockets().session();
     let limits = api.limits;
     let config = WebSocketConfig::default()
         .max_frame_size(Some(limits.max_frame))
