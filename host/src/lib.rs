@@ -24,6 +24,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod outbound;
 pub mod policy;
+pub mod portal;
 pub mod routing;
 pub mod runtime;
 pub mod sockets;
@@ -38,12 +39,13 @@ mod architecture {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
 
-    const CAPABILITIES: [&str; 6] = [
+    const CAPABILITIES: [&str; 7] = [
         "authorization",
         "connections",
         "data",
         "log",
         "outbound",
+        "topics",
         "variables",
     ];
 

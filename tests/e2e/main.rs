@@ -17,6 +17,7 @@ mod events;
 mod observability;
 mod payload_v1;
 mod policies;
+mod portal;
 mod replay;
 mod reserved;
 mod routing;

@@ -6,6 +6,7 @@ mod client;
 mod data;
 mod invoke;
 mod lock;
+mod openapi;
 mod report;
 mod token;
 mod up;
@@ -124,6 +125,17 @@ pub enum Command {
         #[command(flatten)]
         admin: client::AdminArgs,
     },
+    /// Print the OpenAPI 3.1 document of the manifest's routes (what the portal serves
+    /// at /openapi.json), without serving anything.
+    Openapi {
+        /// The manifest.
+        #[arg(long, default_value = "portico.toml")]
+        manifest: PathBuf,
+        /// The stage to document (its prefix, throttles and API key setting); the first
+        /// by default.
+        #[arg(long)]
+        stage: Option<String>,
+    },
     /// Mint a JWT from the development issuer (`portico-dev`), to call routes whose
     /// authorizer has `issuer = "portico-dev"`. Prints the token as the last line.
     Token {
@@ -198,6 +210,9 @@ pub fn main() -> ExitCode {
             event,
             fresh_context,
         } => load(&manifest).and_then(|m| invoke::run(&m, &event, fresh_context)),
+        Command::Openapi { manifest, stage } => {
+            load(&manifest).and_then(|m| openapi::run(&m, stage.as_deref()))
+        }
         Command::Token { manifest, args } => load(&manifest).and_then(|m| token::run(&m, args)),
         Command::Data {
             manifest,

@@ -234,7 +234,10 @@ impl Gateway {
             });
         let mut answer = None;
         for service in services {
-            let response = match self.call_service(service, &mut trigger, &access).await {
+            let response = match self
+                .call_service(service, &mut trigger, &access, &served)
+                .await
+            {
                 Ok(response) => response,
                 Err(error) => error.response(),
             };
@@ -287,6 +290,7 @@ impl Gateway {
         service: &Arc<dyn Service>,
         trigger: &mut HttpTrigger,
         access: &Access,
+        served: &Served,
     ) -> Result<Response, GatewayError> {
         let body = if service.reads_body() {
             let body = std::mem::take(&mut trigger.request.body)
@@ -308,7 +312,7 @@ impl Gateway {
             integration = %service.describe(),
         );
         Ok(service
-            .call(trigger, &body, &self.runtime)
+            .call(trigger, &body, &self.runtime, served)
             .instrument(span)
             .await)
     }

@@ -8,6 +8,7 @@
 //! never lets the function act on a request whose publish failed. Without a function,
 //! its answer is the route's.
 
+use super::Served;
 use crate::exchange::Response;
 use crate::runtime::{HttpTrigger, Runtime};
 use std::fmt;
@@ -27,16 +28,24 @@ pub trait Service: Send + Sync + fmt::Debug {
     /// What it does, for logs and listings: `publish to topic audit`.
     fn describe(&self) -> String;
 
+    /// Whether its routes belong in the API's OpenAPI document (the portal's own pages
+    /// do not).
+    fn documented(&self) -> bool {
+        true
+    }
+
     /// Whether it needs the whole request body (else the body stays unread for the
     /// function, which may stream it).
     fn reads_body(&self) -> bool;
 
     /// Answers `trigger`, whose whole body is `body` (empty when [`Service::reads_body`]
-    /// is false), with what the host's `runtime` serves.
+    /// is false), with what the host's `runtime` serves; `served` is what the gateway
+    /// serves at this moment (the routes, for a document of them).
     fn call<'a>(
         &'a self,
         trigger: &'a HttpTrigger,
         body: &'a [u8],
         runtime: &'a Runtime,
+        served: &'a Served,
     ) -> ServiceFuture<'a>;
 }

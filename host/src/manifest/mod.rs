@@ -100,6 +100,9 @@ pub struct Manifest {
     pub telemetry: TelemetryConfig,
     /// The topics (`[topics.NAME]`).
     pub topics: crate::topics::TopicsConfig,
+    /// The developer portal (`[portal] enabled = true`), if enabled; its routes are
+    /// among `routes`.
+    pub portal: Option<crate::portal::PortalConfig>,
 }
 
 /// `[server]`. Its `Debug` leaves the admin token out.
@@ -260,6 +263,7 @@ struct RawManifest {
     websocket: Option<Spanned<RawWebSocket>>,
     #[serde(default)]
     topics: BTreeMap<String, Spanned<topics::RawTopic>>,
+    portal: Option<Spanned<RawPortal>>,
     #[serde(default)]
     data: data::RawData,
     #[serde(default)]
@@ -358,6 +362,16 @@ struct RawWebSocket {
     api_key_required: Option<bool>,
     #[serde(default)]
     routes: BTreeMap<String, String>,
+}
+
+/// `[portal]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPortal {
+    #[serde(default)]
+    enabled: bool,
+    path: Option<String>,
+    title: Option<String>,
 }
 
 /// A route's table form.
@@ -799,6 +813,39 @@ impl Manifest {
                 .map_err(|e| at(value.span(), &field, e.to_string()))?;
         }
 
+        let portal = match raw.portal {
+            Some(raw) if raw.get_ref().enabled => {
+                let span = raw.span();
+                let raw = raw.into_inner();
+                let config = crate::portal::PortalConfig::new(
+                    raw.path.as_deref().unwrap_or(crate::portal::DEFAULT_PATH),
+                    raw.title
+                        .unwrap_or_else(|| crate::portal::DEFAULT_TITLE.to_string()),
+                )
+                .map_err(|e| at(span.clone(), "portal.path", e))?;
+                for (key, service) in config.routes() {
+                    let spec = RouteSpec {
+                        key: key.clone(),
+                        integration: IntegrationSpec::Service(service),
+                        // Documentation is public whatever the stage says of API keys.
+                        options: RouteOptions {
+                            api_key_required: Some(false),
+                            ..RouteOptions::default()
+                        },
+                    };
+                    routes.insert(key, spec).map_err(|e| {
+                        at(
+                            span.clone(),
+                            "portal.path",
+                            format!("the portal's routes clash with the manifest's: {e}"),
+                        )
+                    })?;
+                }
+                Some(config)
+            }
+            _ => None,
+        };
+
         let single = raw_stages.len() == 1 && raw_stages[0].0 == "stage";
         let mut stages = Vec::with_capacity(raw_stages.len());
         for (field, name, stage, span) in raw_stages {
@@ -887,6 +934,7 @@ impl Manifest {
             data,
             telemetry,
             topics,
+            portal,
         })
     }
 

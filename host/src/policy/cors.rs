@@ -155,6 +155,8 @@ pub struct Cors {
     max_age: Option<HeaderValue>,
     /// Rendered `vary` of an allowed preflight's answer.
     preflight_vary: Option<HeaderValue>,
+    /// The settings as given, for documents that describe the policy.
+    settings: CorsSettings,
 }
 
 /// Which origins are allowed.
@@ -269,6 +271,20 @@ impl Cors {
             expose_headers,
             max_age,
             preflight_vary,
+            settings: settings.clone(),
+        })
+    }
+
+    /// The settings as configured, as JSON (for the OpenAPI document's `x-portico-cors`).
+    pub fn describe(&self) -> serde_json::Value {
+        let s = &self.settings;
+        serde_json::json!({
+            "allow_origins": s.allow_origins,
+            "allow_methods": s.allow_methods,
+            "allow_headers": s.allow_headers,
+            "expose_headers": s.expose_headers,
+            "max_age": s.max_age,
+            "allow_credentials": s.allow_credentials,
         })
     }
 

@@ -174,6 +174,7 @@ impl Service for Publish {
         trigger: &'a HttpTrigger,
         body: &'a [u8],
         runtime: &'a Runtime,
+        _served: &'a crate::gateway::Served,
     ) -> ServiceFuture<'a> {
         Box::pin(async move {
             let request_id = &*trigger.request.request_id;

@@ -435,6 +435,11 @@ impl JwtPolicy {
         &self.authorizer.name
     }
 
+    /// The scopes a token needs one of (none: any token the authorizer accepts).
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
     fn decide(&self, checked: Result<Arc<Verified>, Denial>) -> Decision {
         let verified = checked.map_err(|denial| self.unauthorized(denial))?;
         if !claims::allows(&self.scopes, &verified.authorization.jwt_scopes) {
