@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Portico's whole test suite, on a fresh machine: installs what the tests need (the
 # wasm32-wasip2 target, rustfmt, clippy, the DynamoDB-compatible server dynoxide that
-# the dynamodb backend is tested against, and Debian's chromium with playwright-core
-# for the web-page tests), builds the example components, then checks formatting and
+# the dynamodb backend is tested against, Debian's chromium with playwright-core for
+# the web-page tests, and openapi-spec-validator from PyPI for the portal's document),
+# builds the example components, then checks formatting and
 # lints and runs every test. `.ci/run` runs exactly this.
 #
 # The tests start dynoxide themselves, on free loopback ports, and stop it when they
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 DYNOXIDE_VERSION=3.2.0
 PLAYWRIGHT_VERSION=1.65.2
+OPENAPI_VALIDATOR_VERSION=0.7.2
 started=$SECONDS
 
 step "toolchain: wasm32-wasip2 target, rustfmt, clippy"
@@ -51,6 +53,21 @@ if [ ! -d "$playwright/node_modules/playwright-core" ]; then
     fi
 fi
 export PORTICO_PLAYWRIGHT="$playwright/node_modules"
+
+step "OpenAPI 3.1 schema check: openapi-spec-validator $OPENAPI_VALIDATOR_VERSION (PyPI)"
+validator="${PORTICO_TOOLS_DIR:-/var/tmp/portico-tools}/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION"
+if [ ! -x "$validator/bin/openapi-spec-validator" ]; then
+    if python3 -m venv "$validator" 2>/dev/null \
+        || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv \
+             && python3 -m venv "$validator"; }; then
+        "$validator/bin/pip" install --quiet --disable-pip-version-check \
+            "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
+    else
+        echo "cannot make a Python venv here: the OpenAPI schema check will say SKIPPED"
+    fi
+fi
+export PORTICO_OPENAPI_VALIDATOR="$validator/bin/openapi-spec-validator"
 
 step "format"
 cargo fmt --all --check

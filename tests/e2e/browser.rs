@@ -44,7 +44,7 @@ async fn the_chat_page_and_its_script_are_served_with_their_policy() {
 }
 
 /// The browser and the driver, if both are here.
-fn browser() -> Result<(PathBuf, PathBuf), String> {
+pub fn browser() -> Result<(PathBuf, PathBuf), String> {
     let chromium = PathBuf::from(
         std::env::var("PORTICO_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
     );

@@ -197,7 +197,6 @@ pub fn document(
         };
         let mut operation = Operation::new();
         operation.tags = Some(vec![tag]);
-        operation.summary = Some(spec.key.to_string());
         operation.description = Some(format!("Served by {integration}."));
         operation.operation_id = Some(operation_id(&method_text, &path, &mut taken));
         operation.parameters = (!params.is_empty()).then(|| {
