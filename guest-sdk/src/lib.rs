@@ -50,6 +50,24 @@ pub mod variables;
 pub mod websocket;
 
 pub use error::Error;
+
+/// Embeds the API declaration the function's build script wrote with the `portico-api`
+/// crate (`portico_api::Api::write`, to `OUT_DIR/portico-api.json`) as the component's
+/// `portico-api` custom section, which the host reads at load for its OpenAPI document
+/// (summaries, request and response schemas) without running the function.
+///
+/// ```ignore
+/// portico_guest::api_section!();
+/// ```
+#[macro_export]
+macro_rules! api_section {
+    () => {
+        #[unsafe(link_section = "portico-api")]
+        #[used]
+        static __PORTICO_API: [u8; include_bytes!(concat!(env!("OUT_DIR"), "/portico-api.json"))
+            .len()] = *include_bytes!(concat!(env!("OUT_DIR"), "/portico-api.json"));
+    };
+}
 pub use http;
 pub use request::{Request, RequestContext};
 pub use response::{IntoResponse, Response};

@@ -72,7 +72,32 @@ fn portico_openapi_documents_the_demo_s_routes_and_the_document_is_valid() {
         assert_eq!(op["parameters"][0]["in"], "path", "{op}");
         assert_eq!(op["parameters"][0]["required"], true, "{op}");
     }
-    assert!(paths["/todos"]["post"]["requestBody"].is_object());
+    // The todo example declares its summaries and schemas (examples/todo/build.rs).
+    let post = &paths["/todos"]["post"];
+    assert_eq!(post["summary"], "Create a todo", "{post}");
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/NewTodo"
+    );
+    assert_eq!(
+        post["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Todo"
+    );
+    assert_eq!(
+        paths["/todos/{id}"]["patch"]["responses"]["409"]["description"],
+        "`version` is not the stored one: the current todo"
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["NewTodo"]["required"], serde_json::json!(["title"]));
+    assert_eq!(schemas["Todo"]["properties"]["version"]["type"], "integer");
+    assert_eq!(
+        schemas["Status"]["enum"],
+        serde_json::json!(["open", "done"]),
+        "{schemas}"
+    );
+    // A function without a declaration is still documented.
+    assert_eq!(paths["/hello"]["get"]["tags"][0], "hello");
+    assert!(paths["/hello"]["get"].get("summary").is_none());
     // Security from the authorizers: a JWT bearer for `dev`, the header for `keys`.
     assert_eq!(
         paths["/me"]["get"]["security"][0]["dev"],

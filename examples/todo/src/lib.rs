@@ -13,52 +13,18 @@
 use portico_guest::data::{self, ReturnValues, Table, attr, key};
 use portico_guest::http::StatusCode;
 use portico_guest::{Request, Response};
-use serde::{Deserialize, Serialize};
+
+mod model;
+use model::{List, NewTodo, Patch, Status, Todo};
+
+// Summaries and schemas for the OpenAPI document, declared in build.rs.
+portico_guest::api_section!();
 
 const TABLE: &str = "todos";
 const STATUS_INDEX: &str = "by_status";
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
 const MAX_TITLE: usize = 1000;
-
-/// A todo as stored and as returned.
-#[derive(Debug, Serialize, Deserialize)]
-struct Todo {
-    id: String,
-    title: String,
-    status: Status,
-    /// Creation time, epoch milliseconds (the `by_status` index's sort key).
-    created: u64,
-    /// Incremented by every update; a PATCH must name the version it read.
-    version: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Status {
-    Open,
-    Done,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewTodo {
-    title: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Patch {
-    version: u64,
-    title: Option<String>,
-    status: Option<Status>,
-}
-
-#[derive(Serialize)]
-struct List {
-    items: Vec<Todo>,
-    next_cursor: Option<String>,
-}
 
 /// A failed request: its status and a message for the client.
 struct Problem {
@@ -127,7 +93,7 @@ fn check_title(title: &str) -> Result<()> {
     Ok(())
 }
 
-fn json(status: StatusCode, value: &impl Serialize) -> Result<Response> {
+fn json(status: StatusCode, value: &impl serde::Serialize) -> Result<Response> {
     Ok(Response::new(status).json(value)?)
 }
 

@@ -27,13 +27,31 @@ pub fn run(manifest: &Manifest, stage: Option<&str>) -> anyhow::Result<()> {
     };
     // The version a host serving these modules would report: each module's digest, as
     // its function's version (a module not built yet counts as such).
-    let versions = manifest.functions.iter().map(|(name, f)| {
-        let version = std::fs::read(&f.module).map_or_else(
-            |_| "unbuilt".to_string(),
-            |wasm| crate::runtime::version_of(&Sha256::digest(&wasm).into()),
-        );
-        (name.clone(), version)
-    });
+    let mut versions = Vec::new();
+    let mut declared = std::collections::BTreeMap::new();
+    for (name, f) in &manifest.functions {
+        let Ok(wasm) = std::fs::read(&f.module) else {
+            versions.push((name.clone(), "unbuilt".to_string()));
+            continue;
+        };
+        versions.push((
+            name.clone(),
+            crate::runtime::version_of(&Sha256::digest(&wasm).into()),
+        ));
+        let section = crate::runtime::api_section::read(&wasm)
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                s.map(|s| crate::portal::declared::Declared::parse(&s))
+                    .transpose()
+            });
+        match section {
+            Ok(Some(d)) => {
+                declared.insert(name.clone(), d);
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("warning: function `{name}`: its API declaration is ignored: {e}"),
+        }
+    }
     let info = crate::portal::openapi::DocumentInfo {
         title: manifest.portal.as_ref().map_or_else(
             || crate::portal::DEFAULT_TITLE.to_string(),
@@ -41,8 +59,13 @@ pub fn run(manifest: &Manifest, stage: Option<&str>) -> anyhow::Result<()> {
         ),
         version: crate::portal::served_version(versions),
     };
-    let doc =
-        crate::portal::openapi::document(&info, &manifest.route_list(), &manifest.api, &config);
-    println!("{}", doc.to_pretty_json()?);
+    let doc = crate::portal::openapi::render(
+        &info,
+        &manifest.route_list(),
+        &manifest.api,
+        &config,
+        &declared,
+    )?;
+    println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }

@@ -16,6 +16,7 @@
 //! ([`crate::gateway::Service`]) that are left out of the document. The document is
 //! built from what is served at each request, so a deploy or a reload shows at once.
 
+pub mod declared;
 pub mod openapi;
 
 use crate::exchange::{Response, ResponseBody};
@@ -170,8 +171,31 @@ impl Service for Document {
                     Some((name.clone(), f.version().to_string()))
                 })),
             };
-            let doc = openapi::document(&info, &routes, served.api.settings(), &stage.config);
-            match doc.to_pretty_json() {
+            // Each function's declaration, as this stage serves it (parsed per request:
+            // a few KiB of JSON, and always what is live).
+            let declared = served
+                .functions
+                .keys()
+                .filter_map(|name| {
+                    let section = stage.function(served, name)?.api_section()?;
+                    match declared::Declared::parse(section) {
+                        Ok(d) => Some((name.clone(), d)),
+                        Err(e) => {
+                            tracing::warn!(function = %name, "its API declaration is ignored: {e}");
+                            None
+                        }
+                    }
+                })
+                .collect();
+            let doc = openapi::render(
+                &info,
+                &routes,
+                served.api.settings(),
+                &stage.config,
+                &declared,
+            )
+            .and_then(|doc| serde_json::to_string_pretty(&doc));
+            match doc {
                 Ok(json) => answer(StatusCode::OK, "application/json", json.into_bytes()),
                 Err(e) => {
                     tracing::error!("the OpenAPI document does not serialize: {e}");

@@ -152,7 +152,48 @@ fn response(description: &str) -> Response {
     Response::new(description)
 }
 
-/// The document of `routes` on `stage`, with the API-wide `settings`.
+/// Where route `spec` is in the document: its path template and methods (lower case,
+/// as the document's keys); `None` for `$default` and methods OpenAPI cannot name.
+pub fn place(spec: &RouteSpec) -> Option<(String, Vec<&'static str>)> {
+    let RouteKey::Route { method, segments } = &spec.key else {
+        return None;
+    };
+    let methods = match method {
+        MethodMatch::Any => vec!["get", "post", "put", "delete", "patch", "head", "options"],
+        MethodMatch::Exact(m) => {
+            let name = match *m {
+                http::Method::GET => "get",
+                http::Method::POST => "post",
+                http::Method::PUT => "put",
+                http::Method::DELETE => "delete",
+                http::Method::PATCH => "patch",
+                http::Method::HEAD => "head",
+                http::Method::OPTIONS => "options",
+                http::Method::TRACE => "trace",
+                _ => return None,
+            };
+            vec![name]
+        }
+    };
+    Some((template(segments).0, methods))
+}
+
+/// The document as JSON: [`document`] with the functions' declarations (`declared`, by
+/// function name) merged in ([`super::declared`]).
+pub fn render(
+    info: &DocumentInfo,
+    routes: &[RouteSpec],
+    settings: &ApiSettings,
+    stage: &StageConfig,
+    declared: &BTreeMap<String, super::declared::Declared>,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let mut doc = serde_json::to_value(document(info, routes, settings, stage))?;
+    super::declared::merge(&mut doc, routes, declared, place);
+    Ok(doc)
+}
+
+/// The document of `routes` on `stage`, with the API-wide `settings` (and no
+/// declarations: see [`render`]).
 pub fn document(
     info: &DocumentInfo,
     routes: &[RouteSpec],

@@ -14,6 +14,7 @@
 //! names one.
 
 mod admission;
+pub mod api_section;
 mod artifacts;
 pub mod authorizer;
 pub mod capability;
@@ -328,6 +329,8 @@ pub struct Function {
     requests: Arc<AtomicU64>,
     /// The function's own admission gate (`max_concurrency`), shared by its versions.
     reserved: Option<Arc<Admission>>,
+    /// Its `portico-api` section (what it declares of its routes), if it has one.
+    api: Option<Arc<[u8]>>,
 }
 
 impl Function {
@@ -349,6 +352,11 @@ impl Function {
     /// What kind of component it is.
     pub fn kind(&self) -> Kind {
         self.handler.kind()
+    }
+
+    /// Its `portico-api` custom section ([`api_section`]), if it has one.
+    pub fn api_section(&self) -> Option<&[u8]> {
+        self.api.as_deref()
     }
 
     /// Where the compiled code came from.
@@ -583,6 +591,15 @@ impl Runtime {
                 function: spec.name.clone(),
                 source,
             })?;
+        // What it declares for the API's document: a section that cannot be read costs
+        // the document its schemas, never the function its load.
+        let api = match api_section::read(wasm) {
+            Ok(section) => section.map(Arc::from),
+            Err(e) => {
+                tracing::warn!(function = %spec.name, "its API declaration is ignored: {e}");
+                None
+            }
+        };
         Ok(Function {
             name: spec.name.as_str().into(),
             version,
@@ -590,6 +607,7 @@ impl Runtime {
             origin,
             handler,
             configured,
+            api,
             requests: Arc::default(),
             reserved: spec
                 .max_concurrency
