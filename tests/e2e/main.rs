@@ -7,6 +7,7 @@ mod browser;
 mod capabilities;
 mod cli;
 mod connections;
+mod console;
 mod custom_auth;
 mod data;
 mod datadir;

@@ -25,6 +25,7 @@
 
 mod auth;
 mod connections;
+mod console;
 mod keys;
 mod topics;
 pub mod upload;
@@ -136,6 +137,11 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
             return respond(StatusCode::OK, METRICS_CONTENT_TYPE, metrics.render());
         }
         (&Method::GET, "/.well-known/jwks.json") => return dev_jwks(admin).await,
+        // The console's files: static, no secrets; everything they show comes from the
+        // calls below, with the token the operator types in.
+        (&Method::GET, "/console" | "/console/console.js" | "/console/console.css") => {
+            return console::file(path);
+        }
         _ if path.starts_with(crate::sockets::peer::PATH) => {
             return connections::peer(admin, &parts, body).await;
         }
@@ -205,6 +211,20 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
         (_, ["functions"] | ["functions", _] | ["functions", _, "rollback"]) => {
             method_not_allowed()
         }
+        (&Method::GET, ["audit"]) => {
+            let limit = query(&parts.uri, "limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(100)
+                .clamp(1, 1000);
+            match deployer.audit_recent(limit) {
+                Ok(items) => json(StatusCode::OK, &serde_json::json!({ "items": items })),
+                Err(e) => error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("cannot read the audit log: {e}"),
+                ),
+            }
+        }
+        (_, ["audit"]) => method_not_allowed(),
         (_, ["keys", ..]) => keys::handle(admin, method, &segments[1..], body, &actor).await,
         (_, ["topics", ..]) => {
             let query = parts.uri.query().map(str::to_string);

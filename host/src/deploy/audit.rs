@@ -154,6 +154,39 @@ impl AuditLog {
     }
 }
 
+/// How much of the log's end [`AuditLog::recent`] reads: the last entries, not the
+/// whole history (a long-lived host's log grows without end).
+const RECENT_BYTES: u64 = 256 * 1024;
+
+impl AuditLog {
+    /// The last `limit` entries, newest first, as written (JSON objects). A missing log
+    /// is an empty one; a line that does not parse (a torn last write) is skipped.
+    pub fn recent(&self, limit: usize) -> std::io::Result<Vec<serde_json::Value>> {
+        use std::io::{Read as _, Seek as _, SeekFrom};
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata()?.len();
+        let start = len.saturating_sub(RECENT_BYTES);
+        file.seek(SeekFrom::Start(start))?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        let mut lines: Vec<&str> = text.lines().collect();
+        if start > 0 && !lines.is_empty() {
+            // The first line was cut by the seek.
+            lines.remove(0);
+        }
+        Ok(lines
+            .iter()
+            .rev()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .take(limit)
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +221,20 @@ mod tests {
         assert_eq!(lines[1]["to"], "b");
         assert_eq!(lines[0]["who"], "token:2bb80d53");
         assert!(!text.contains("secret"));
+        // Newest first, at most `limit`; a torn last line is skipped.
+        let recent = log.recent(1).expect("recent");
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0]["to"], "b");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("audit.log"))
+            .expect("open");
+        file.write_all(b"{\"time\":").expect("write");
+        let recent = log.recent(10).expect("recent");
+        assert_eq!(recent.len(), 2);
+        assert_eq!(recent[1]["to"], "a");
+        let missing = AuditLog::new(dir.path().join("none.log"));
+        assert!(missing.recent(5).expect("empty").is_empty());
     }
 
     #[test]

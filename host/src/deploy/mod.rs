@@ -701,6 +701,11 @@ impl Deployer {
         Ok(changes)
     }
 
+    /// The audit log's last `limit` entries, newest first, for `GET /audit`.
+    pub fn audit_recent(&self, limit: usize) -> std::io::Result<Vec<serde_json::Value>> {
+        self.audit.recent(limit)
+    }
+
     /// Every function, for `GET /functions`.
     pub async fn list(&self) -> Vec<FunctionInfo> {
         let state = self.state.lock().await;
