@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod policy;
 pub mod portal;
+pub mod recent;
 pub mod routing;
 pub mod runtime;
 pub mod sockets;

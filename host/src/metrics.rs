@@ -235,6 +235,8 @@ pub struct Metrics {
     topic_messages: Family<TopicLabels, Counter>,
     topic_depth: Family<SubscriptionLabels, Gauge>,
     topic_oldest: Family<SubscriptionLabels, Gauge>,
+    /// The last requests answered, for the console.
+    recent: crate::recent::Recent,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -269,6 +271,11 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The last requests answered ([`crate::recent`]).
+    pub fn recent(&self) -> &crate::recent::Recent {
+        &self.recent
+    }
+
     /// A registry with every metric registered and at zero.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("portico");
@@ -408,6 +415,7 @@ impl Metrics {
         let cache_stats = Arc::clone(&cache.stats);
         registry.register_collector(Box::new(cache));
         Metrics {
+            recent: crate::recent::Recent::default(),
             cache: cache_stats,
             data_calls,
             registry,

@@ -68,6 +68,8 @@ try {
       return Number(r.children[1].textContent) > 0 && chart && Number(chart.dataset.points) >= 3 && Number(chart.dataset.max) > 0;
     });
   }, null, { timeout: 20000 });
+  // The recent requests, with their request ids.
+  await page.locator("#requests tbody tr", { hasText: "GET /todos" }).first().waitFor({ timeout: 10000 });
   await page.screenshot({ path: path.join(shots, "console.png"), fullPage: true });
 } catch (e) {
   failures.push(String(e && e.stack ? e.stack : e));

@@ -65,6 +65,37 @@ async fn the_console_s_files_are_public_and_its_data_needs_the_token() {
             .all(|e| e["action"] == "load" && e["who"] == "startup"),
         "{audit}"
     );
+    // The recent requests: a request's line, by its request id; the query string (where
+    // a key could be) is not kept.
+    let resp = client()
+        .get(server.url("/hello/ann?key=secret-value"))
+        .send()
+        .await
+        .expect("hello");
+    let id = crate::support::request_id(&resp);
+    let resp = client()
+        .get(server.admin_url("/logs/access"))
+        .send()
+        .await
+        .expect("logs");
+    assert_eq!(resp.status(), 401);
+    let text = client()
+        .get(server.admin_url("/logs/access?limit=5"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("logs")
+        .text()
+        .await
+        .expect("text");
+    let recent: Value = serde_json::from_str(&text).expect("json");
+    let line = &recent["items"][0];
+    assert_eq!(line["request_id"], id.as_str(), "{recent}");
+    assert_eq!(line["path"], "/hello/ann");
+    assert_eq!(line["route"], "GET /hello/{name}");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["function"], "hello");
+    assert!(!text.contains("secret-value"), "{text}");
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! The operator console: one static page on the admin listener (`/console`), with its
 //! script and style sheet compiled into the binary. It has no power of its own: the
 //! page asks for the admin token and calls the admin API with it (`GET /functions`,
-//! `POST /functions/{name}/rollback`, `PUT /functions/{name}`, `GET /audit`) and reads
+//! `POST /functions/{name}/rollback`, `PUT /functions/{name}`, `GET /audit`,
+//! `GET /logs/access`) and reads
 //! `/metrics`, whose counters it samples while it is open for its charts. No build
 //! toolchain: plain HTML, CSS and JavaScript, and SVG drawn by the script.
 

@@ -225,6 +225,15 @@ pub async fn handle(admin: &Admin, req: Request<Incoming>) -> Response<Full<Byte
             }
         }
         (_, ["audit"]) => method_not_allowed(),
+        (&Method::GET, ["logs", "access"]) => {
+            let limit = query(&parts.uri, "limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(50)
+                .clamp(1, crate::recent::CAPACITY);
+            let items = deployer.gateway().metrics().recent().newest(limit);
+            json(StatusCode::OK, &serde_json::json!({ "items": items }))
+        }
+        (_, ["logs", "access"]) => method_not_allowed(),
         (_, ["keys", ..]) => keys::handle(admin, method, &segments[1..], body, &actor).await,
         (_, ["topics", ..]) => {
             let query = parts.uri.query().map(str::to_string);

@@ -177,6 +177,18 @@ impl Access {
             BytesIn::Known(n) => *n,
             BytesIn::Counted(counter) => counter.load(Ordering::Relaxed),
         };
+        self.metrics.recent().push(crate::recent::AccessLine {
+            time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            request_id: Arc::clone(&self.request_id),
+            stage: self.stage.to_string(),
+            method: self.method.to_string(),
+            path: self.path.to_string(),
+            route: route.to_string(),
+            status,
+            latency_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            function: function.map(|f| f.name().to_string()),
+            version: function.map(|f| f.version().to_string()),
+        });
         tracing::info!(
             target: "portico::access",
             request_id = %self.request_id,

@@ -1,7 +1,7 @@
 // Portico's operator console. Everything it shows and does goes through the admin API
 // with the token typed in (kept in this tab's sessionStorage only), and /metrics, which
-// it samples every 2 s while open: rates and percentiles are over the last 30 s of
-// samples, the charts over the last 5 minutes.
+// it samples every 2 s while open (with the recent requests): rates and percentiles are
+// over the last 30 s of samples, the charts over the last 5 minutes.
 "use strict";
 
 const SAMPLE_MS = 2000;
@@ -110,6 +110,25 @@ async function refreshAudit() {
     for (const field of ["time", "who", "action", "function", "from", "to", "outcome"]) {
       cell(row, e[field]);
     }
+    body.append(row);
+  }
+}
+
+async function refreshRequests() {
+  const recent = await api("GET", "/logs/access?limit=30");
+  const body = $("#requests tbody");
+  body.replaceChildren();
+  for (const r of recent.items) {
+    const row = document.createElement("tr");
+    row.dataset.requestId = r.request_id;
+    cell(row, r.time);
+    cell(row, code(r.request_id));
+    cell(row, r.stage);
+    cell(row, `${r.method} ${r.path}`);
+    cell(row, r.route);
+    cell(row, r.status);
+    cell(row, `${(r.latency_us / 1000).toFixed(1)} ms`);
+    cell(row, r.function ? `${r.function}@${r.version}` : "-");
     body.append(row);
   }
 }
@@ -269,6 +288,7 @@ async function tick() {
   try {
     await sample();
     drawRoutes();
+    await refreshRequests();
   } catch (e) {
     setStatus(`metrics: ${e.message || e}`, "error");
   }
