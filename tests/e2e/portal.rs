@@ -195,6 +195,52 @@ async fn the_demo_serves_its_document_and_the_page() {
 }
 
 #[tokio::test]
+async fn a_deploy_shows_in_the_document_at_once() {
+    let server = Server::start_env(
+        crate::demo::demo_manifest(),
+        &[],
+        &[("PORTICO_ADMIN_TOKEN", "portal-token")],
+    );
+    let document = || async {
+        client()
+            .get(server.url("/openapi.json"))
+            .send()
+            .await
+            .expect("document")
+            .json::<Value>()
+            .await
+            .expect("json")
+    };
+    let before = document().await;
+    assert_eq!(
+        before["paths"]["/todos"]["post"]["summary"],
+        "Create a todo"
+    );
+    // `todo` replaced by a module that declares nothing (of the same kind): the new
+    // version, and its routes without the old declaration's summaries and schemas.
+    let module = std::fs::read(crate::support::component("misbehave")).expect("module");
+    let resp = client()
+        .put(server.admin_url("/functions/todo"))
+        .bearer_auth("portal-token")
+        .body(module)
+        .send()
+        .await
+        .expect("deploy");
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    let after = document().await;
+    assert_ne!(after["info"]["version"], before["info"]["version"]);
+    let post = &after["paths"]["/todos"]["post"];
+    assert_eq!(post["tags"][0], "todo", "{post}");
+    assert!(post.get("summary").is_none(), "{post}");
+    assert!(after["components"].get("schemas").is_none(), "{after:#}");
+}
+
+#[tokio::test]
 async fn each_stage_documents_itself_under_its_prefix() {
     let m = manifest(
         r#"
