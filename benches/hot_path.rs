@@ -116,6 +116,30 @@ fn dispatch(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the console's ring of recent requests adds to each request: one line kept,
+/// against a whole dispatch above (the ratio is the cost on the request path).
+fn recent(c: &mut Criterion) {
+    use portico::recent::{AccessLine, Recent};
+    let recent = Recent::default();
+    let request_id: std::sync::Arc<str> = "JkV0cpaKvW3ymEKt".into();
+    c.bench_function("recent requests: keep one access line", |b| {
+        b.iter(|| {
+            recent.push(black_box(AccessLine {
+                time: std::time::SystemTime::now(),
+                request_id: std::sync::Arc::clone(&request_id),
+                stage: "$default".to_string(),
+                method: "GET".to_string(),
+                path: "/hello/bench".to_string(),
+                route: "GET /hello/{name}".to_string(),
+                status: 200,
+                latency_us: 40,
+                function: Some("hello".to_string()),
+                version: Some("0123456789ab".to_string()),
+            }));
+        });
+    });
+}
+
 fn routing(c: &mut Criterion) {
     let mut group = c.benchmark_group("route match");
     for n in [1usize, 1000] {
@@ -636,7 +660,7 @@ fn api_keys(c: &mut Criterion) {
 }
 
 criterion_group!(
-    benches, dispatch, routing, data_get, jwt, custom, signatures, throttle, api_keys
+    benches, dispatch, recent, routing, data_get, jwt, custom, signatures, throttle, api_keys
 );
 
 #[allow(unsafe_code, reason = "std::env::set_var; see the SAFETY comments")]

@@ -178,7 +178,7 @@ impl Access {
             BytesIn::Counted(counter) => counter.load(Ordering::Relaxed),
         };
         self.metrics.recent().push(crate::recent::AccessLine {
-            time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            time: std::time::SystemTime::now(),
             request_id: Arc::clone(&self.request_id),
             stage: self.stage.to_string(),
             method: self.method.to_string(),
