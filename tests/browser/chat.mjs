@@ -3,11 +3,8 @@
 //   node tests/browser/chat.mjs BASE_URL SCREENSHOT_DIR
 // with NODE_PATH holding playwright-core and PORTICO_CHROMIUM the browser. Exits 0 when
 // each tab saw the other's message; otherwise prints why and exits 1.
-import { createRequire } from "node:module";
 import path from "node:path";
-
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launch } from "./launch.mjs";
 
 const [base, shots] = process.argv.slice(2);
 if (!base || !shots) {
@@ -15,19 +12,7 @@ if (!base || !shots) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.PORTICO_CHROMIUM || "/usr/bin/chromium",
-  // As root in a sandbox; and no calls to Google's services on a closed network.
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 const failures = [];
 try {
   const context = await browser.newContext();

@@ -5,29 +5,15 @@
 // (deploy the component file MODULE as FUNCTION from the page's upload form, then roll
 // FUNCTION back to VERSION, its live version before). Exits 0 when all of it was seen;
 // else prints why.
-import { createRequire } from "node:module";
 import path from "node:path";
-
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launch } from "./launch.mjs";
 
 const [admin, shots, token, fn, version, module] = process.argv.slice(2);
 if (!admin || !shots || !token || !fn || !version || !module) {
   console.error("usage: console.mjs ADMIN_URL SCREENSHOT_DIR TOKEN FUNCTION VERSION MODULE");
   process.exit(2);
 }
-const browser = await chromium.launch({
-  executablePath: process.env.PORTICO_CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 const failures = [];
 const page = await browser.newPage();
 try {

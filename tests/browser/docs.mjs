@@ -4,11 +4,8 @@
 //   node tests/browser/docs.mjs BASE_URL SCREENSHOT_DIR TITLE
 // with NODE_PATH holding playwright-core and PORTICO_CHROMIUM the browser. Prints the
 // created todo's JSON on its last line and exits 0; otherwise prints why and exits 1.
-import { createRequire } from "node:module";
 import path from "node:path";
-
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launch } from "./launch.mjs";
 
 const [base, shots, title] = process.argv.slice(2);
 if (!base || !shots || !title) {
@@ -16,18 +13,7 @@ if (!base || !shots || !title) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.PORTICO_CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 const failures = [];
 let created = null;
 const page = await browser.newPage();

@@ -11,6 +11,19 @@ use std::time::Duration;
 
 const TOKEN: &str = "console-token";
 
+/// The audit log's last `limit` entries, through the admin API.
+async fn audit_log(server: &Server, limit: usize) -> Value {
+    client()
+        .get(server.admin_url(&format!("/audit?limit={limit}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json")
+}
+
 #[tokio::test]
 async fn the_console_s_files_are_public_and_its_data_needs_the_token() {
     let server = Server::start_env(
@@ -47,15 +60,7 @@ async fn the_console_s_files_are_public_and_its_data_needs_the_token() {
         .await
         .expect("audit");
     assert_eq!(resp.status(), 401);
-    let audit: Value = client()
-        .get(server.admin_url("/audit?limit=3"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("audit")
-        .json()
-        .await
-        .expect("json");
+    let audit = audit_log(&server, 3).await;
     let items = audit["items"].as_array().expect("items");
     // The start loaded every function: the newest three of those entries.
     assert_eq!(items.len(), 3, "{audit}");
@@ -179,25 +184,9 @@ async fn the_console_lists_functions_rolls_back_and_charts_the_routes() {
     let now = info(&server).await;
     assert_eq!(now["live"], original.as_str());
     assert_eq!(now["versions"].as_array().map(Vec::len), Some(2), "{now}");
-    let audit: Value = client()
-        .get(server.admin_url("/audit?limit=1"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("audit")
-        .json()
-        .await
-        .expect("json");
+    let audit = audit_log(&server, 1).await;
     assert_eq!(audit["items"][0]["action"], "rollback", "{audit}");
-    let audit: Value = client()
-        .get(server.admin_url("/audit?limit=2"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("audit")
-        .json()
-        .await
-        .expect("json");
+    let audit = audit_log(&server, 2).await;
     assert_eq!(audit["items"][1]["action"], "deploy", "{audit}");
     assert!(
         audit["items"][0]["who"]
