@@ -65,30 +65,52 @@ fn expression(text: &str) -> Result<Part, String> {
         })
 }
 
+/// One piece of a template as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Text, as it is.
+    Text(&'a str),
+    /// An expression, without its `$` or `${}` (`request.body.action`).
+    Expression(&'a str),
+}
+
+/// Splits API Gateway's template syntax into its pieces: the whole text one expression
+/// (`$request.body.action`), or text with `${expression}` parts
+/// (`${request.body.type}:${request.body.action}`). Route selection expressions use it
+/// too.
+pub fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
+    if let Some(single) = text.strip_prefix('$').filter(|t| !t.starts_with('{')) {
+        return Ok(vec![Piece::Expression(single)]);
+    }
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        if start > 0 {
+            pieces.push(Piece::Text(&rest[..start]));
+        }
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("`{text}`: a `${{` without its `}}`"))?;
+        pieces.push(Piece::Expression(&after[..end]));
+        rest = &after[end + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    Ok(pieces)
+}
+
 impl Template {
     /// Parses a static text, one `$expression`, or a text with `${expression}` parts.
     pub fn parse(text: &str) -> Result<Template, String> {
-        let parts = if let Some(single) = text.strip_prefix('$').filter(|t| !t.starts_with('{')) {
-            vec![expression(single)?]
-        } else {
-            let mut parts = Vec::new();
-            let mut rest = text;
-            while let Some(start) = rest.find("${") {
-                if start > 0 {
-                    parts.push(Part::Text(rest[..start].to_string()));
-                }
-                let after = &rest[start + 2..];
-                let end = after
-                    .find('}')
-                    .ok_or_else(|| format!("`{text}`: a `${{` without its `}}`"))?;
-                parts.push(expression(&after[..end])?);
-                rest = &after[end + 1..];
-            }
-            if !rest.is_empty() {
-                parts.push(Part::Text(rest.to_string()));
-            }
-            parts
-        };
+        let parts = pieces(text)?
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Text(t) => Ok(Part::Text(t.to_string())),
+                Piece::Expression(e) => expression(e),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(Template {
             text: text.to_string(),
             parts,

@@ -4,6 +4,7 @@
 //! A message that is not a JSON object, or lacks a path, selects nothing (so it goes to
 //! `$default`).
 
+use crate::gateway::mapping::Piece;
 use serde_json::Value;
 
 /// One part of a template.
@@ -43,32 +44,18 @@ fn body_path(text: &str) -> Result<Vec<String>, String> {
 impl SelectionExpression {
     /// Parses `$request.body.PATH` or a `${request.body.PATH}` template.
     pub fn parse(text: &str) -> Result<SelectionExpression, String> {
-        let parts = if let Some(single) = text.strip_prefix('$').filter(|t| !t.starts_with('{')) {
-            vec![Part::Body(body_path(single)?)]
-        } else {
-            let mut parts = Vec::new();
-            let mut rest = text;
-            while let Some(start) = rest.find("${") {
-                if start > 0 {
-                    parts.push(Part::Text(rest[..start].to_string()));
-                }
-                let after = &rest[start + 2..];
-                let end = after
-                    .find('}')
-                    .ok_or_else(|| format!("`{text}`: a `${{` without its `}}`"))?;
-                parts.push(Part::Body(body_path(&after[..end])?));
-                rest = &after[end + 1..];
-            }
-            if !rest.is_empty() {
-                parts.push(Part::Text(rest.to_string()));
-            }
-            if !parts.iter().any(|p| matches!(p, Part::Body(_))) {
-                return Err(format!(
-                    "`{text}`: expected `$request.body.NAME`, or a template with `${{request.body.NAME}}` parts"
-                ));
-            }
-            parts
-        };
+        let parts = crate::gateway::mapping::pieces(text)?
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Text(t) => Ok(Part::Text(t.to_string())),
+                Piece::Expression(e) => body_path(e).map(Part::Body),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if !parts.iter().any(|p| matches!(p, Part::Body(_))) {
+            return Err(format!(
+                "`{text}`: expected `$request.body.NAME`, or a template with `${{request.body.NAME}}` parts"
+            ));
+        }
         Ok(SelectionExpression {
             text: text.to_string(),
             parts,
