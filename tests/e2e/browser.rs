@@ -75,14 +75,32 @@ async fn two_browser_tabs_chat_through_the_websocket_api() {
         }
     };
     let server = Server::start(crate::demo::demo_manifest());
+    let args = vec![server.url("/"), screenshots().display().to_string()];
+    run_script((chromium, playwright), "chat.mjs", args, &server).await;
+}
+
+/// Where the browser tests save their screenshots (test artifacts under the target dir).
+pub fn screenshots() -> PathBuf {
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let base = server.url("/");
+    shots
+}
+
+/// Runs `tests/browser/SCRIPT ARGS...` in node with the browser and driver `found`;
+/// fails the test with the script's output and `server`'s log unless it succeeds, and
+/// returns its standard output.
+pub async fn run_script(
+    found: (PathBuf, PathBuf),
+    script: &str,
+    args: Vec<String>,
+    server: &Server,
+) -> String {
+    let (chromium, playwright) = found;
+    let script = root().join("tests/browser").join(script);
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .arg(root().join("tests/browser/chat.mjs"))
-            .arg(&base)
-            .arg(&shots)
+            .arg(&script)
+            .args(&args)
             .env("NODE_PATH", &playwright)
             .env("PORTICO_CHROMIUM", &chromium)
             .output()
@@ -90,11 +108,12 @@ async fn two_browser_tabs_chat_through_the_websocket_api() {
     })
     .await
     .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "the browser test failed:\n{}\n{}\nportico's log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
+        "the browser test failed:\n{stdout}\n{}\nportico's log:\n{}",
         String::from_utf8_lossy(&out.stderr),
         server.log()
     );
+    stdout
 }

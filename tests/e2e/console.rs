@@ -149,36 +149,16 @@ async fn the_console_lists_functions_rolls_back_and_charts_the_routes() {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     });
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let admin = server.admin_url("/");
-    let version = original.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(root().join("tests/browser/console.mjs"))
-            .args([
-                &admin,
-                &shots.display().to_string(),
-                TOKEN,
-                "hello",
-                &version,
-                &module.display().to_string(),
-            ])
-            .env("NODE_PATH", &playwright)
-            .env("PORTICO_CHROMIUM", &chromium)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .expect("join");
+    let args = vec![
+        server.admin_url("/"),
+        crate::browser::screenshots().display().to_string(),
+        TOKEN.to_string(),
+        "hello".to_string(),
+        original.clone(),
+        module.display().to_string(),
+    ];
+    crate::browser::run_script((chromium, playwright), "console.mjs", args, &server).await;
     load.abort();
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{}\n{}\nportico's log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
     // The rollback the page made is live, after its deploy, both in the audit log as
     // the token's.
     let now = info(&server).await;

@@ -343,31 +343,14 @@ async fn the_docs_page_lists_the_todo_routes_and_its_try_it_creates_a_todo() {
         }
     };
     let server = Server::start(crate::demo::demo_manifest());
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let base = server.url("/");
     let title = format!("from the docs page {}", std::process::id());
-    let script_title = title.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(root().join("tests/browser/docs.mjs"))
-            .arg(&base)
-            .arg(&shots)
-            .arg(&script_title)
-            .env("NODE_PATH", &playwright)
-            .env("PORTICO_CHROMIUM", &chromium)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .expect("join");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{stdout}\n{}\nportico's log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
+    let args = vec![
+        server.url("/"),
+        crate::browser::screenshots().display().to_string(),
+        title.clone(),
+    ];
+    let stdout =
+        crate::browser::run_script((chromium, playwright), "docs.mjs", args, &server).await;
     // The page's answer is the todo, and the API has it.
     let created: Value =
         serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("the todo");
