@@ -3,10 +3,8 @@
 //! the console lists the demo's functions, rolls one back from its button, and draws
 //! route charts from the host's metrics under load.
 
-use crate::support::{Server, client, root};
+use crate::support::{Server, client};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 const TOKEN: &str = "console-token";
