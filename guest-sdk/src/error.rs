@@ -25,6 +25,8 @@ pub enum Error {
     Lambda(String),
     /// A publish failed; match on the inner [`crate::topics::Error`] for the case.
     Topics(crate::topics::Error),
+    /// A model call failed; match on the inner [`crate::data::model::Error`] for the case.
+    Model(crate::data::model::Error),
 }
 
 impl fmt::Display for Error {
@@ -35,6 +37,7 @@ impl fmt::Display for Error {
             Error::Data(e) => write!(f, "data: {e}"),
             Error::Lambda(e) => write!(f, "malformed Lambda proxy response: {e}"),
             Error::Topics(e) => write!(f, "publish: {e}"),
+            Error::Model(e) => write!(f, "model: {e}"),
         }
     }
 }
@@ -45,6 +48,7 @@ impl std::error::Error for Error {
             Error::Json(e) => Some(e),
             Error::NotUtf8(e) => Some(e),
             Error::Data(e) => Some(e),
+            Error::Model(e) => Some(e),
             Error::Lambda(_) | Error::Topics(_) => None,
         }
     }
@@ -65,6 +69,12 @@ impl From<std::str::Utf8Error> for Error {
 impl From<crate::topics::Error> for Error {
     fn from(e: crate::topics::Error) -> Self {
         Error::Topics(e)
+    }
+}
+
+impl From<crate::data::model::Error> for Error {
+    fn from(e: crate::data::model::Error) -> Self {
+        Error::Model(e)
     }
 }
 

@@ -35,6 +35,10 @@
 
 #![warn(missing_docs)]
 
+// The derives write `::portico_guest::…` paths; this makes them resolve in the SDK's own
+// tests too.
+extern crate self as portico_guest;
+
 pub mod authorizer;
 pub mod connections;
 pub mod data;

@@ -55,6 +55,15 @@ impl BatchGet {
         Self::default()
     }
 
+    /// Takes the keys to read from `table` out of the batch (for models, which retry
+    /// what was not read).
+    pub(crate) fn take_keys(&mut self, table: &str) -> Vec<Item> {
+        match self.tables.iter().position(|t| t.table == table) {
+            Some(at) => self.tables.remove(at).keys,
+            None => Vec::new(),
+        }
+    }
+
     fn entry(&mut self, table: &str) -> &mut GetTable {
         let at = match self.tables.iter().position(|t| t.table == table) {
             Some(at) => at,
@@ -312,6 +321,21 @@ impl BatchWrite {
     /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Takes the writes to `table` out of the batch: puts' items, then deletes' keys
+    /// (for models, which retry what was not written).
+    pub(crate) fn take_writes(&mut self, table: &str) -> (Vec<Item>, Vec<Item>) {
+        let (mut puts, mut deletes) = (Vec::new(), Vec::new());
+        if let Some(at) = self.tables.iter().position(|(t, _)| t == table) {
+            for write in self.tables.remove(at).1 {
+                match write {
+                    Write::Put(item) => puts.push(item),
+                    Write::Delete(key) => deletes.push(key),
+                }
+            }
+        }
+        (puts, deletes)
     }
 
     fn push(mut self, table: &str, write: Result<Item, Error>, kind: fn(Item) -> Write) -> Self {
