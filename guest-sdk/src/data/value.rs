@@ -35,11 +35,11 @@ pub enum Value {
     M(BTreeMap<String, Value>),
     /// `L`: an ordered list of values.
     L(Vec<Value>),
-    /// `SS`: a set of strings (DynamoDB refuses empty sets).
+    /// `SS`: a set of strings, sent as built (DynamoDB refuses an empty set and repeats).
     Ss(StringSet),
-    /// `NS`: a set of numbers (DynamoDB refuses empty sets).
+    /// `NS`: a set of numbers, sent as built (DynamoDB refuses an empty set and repeats).
     Ns(NumberSet),
-    /// `BS`: a set of binaries (DynamoDB refuses empty sets).
+    /// `BS`: a set of binaries, sent as built (DynamoDB refuses an empty set and repeats).
     Bs(BinarySet),
 }
 

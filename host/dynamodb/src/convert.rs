@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use portico_data::ops::Placeholders;
+use portico_data::value::SetMember;
 use portico_data::{DataError, Item, Number, Set, Value};
 
 /// The SDK's representation of an item: attribute names to values.
@@ -140,7 +141,7 @@ fn number_from_server(text: &str) -> Result<Number, DataError> {
         .map_err(|error| invalid(&format!("the number {text:?} ({})", error.message())))
 }
 
-fn set_from_server<T: Ord>(kind: &str, members: Vec<T>) -> Result<Set<T>, DataError> {
+fn set_from_server<T: SetMember>(kind: &str, members: Vec<T>) -> Result<Set<T>, DataError> {
     Set::new(members).map_err(|error| invalid(&format!("an {kind} set ({})", error.message())))
 }
 

@@ -10,6 +10,7 @@ use portico_data::ops::{
     BatchWriteRequest, ConditionCheck, DeleteItem, KeysAndProjection, Page, Placeholders, PutItem,
     ReturnValues, Segment, TransactWriteItem, UpdateItem,
 };
+use portico_data::value::{SetError, SetMember};
 use portico_data::{CancellationReason, DataError, Item, Number, Set, Value};
 
 use super::bindings::portico::edge::data as wit;
@@ -23,10 +24,13 @@ fn invalid(message: impl Into<String>) -> DataError {
 
 /// Reads a document whose root is any value.
 pub fn value_from_wit(document: wit::Document) -> Result<Value, DataError> {
-    let mut reader = Reader {
-        nodes: document.nodes.into_iter().map(Some).collect(),
-    };
-    reader.take(0, 0)
+    Reader::new(document, None).take(0, 0)
+}
+
+/// Reads the value of the expression attribute value `key` (`:v`): DynamoDB words an
+/// empty set there with the key's name.
+fn expression_value_from_wit(key: &str, document: wit::Document) -> Result<Value, DataError> {
+    Reader::new(document, Some(key)).take(0, 0)
 }
 
 /// Reads a document whose root is a map: an item or a key.
@@ -40,12 +44,35 @@ pub fn item_from_wit(document: wit::Document) -> Result<Item, DataError> {
     }
 }
 
-struct Reader {
+struct Reader<'k> {
     /// Each node once: taken nodes become `None`.
     nodes: Vec<Option<wit::Value>>,
+    /// The expression attribute value being read, if it is one.
+    expression_value: Option<&'k str>,
 }
 
-impl Reader {
+impl<'k> Reader<'k> {
+    fn new(document: wit::Document, expression_value: Option<&'k str>) -> Self {
+        Reader {
+            nodes: document.nodes.into_iter().map(Some).collect(),
+            expression_value,
+        }
+    }
+
+    /// Makes a set as the guest sent it: an empty set or a repeated member is refused
+    /// with DynamoDB's message, never emptied out or collapsed.
+    fn set<T: SetMember>(&self, members: Vec<T>) -> Result<Set<T>, DataError> {
+        Set::try_new(members).map_err(|error| match (error, self.expression_value) {
+            // DynamoDB (and dynoxide) name the placeholder of an empty set; a repeated
+            // member has no such framing in DynamoDB's current wording (see
+            // portico_data's `value::set` module for the sources).
+            (SetError::Empty(message), Some(key)) => invalid(format!(
+                "ExpressionAttributeValues contains invalid value: {message} for key {key}"
+            )),
+            (error, _) => error.into(),
+        })
+    }
+
     fn take(&mut self, index: usize, depth: usize) -> Result<Value, DataError> {
         if depth > MAX_DEPTH {
             return Err(invalid("Nesting Levels have exceeded supported limits"));
@@ -71,14 +98,16 @@ impl Reader {
             wit::Value::B(bytes) => Value::B(bytes),
             wit::Value::Boolean(flag) => Value::Bool(flag),
             wit::Value::Null => Value::Null,
-            wit::Value::Ss(members) => Value::Ss(Set::new(members)?),
-            wit::Value::Ns(members) => Value::Ns(Set::new(
-                members
-                    .iter()
-                    .map(|m| m.parse::<Number>())
-                    .collect::<Result<_, _>>()?,
-            )?),
-            wit::Value::Bs(members) => Value::Bs(Set::new(members)?),
+            wit::Value::Ss(members) => Value::Ss(self.set(members)?),
+            wit::Value::Ns(members) => Value::Ns(
+                self.set(
+                    members
+                        .iter()
+                        .map(|m| m.parse::<Number>())
+                        .collect::<Result<_, _>>()?,
+                )?,
+            ),
+            wit::Value::Bs(members) => Value::Bs(self.set(members)?),
             wit::Value::L(children) => Value::L(
                 children
                     .into_iter()
@@ -152,7 +181,10 @@ pub fn placeholders(raw: wit::Placeholders) -> Result<Placeholders, DataError> {
         values: raw
             .values
             .into_iter()
-            .map(|(name, value)| Ok((name, value_from_wit(value)?)))
+            .map(|(name, value)| {
+                let value = expression_value_from_wit(&name, value)?;
+                Ok((name, value))
+            })
             .collect::<Result<_, DataError>>()?,
     })
 }
@@ -357,6 +389,116 @@ mod tests {
         assert!(value_from_wit(doc(vec![wit::Value::Ss(vec![])])).is_err());
         // A key that is not a map.
         assert!(item_from_wit(doc(vec![wit::Value::S("a".into())])).is_err());
+    }
+
+    /// The message of a refused conversion.
+    fn refusal<T: std::fmt::Debug>(result: Result<T, DataError>) -> String {
+        match result {
+            Err(DataError::Validation(message)) => message,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    const EMPTY_SS: &str =
+        "One or more parameter values were invalid: An string set  may not be empty";
+    const EMPTY_NS: &str =
+        "One or more parameter values were invalid: An number set  may not be empty";
+    const EMPTY_BS: &str =
+        "One or more parameter values were invalid: Binary sets should not be empty";
+    const REPEATED_SS: &str = "One or more parameter values were invalid: \
+        Input collection [\"a\", \"b\", \"b\"] contains duplicates.";
+    const REPEATED_NS: &str =
+        "One or more parameter values were invalid: Input collection contains duplicates.";
+    const REPEATED_BS: &str = "One or more parameter values were invalid: \
+        Input collection [\"AA==\",\"/w==\",\"AA==\"]of type BS contains duplicates.";
+
+    /// Each refused set with DynamoDB's message for it.
+    fn refused_sets() -> Vec<(wit::Value, &'static str)> {
+        vec![
+            (wit::Value::Ss(vec![]), EMPTY_SS),
+            (wit::Value::Ns(vec![]), EMPTY_NS),
+            (wit::Value::Bs(vec![]), EMPTY_BS),
+            (
+                wit::Value::Ss(vec!["b".into(), "a".into(), "b".into()]),
+                REPEATED_SS,
+            ),
+            (
+                wit::Value::Ns(vec!["2".into(), "1".into(), "2.0".into()]),
+                REPEATED_NS,
+            ),
+            (
+                wit::Value::Bs(vec![vec![0xff], vec![0], vec![0]]),
+                REPEATED_BS,
+            ),
+        ]
+    }
+
+    /// `{"pk": "k", "s": set}`, `{"pk": "k", "l": [set]}` and `{"pk": "k", "m": {"x": set}}`.
+    fn items_holding(set: &wit::Value) -> [wit::Document; 3] {
+        let pk = || ("pk".to_owned(), 1);
+        [
+            doc(vec![
+                wit::Value::M(vec![pk(), ("s".into(), 2)]),
+                wit::Value::S("k".into()),
+                set.clone(),
+            ]),
+            doc(vec![
+                wit::Value::M(vec![pk(), ("l".into(), 2)]),
+                wit::Value::S("k".into()),
+                wit::Value::L(vec![3]),
+                set.clone(),
+            ]),
+            doc(vec![
+                wit::Value::M(vec![pk(), ("m".into(), 2)]),
+                wit::Value::S("k".into()),
+                wit::Value::M(vec![("x".into(), 3)]),
+                set.clone(),
+            ]),
+        ]
+    }
+
+    #[test]
+    fn sets_dynamodb_refuses_are_refused_with_its_messages_wherever_they_sit() {
+        for (set, message) in refused_sets() {
+            for item in items_holding(&set) {
+                assert_eq!(refusal(item_from_wit(item)), message, "{set:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sets_in_expression_values_are_refused_with_dynamodb_messages() {
+        let values = |value: wit::Document| wit::Placeholders {
+            names: vec![],
+            values: vec![(":v".into(), value)],
+        };
+        for (set, message) in refused_sets() {
+            // An empty set is named by its placeholder; a repeat is worded as in an item.
+            let expected = if [EMPTY_SS, EMPTY_NS, EMPTY_BS].contains(&message) {
+                format!("ExpressionAttributeValues contains invalid value: {message} for key :v")
+            } else {
+                message.to_owned()
+            };
+            let top = doc(vec![set.clone()]);
+            assert_eq!(refusal(placeholders(values(top))), expected, "{set:?}");
+            let nested = doc(vec![wit::Value::L(vec![1]), set.clone()]);
+            assert_eq!(
+                refusal(placeholders(values(nested))),
+                expected,
+                "nested {set:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn valid_sets_are_kept_whole_in_any_order() {
+        let item = item_from_wit(doc(vec![
+            wit::Value::M(vec![("s".into(), 1)]),
+            wit::Value::Ss(vec!["b".into(), "a".into()]),
+        ]))
+        .expect("valid");
+        let expected = Set::new(vec!["a".to_owned(), "b".to_owned()]).expect("set");
+        assert_eq!(item["s"], Value::Ss(expected));
     }
 
     #[test]

@@ -61,6 +61,30 @@ fn scalars_and_empty_containers_round_trip() {
 }
 
 #[test]
+fn sets_cross_to_the_host_as_built() {
+    let item = Item::new()
+        .with("repeats", StringSet::from(["b", "a", "b"]))
+        .with("empty", StringSet::new())
+        .with("nested", vec![Value::Ns(NumberSet::new())])
+        .with("binary", BinarySet::from([vec![1u8], vec![1]]));
+    let flat = from_item(&item);
+    let has = |wanted: &wit::Value| {
+        flat.nodes
+            .iter()
+            .any(|node| format!("{node:?}") == format!("{wanted:?}"))
+    };
+    assert!(has(&wit::Value::Ss(vec![
+        "b".into(),
+        "a".into(),
+        "b".into()
+    ])));
+    assert!(has(&wit::Value::Ss(vec![])));
+    assert!(has(&wit::Value::Ns(vec![])));
+    assert!(has(&wit::Value::Bs(vec![vec![1], vec![1]])));
+    assert_eq!(to_item(flat), Ok(item));
+}
+
+#[test]
 fn children_always_come_after_their_parent() {
     let flat = from_item(&sample());
     for (i, node) in flat.nodes.iter().enumerate() {

@@ -247,6 +247,25 @@ fn update_scalars_become_sets_where_sets_are_needed() {
 }
 
 #[test]
+fn update_values_keep_empty_sets_and_repeats_for_dynamodb_to_refuse() {
+    let e = expression(
+        &Update::new()
+            .set("a", StringSet::new())
+            .add("tags", StringSet::from(["x", "x"]))
+            .delete_from_set("ids", crate::data::NumberSet::new()),
+    );
+    let values: Vec<Value> = e.values.into_iter().map(|(_, v)| v).collect();
+    assert_eq!(
+        values,
+        [
+            Value::Ss(StringSet::new()),
+            Value::Ss(StringSet::from(["x", "x"])),
+            Value::Ns(crate::data::NumberSet::new()),
+        ]
+    );
+}
+
+#[test]
 fn empty_or_invalid_updates() {
     assert!(matches!(
         Update::new().to_expression(),

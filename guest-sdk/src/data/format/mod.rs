@@ -10,7 +10,7 @@
 //! | `()`, unit struct | `NULL` |
 //! | `Option::None` | left out of structs and maps; `NULL` in lists |
 //! | bytes (`serde_bytes`, [`data::bytes`](crate::data::bytes)) | `B` |
-//! | [`StringSet`](crate::data::StringSet), [`NumberSet`](crate::data::NumberSet), [`BinarySet`](crate::data::BinarySet) | `SS`, `NS`, `BS` (empty: left out like `None`) |
+//! | [`StringSet`](crate::data::StringSet), [`NumberSet`](crate::data::NumberSet), [`BinarySet`](crate::data::BinarySet) | `SS`, `NS`, `BS`, as built (DynamoDB refuses an empty set: use `Option` or `skip_serializing_if` to leave one out) |
 //! | unit enum variant | `S` with the variant's name |
 //! | newtype, tuple or struct variant | `M` of one entry: `{variant: content}` |
 //!

@@ -1,8 +1,9 @@
 //! Rust values → [`Value`]: the serializing half of the item format.
 //!
-//! The serializer's output is `Option<Value>`: `None` means "absent" (an `Option::None`
-//! or an empty set), which struct fields and map entries leave out and lists and the
-//! top level write as `NULL`.
+//! The serializer's output is `Option<Value>`: `None` means "absent" (an `Option::None`),
+//! which struct fields and map entries leave out and lists and the top level write as
+//! `NULL`. Sets go out as built, empty or with repeats: DynamoDB refuses those with its
+//! own validation errors, which the SDK must not hide by dropping or changing them.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +26,8 @@ fn present(value: Option<Value>) -> Value {
     value.unwrap_or(Value::Null)
 }
 
-/// Turns the list a set type serialized into the set, or absent when empty.
+/// Turns the list a set type serialized into the set, members as given (an empty set
+/// stays an empty set).
 fn set(name: &str, inner: Option<Value>) -> Out {
     let elements = match inner {
         Some(Value::L(elements)) => elements,
@@ -37,9 +39,6 @@ fn set(name: &str, inner: Option<Value>) -> Out {
             )));
         }
     };
-    if elements.is_empty() {
-        return Ok(None);
-    }
     let mismatch = |v: &Value| {
         Error::serialization(format!(
             "{} elements must all be of one type, found {}",

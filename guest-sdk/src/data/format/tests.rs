@@ -190,22 +190,78 @@ fn absent_values_in_maps_and_lists() {
 }
 
 #[test]
-fn empty_sets_are_left_out_and_read_back_empty() {
+fn empty_sets_are_sent_as_empty_sets_for_dynamodb_to_refuse() {
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct T {
         id: u8,
         #[serde(default)]
         tags: StringSet,
+        scores: NumberSet,
+        keys: BinarySet,
     }
     let t = T {
         id: 1,
         tags: StringSet::new(),
+        scores: NumberSet::new(),
+        keys: BinarySet::new(),
+    };
+    let item = to_item(&t).expect("serializes");
+    assert_eq!(
+        item,
+        Item::new()
+            .with("id", 1)
+            .with("tags", Value::Ss(StringSet::new()))
+            .with("scores", Value::Ns(NumberSet::new()))
+            .with("keys", Value::Bs(BinarySet::new())),
+        "not left out: the host answers DynamoDB's validation error"
+    );
+    assert_eq!(from_item::<T>(item), Ok(t));
+    // In a list an empty set stays a set, not NULL.
+    assert_eq!(
+        to_value(&vec![StringSet::new()]),
+        Ok(Value::L(vec![Value::Ss(StringSet::new())]))
+    );
+    let null: StringSet = from_value(Value::Null).expect("NULL is an empty set");
+    assert!(null.is_empty());
+}
+
+#[test]
+fn empty_sets_can_be_left_out_on_purpose() {
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct T {
+        id: u8,
+        #[serde(default, skip_serializing_if = "StringSet::is_empty")]
+        tags: StringSet,
+        maybe: Option<NumberSet>,
+    }
+    let t = T {
+        id: 1,
+        tags: StringSet::new(),
+        maybe: None,
     };
     let item = to_item(&t).expect("serializes");
     assert_eq!(item, Item::new().with("id", 1));
     assert_eq!(from_item::<T>(item), Ok(t));
-    let null: StringSet = from_value(Value::Null).expect("NULL is an empty set");
-    assert!(null.is_empty());
+}
+
+#[test]
+fn repeated_set_members_are_sent_as_given() {
+    #[derive(Serialize)]
+    struct T {
+        tags: StringSet,
+        scores: NumberSet,
+        keys: BinarySet,
+    }
+    let t = T {
+        tags: StringSet::from(["b", "a", "b"]),
+        scores: NumberSet::from(vec![n("1"), n("1.0")]),
+        keys: [vec![1u8], vec![1]].into_iter().collect(),
+    };
+    let item = to_item(&t).expect("serializes");
+    let tags = item["tags"].as_ss().expect("a string set");
+    assert_eq!(tags.iter().collect::<Vec<_>>(), ["b", "a", "b"]);
+    assert_eq!(item["scores"].as_ns().map(NumberSet::len), Some(2));
+    assert_eq!(item["keys"].as_bs().map(BinarySet::len), Some(2));
 }
 
 #[test]
@@ -213,12 +269,18 @@ fn sets_read_into_plain_collections_and_from_lists() {
     let ss = Value::Ss(StringSet::from(["b", "a"]));
     assert_eq!(
         from_value::<Vec<String>>(ss),
-        Ok(vec!["a".to_string(), "b".to_string()])
+        Ok(vec!["b".to_string(), "a".to_string()]),
+        "in the order the host sent them"
     );
     let ns = Value::Ns(NumberSet::from([3, 1]));
-    assert_eq!(from_value::<Vec<i64>>(ns), Ok(vec![1, 3]));
+    assert_eq!(from_value::<Vec<i64>>(ns), Ok(vec![3, 1]));
     let list = Value::L(vec![Value::from("x"), Value::from("x")]);
-    assert_eq!(from_value::<StringSet>(list), Ok(StringSet::from(["x"])));
+    let read = from_value::<StringSet>(list).expect("a list reads as a set");
+    assert_eq!(
+        read.into_vec(),
+        ["x", "x"],
+        "what was sent, repeats included"
+    );
 }
 
 #[test]

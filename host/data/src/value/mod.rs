@@ -15,7 +15,7 @@ pub use json::{
     value_from_plain_json, value_to_json, value_to_plain_json,
 };
 pub use number::{MAX_DIGITS, MAX_EXPONENT, MIN_EXPONENT, Number};
-pub use set::Set;
+pub use set::{Set, SetError, SetMember};
 pub use size::{MAX_ITEM_SIZE, item_size, value_size};
 
 /// An item (or a key): attribute names to values.
