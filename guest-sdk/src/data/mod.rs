@@ -38,6 +38,7 @@
 //! ```
 
 pub mod bytes;
+mod describe;
 mod document;
 mod error;
 mod expr;
@@ -49,6 +50,9 @@ mod set;
 mod table;
 mod value;
 
+pub use describe::{
+    IndexDescription, KeyAttribute, KeySchema, KeyType, Projection, TableDescription,
+};
 pub use error::{CancellationReason, Error};
 pub use expr::condition::{Condition, IntoOperand, Operand, Size};
 pub use expr::path::{Path, attr};

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::bindings::portico::edge::data as wit;
 use crate::data::ops::{ConditionCheck, Delete, Get, Put, Query, Scan, UpdateItem};
-use crate::data::{Condition, Error, Item, to_item};
+use crate::data::{Condition, Error, Item, TableDescription, to_item};
 
 /// A table this function may use: the function's manifest entry must list it.
 ///
@@ -72,6 +72,33 @@ impl Table {
             handle,
             name: name.to_owned(),
         })
+    }
+
+    /// `DescribeTable`: the table's key schema, indexes and TTL attribute, as the
+    /// manifest declares them. Unlike the other calls it needs no builder: it goes to the
+    /// host at once.
+    ///
+    /// # Errors
+    /// [`Error::ResourceNotFound`] when the manifest does not declare the table;
+    /// [`Error::Unavailable`] on a host without a data store.
+    ///
+    /// ```no_run
+    /// # use portico_guest::data::{Table, KeyType};
+    /// # fn f(orders: &Table) -> Result<(), portico_guest::data::Error> {
+    /// let table = orders.describe()?;
+    /// let pk = &table.key.partition;
+    /// assert_eq!(pk.key_type, KeyType::S);
+    /// let page = orders.query().pk(pk.name.as_str(), "user#1").send()?;
+    /// if let Some(index) = table.index("by_status") {
+    ///     println!("{} is keyed by {}", index.name, index.key.partition.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn describe(&self) -> Result<TableDescription, Error> {
+        self.handle
+            .describe()
+            .map(TableDescription::from_wit)
+            .map_err(Error::from_wit)
     }
 
     pub(crate) fn handle(&self) -> &wit::Table {

@@ -11,7 +11,10 @@ use portico_data::ops::{
     ReturnValues, Segment, TransactWriteItem, UpdateItem,
 };
 use portico_data::value::{SetError, SetMember};
-use portico_data::{CancellationReason, DataError, Item, Number, Set, Value};
+use portico_data::{
+    CancellationReason, DataError, IndexProjection, IndexSchema, Item, KeyAttribute, KeySchema,
+    KeyType, Number, Set, TableSchema, Value,
+};
 
 use super::bindings::portico::edge::data as wit;
 
@@ -335,6 +338,47 @@ pub fn error_to_wit(error: DataError) -> wit::Error {
     }
 }
 
+/// Writes a table's declaration as `describe` returns it.
+pub fn table_description_to_wit(table: &TableSchema) -> wit::TableDescription {
+    wit::TableDescription {
+        name: table.name.clone(),
+        key: key_schema_to_wit(&table.key),
+        global_indexes: table.global_indexes.iter().map(index_to_wit).collect(),
+        local_indexes: table.local_indexes.iter().map(index_to_wit).collect(),
+        ttl_attribute: table.ttl_attribute.clone(),
+    }
+}
+
+fn index_to_wit(index: &IndexSchema) -> wit::IndexDescription {
+    wit::IndexDescription {
+        name: index.name.clone(),
+        key: key_schema_to_wit(&index.key),
+        projection: match &index.projection {
+            IndexProjection::All => wit::Projection::All,
+            IndexProjection::KeysOnly => wit::Projection::KeysOnly,
+            IndexProjection::Include(names) => wit::Projection::Include(names.clone()),
+        },
+    }
+}
+
+fn key_schema_to_wit(key: &KeySchema) -> wit::KeySchema {
+    wit::KeySchema {
+        partition: key_attribute_to_wit(&key.partition),
+        sort: key.sort.as_ref().map(key_attribute_to_wit),
+    }
+}
+
+fn key_attribute_to_wit(attribute: &KeyAttribute) -> wit::KeyAttribute {
+    wit::KeyAttribute {
+        name: attribute.name.clone(),
+        key_type: match attribute.key_type {
+            KeyType::S => wit::KeyType::S,
+            KeyType::N => wit::KeyType::N,
+            KeyType::B => wit::KeyType::B,
+        },
+    }
+}
+
 fn reason_to_wit(reason: CancellationReason) -> wit::CancellationReason {
     wit::CancellationReason {
         code: reason.code.as_str().to_owned(),
@@ -499,6 +543,72 @@ mod tests {
         .expect("valid");
         let expected = Set::new(vec!["a".to_owned(), "b".to_owned()]).expect("set");
         assert_eq!(item["s"], Value::Ss(expected));
+    }
+
+    #[test]
+    fn describe_reports_the_declared_keys_indexes_and_ttl() {
+        let attribute = |name: &str, key_type| KeyAttribute {
+            name: name.into(),
+            key_type,
+        };
+        let mut table = TableSchema::new(
+            "orders",
+            KeySchema {
+                partition: attribute("pk", KeyType::S),
+                sort: Some(attribute("sk", KeyType::N)),
+            },
+        );
+        table.global_indexes.push(IndexSchema {
+            name: "by_status".into(),
+            key: KeySchema {
+                partition: attribute("status", KeyType::S),
+                sort: None,
+            },
+            projection: IndexProjection::Include(vec!["total".into()]),
+        });
+        table.local_indexes.push(IndexSchema {
+            name: "by_hash".into(),
+            key: KeySchema {
+                partition: attribute("pk", KeyType::S),
+                sort: Some(attribute("hash", KeyType::B)),
+            },
+            projection: IndexProjection::KeysOnly,
+        });
+        table.ttl_attribute = Some("expires".into());
+        let described = table_description_to_wit(&table);
+        assert_eq!(described.name, "orders");
+        assert_eq!(described.key.partition.name, "pk");
+        assert!(matches!(described.key.partition.key_type, wit::KeyType::S));
+        let sort = described.key.sort.as_ref().expect("a sort key");
+        assert_eq!(sort.name, "sk");
+        assert!(matches!(sort.key_type, wit::KeyType::N));
+        let [global] = described.global_indexes.as_slice() else {
+            panic!("one global index: {:?}", described.global_indexes);
+        };
+        assert_eq!(global.name, "by_status");
+        assert!(global.key.sort.is_none());
+        assert!(
+            matches!(&global.projection, wit::Projection::Include(names) if names == &["total"])
+        );
+        let [local] = described.local_indexes.as_slice() else {
+            panic!("one local index: {:?}", described.local_indexes);
+        };
+        assert_eq!(local.name, "by_hash");
+        assert!(matches!(local.projection, wit::Projection::KeysOnly));
+        assert!(matches!(
+            local.key.sort.as_ref().map(|s| s.key_type),
+            Some(wit::KeyType::B)
+        ));
+        assert_eq!(described.ttl_attribute.as_deref(), Some("expires"));
+        let bare = table_description_to_wit(&TableSchema::new(
+            "t",
+            KeySchema {
+                partition: attribute("id", KeyType::B),
+                sort: None,
+            },
+        ));
+        assert!(bare.global_indexes.is_empty() && bare.local_indexes.is_empty());
+        assert!(bare.ttl_attribute.is_none() && bare.key.sort.is_none());
     }
 
     #[test]

@@ -257,6 +257,24 @@ impl wit::HostTable for InstanceState {
         .await
     }
 
+    async fn describe(&mut self, table: Resource<OpenTable>) -> GuestResult<wit::TableDescription> {
+        let name = self.table_name(&table)?;
+        // Opening the table checked the grant. The manifest's declaration is the
+        // table's: Portico creates or verifies every table from it at start.
+        let schema = self
+            .data()
+            .and_then(|d| d.store.as_ref())
+            .and_then(|store| store.table(&name))
+            .cloned();
+        self.data_call("describe", |_backend| async move {
+            schema
+                .as_ref()
+                .map(convert::table_description_to_wit)
+                .ok_or_else(|| DataError::ResourceNotFound(format!("table {name:?}")))
+        })
+        .await
+    }
+
     async fn drop(&mut self, table: Resource<OpenTable>) -> wasmtime::Result<()> {
         self.resources().delete(table)?;
         Ok(())

@@ -96,17 +96,19 @@ impl Capability for Data {
     }
 }
 
-/// The store data calls go to: the backend, behind the read cache when it is on.
+/// The store data calls go to: the backend, behind the read cache when it is on, and
+/// the manifest's tables (what `describe` answers).
 #[derive(Clone)]
 pub struct DataStore {
     backend: Arc<dyn Backend>,
     cache: Option<Arc<Cache>>,
+    tables: Arc<[TableSchema]>,
     metrics: Arc<Metrics>,
 }
 
 impl DataStore {
-    /// `backend` behind a read cache configured by `cache` (none when it is disabled);
-    /// calls and the cache's counters are reported to `metrics`.
+    /// `backend`, holding `tables`, behind a read cache configured by `cache` (none when
+    /// it is disabled); calls and the cache's counters are reported to `metrics`.
     pub fn new(
         backend: Arc<dyn Backend>,
         cache: &CacheConfig,
@@ -122,8 +124,14 @@ impl DataStore {
         Self {
             backend,
             cache,
+            tables: tables.into(),
             metrics,
         }
+    }
+
+    /// The manifest's declaration of `table`, if it declares one.
+    fn table(&self, table: &str) -> Option<&TableSchema> {
+        self.tables.iter().find(|schema| schema.name == table)
     }
 
     /// What calls go to: the cache if there is one, else the backend.
