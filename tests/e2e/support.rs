@@ -43,7 +43,7 @@ pub struct TempManifest {
 
 /// Writes `text` as `portico.toml` in a new temporary directory. `{hello}`,
 /// `{misbehave}`, `{todo}`, `{fetch}`, `{wasi}` (the wasi:http example), `{keys}`, `{ws-echo}`, `{chat}`,
-/// `{chat-page}`, `{orders}`, `{order-email}`, `{order-stats}`, `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
+/// `{chat-page}`, `{orders}`, `{order-email}`, `{order-stats}`, `{shop}`, `{models}`, `{authorizer}` and `{misbehave-authorizer}` are replaced with the components' paths.
 pub fn manifest(text: &str) -> TempManifest {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("portico.toml");
@@ -66,6 +66,8 @@ pub fn manifest_text(text: &str) -> String {
         .replace("{order-email}", &toml_path(&component("order_email")))
         .replace("{order-stats}", &toml_path(&component("order_stats")))
         .replace("{authorizer}", &toml_path(&component("authorizer")))
+        .replace("{shop}", &toml_path(&component("shop")))
+        .replace("{models}", &toml_path(&component("models")))
         .replace(
             "{misbehave-authorizer}",
             &toml_path(&component("misbehave_authorizer")),

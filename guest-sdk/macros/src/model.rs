@@ -136,14 +136,19 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
     let mut index_defs = Vec::new();
     for index in &container.indexes {
-        let ipk = key_spec(&fields, &index.pk, None, "index pk")?;
-        if ipk.template.is_some() {
-            return err(
-                index.pk.span(),
-                "an index key names a field (templates are for the table's key)",
-            );
-        }
-        let ipk = key_def(&fields, &ipk, false);
+        // A local index shares the table's partition key, which may be a template.
+        let ipk = if index.pk.value() == pk.attribute && pk.template.is_some() {
+            key_def(&fields, &pk, true)
+        } else {
+            let spec = key_spec(&fields, &index.pk, None, "index pk")?;
+            if spec.template.is_some() {
+                return err(
+                    index.pk.span(),
+                    "an index key names a field, or the table's template partition key (for a local index)",
+                );
+            }
+            key_def(&fields, &spec, false)
+        };
         let isk = match &index.sk {
             Some(lit) => {
                 let spec = key_spec(&fields, lit, None, "index sk")?;
@@ -543,7 +548,7 @@ fn check_fields(fields: &[Field]) -> syn::Result<()> {
         if f.attrs.default.is_some() && f.attrs.default_fn.is_some() {
             return err(f.ident.span(), "give `default` or `default_fn`, not both");
         }
-        if f.attrs.unknown && (f.attrs.skip || !f.attrs.rules.is_empty() || has_default(f)) {
+        if f.attrs.unknown && (!f.attrs.rules.is_empty() || has_default(f)) {
             return err(f.ident.span(), "the `unknown` field takes no other options");
         }
     }
