@@ -44,6 +44,7 @@ mod error;
 mod expr;
 pub mod format;
 mod item;
+pub mod model;
 mod number;
 mod ops;
 mod set;
