@@ -10,7 +10,8 @@
 //!   newest first, through the `by_status` global secondary index; without `status`, a
 //!   scan of the table. Pass `next_cursor` back as `cursor` for the next page.
 
-use portico_guest::data::{self, ReturnValues, Table, attr, key};
+use portico_guest::data::model::{self as models, ModelExt};
+use portico_guest::data::{self, key};
 use portico_guest::http::StatusCode;
 use portico_guest::{Request, Response};
 
@@ -20,11 +21,8 @@ use model::{List, NewTodo, Patch, Status, Todo};
 // Summaries and schemas for the OpenAPI document, declared in build.rs.
 portico_guest::api_section!();
 
-const TABLE: &str = "todos";
-const STATUS_INDEX: &str = "by_status";
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
-const MAX_TITLE: usize = 1000;
 
 /// A failed request: its status and a message for the client.
 struct Problem {
@@ -56,6 +54,21 @@ impl From<portico_guest::Error> for Problem {
     }
 }
 
+impl From<models::Error> for Problem {
+    fn from(error: models::Error) -> Self {
+        match error {
+            models::Error::Data(error) => error.into(),
+            models::Error::Validation { message, .. } => {
+                Problem::new(StatusCode::BAD_REQUEST, message)
+            }
+            other => {
+                portico_guest::log::error(format!("model call failed: {other}"));
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string())
+            }
+        }
+    }
+}
+
 impl From<data::Error> for Problem {
     fn from(error: data::Error) -> Self {
         let status = match &error {
@@ -83,40 +96,27 @@ fn handle(req: Request) -> Response {
     result.unwrap_or_else(Problem::into_response)
 }
 
-fn check_title(title: &str) -> Result<()> {
-    if title.trim().is_empty() || title.len() > MAX_TITLE {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            format!("title must be 1 to {MAX_TITLE} bytes"),
-        ));
-    }
-    Ok(())
-}
-
 fn json(status: StatusCode, value: &impl serde::Serialize) -> Result<Response> {
     Ok(Response::new(status).json(value)?)
 }
 
 fn create(req: &Request) -> Result<Response> {
     let new: NewTodo = req.json()?;
-    check_title(&new.title)?;
-    let todo = Todo {
+    let mut todo = Todo {
         // Request ids are unique, so they make good item ids.
         id: req.request_id().to_owned(),
         title: new.title,
         status: Status::Open,
-        created: req.context().time_epoch,
+        created: 0,
         version: 1,
     };
-    Table::open(TABLE)?
-        .put(&todo)
-        .condition(attr("id").not_exists())
-        .send()?;
+    // Validates the title, stamps `created`, and fails if the id exists.
+    Todo::create(&mut todo)?;
     Ok(json(StatusCode::CREATED, &todo)?.header("location", format!("/todos/{}", todo.id)))
 }
 
 fn read(id: &str) -> Result<Response> {
-    match Table::open(TABLE)?.get(key("id", id)).send_as::<Todo>()? {
+    match Todo::get(Todo::key(id))? {
         Some(todo) => json(StatusCode::OK, &todo),
         None => Err(Problem::new(StatusCode::NOT_FOUND, "no such todo")),
     }
@@ -124,33 +124,26 @@ fn read(id: &str) -> Result<Response> {
 
 fn patch(req: &Request, id: &str) -> Result<Response> {
     let patch: Patch = req.json()?;
-    let table = Table::open(TABLE)?;
-    let mut update = table
-        .update(key("id", id))
-        .set("version", patch.version + 1)
-        .condition(attr("version").eq(patch.version))
-        .return_old_on_condition_failure()
-        .return_values(ReturnValues::AllNew);
+    let f = Todo::fields();
+    let mut update = Todo::update(Todo::key(id))
+        .set(f.version.clone(), patch.version + 1)
+        .condition(f.version.eq(patch.version))
+        .return_old_on_condition_failure();
     if let Some(title) = patch.title {
-        check_title(&title)?;
-        update = update.set("title", title);
+        update = update.set(f.title, title);
     }
     if let Some(status) = patch.status {
-        update = update.set("status", status);
+        update = update.set(f.status, status);
     }
-    match update.send_as::<Todo>() {
-        Ok(Some(todo)) => json(StatusCode::OK, &todo),
-        Ok(None) => Err(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the update returned nothing",
-        )),
-        // The condition failed on a missing item: nothing to update.
-        Err(data::Error::ConditionalCheckFailed(None)) => {
+    match update.send_returning() {
+        Ok(todo) => json(StatusCode::OK, &todo),
+        // The item is missing: nothing to update.
+        Err(models::Error::Data(data::Error::ConditionalCheckFailed(None))) => {
             Err(Problem::new(StatusCode::NOT_FOUND, "no such todo"))
         }
         // Someone else updated it first: answer with what is stored now.
-        Err(data::Error::ConditionalCheckFailed(Some(current))) => {
-            let current: Todo = data::from_item(current)?;
+        Err(models::Error::Data(data::Error::ConditionalCheckFailed(Some(current)))) => {
+            let current = Todo::from_item(current)?;
             Err(Problem {
                 status: StatusCode::CONFLICT,
                 body: serde_json::json!({
@@ -164,16 +157,9 @@ fn patch(req: &Request, id: &str) -> Result<Response> {
 }
 
 fn delete(id: &str) -> Result<Response> {
-    let deleted = Table::open(TABLE)?
-        .delete(key("id", id))
-        .condition(attr("id").exists())
-        .send();
-    match deleted {
-        Ok(_) => Ok(Response::new(StatusCode::NO_CONTENT)),
-        Err(data::Error::ConditionalCheckFailed(_)) => {
-            Err(Problem::new(StatusCode::NOT_FOUND, "no such todo"))
-        }
-        Err(other) => Err(other.into()),
+    match Todo::delete(Todo::key(id))? {
+        Some(_) => Ok(Response::new(StatusCode::NO_CONTENT)),
+        None => Err(Problem::new(StatusCode::NOT_FOUND, "no such todo")),
     }
 }
 
@@ -202,26 +188,24 @@ fn list(req: &Request) -> Result<Response> {
         }
     };
     let cursor = req.query("cursor").map(Cursor::decode).transpose()?;
-    let table = Table::open(TABLE)?;
     let page = match status {
         Some(status) => {
-            let start = cursor.map(|c| c.index_key(status)).transpose()?;
-            table
-                .query()
-                .index(STATUS_INDEX)
-                .pk("status", status)
-                .forward(false)
-                .limit(limit)
-                .start_after(start)
-                .send_as::<Todo>()?
+            // The model picks `by_status` from the condition on `status`.
+            let mut query = Todo::query()
+                .eq(Todo::fields().status, status)
+                .reverse()
+                .limit(limit);
+            if let Some(cursor) = cursor {
+                query = query.start_after(cursor.index_key(status)?);
+            }
+            query.send()?
         }
         None => {
-            let start = cursor.map(|c| key("id", c.id.as_str()));
-            table
-                .scan()
-                .limit(limit)
-                .start_after(start)
-                .send_as::<Todo>()?
+            let mut scan = Todo::scan().limit(limit);
+            if let Some(cursor) = cursor {
+                scan = scan.start_after(key("id", cursor.id.as_str()));
+            }
+            scan.send()?
         }
     };
     let next_cursor = page

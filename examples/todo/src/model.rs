@@ -1,20 +1,37 @@
 //! The todo API's types: what it stores, takes and answers. Shared with `build.rs`,
-//! which declares the routes' schemas from them (so they need nothing but serde and
-//! schemars).
+//! which declares the routes' schemas from them.
 
+use portico_guest::data::model::Model;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A todo as stored and as returned.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+/// The longest title, in bytes.
+pub const MAX_TITLE: usize = 1000;
+
+/// A todo as stored and as returned: a model of table `todos`, keyed by `id`, listed by
+/// status through `by_status`. No entity attribute: the table holds todos only, and
+/// items stored before the port to models read as they are.
+#[derive(Debug, Serialize, Deserialize, JsonSchema, Model)]
+#[model(table = "todos", pk = "id", no_entity)]
+#[model(index(name = "by_status", pk = "status", sk = "created"))]
 pub struct Todo {
     pub id: String,
+    #[model(validate(with = title_ok))]
     pub title: String,
     pub status: Status,
     /// Creation time, epoch milliseconds (the `by_status` index's sort key).
+    #[model(created_at)]
     pub created: u64,
     /// Incremented by every update; a PATCH must name the version it read.
     pub version: u64,
+}
+
+/// A title is 1 to [`MAX_TITLE`] bytes, not only blanks.
+pub fn title_ok(title: &String) -> Result<(), String> {
+    if title.trim().is_empty() || title.len() > MAX_TITLE {
+        return Err(format!("title must be 1 to {MAX_TITLE} bytes"));
+    }
+    Ok(())
 }
 
 /// Whether it is still to do.

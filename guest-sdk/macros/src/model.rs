@@ -365,6 +365,12 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         impl #name {
+            /// The typed paths of the attributes, for conditions, key conditions and
+            /// updates (also `Model::fields`; inherent so that no trait import is needed).
+            #vis fn fields() -> #fields_struct {
+                <#name as #m::Model>::fields()
+            }
+
             #[doc = #key_doc]
             #vis fn key(#(#key_params),*) -> #m::Key<#name> {
                 let mut item = ::portico_guest::data::Item::new();

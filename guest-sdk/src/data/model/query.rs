@@ -507,6 +507,7 @@ impl<M: Model> ModelQuery<M> {
 
 /// A scan of `M`'s items, from [`ModelExt::scan`]: its entity only, when it has one.
 pub struct ModelScan<M: Model> {
+    start: Option<Item>,
     filter: Option<Condition>,
     using: Option<&'static str>,
     limit: Option<u32>,
@@ -519,6 +520,7 @@ pub struct ModelScan<M: Model> {
 impl<M: Model> ModelScan<M> {
     pub(crate) fn new() -> Self {
         ModelScan {
+            start: None,
             filter: None,
             using: None,
             limit: None,
@@ -564,6 +566,12 @@ impl<M: Model> ModelScan<M> {
         self
     }
 
+    /// Starts after this key: a previous page's `last_evaluated_key`.
+    pub fn start_after(mut self, key: Item) -> Self {
+        self.start = Some(key);
+        self
+    }
+
     /// Only segment `segment` of `total`.
     pub fn segment(mut self, segment: u32, total: u32) -> Self {
         self.segment = Some((segment, total));
@@ -588,6 +596,9 @@ impl<M: Model> ModelScan<M> {
         }
         if let Some((segment, total)) = segment {
             scan = scan.segment(segment, total);
+        }
+        if let Some(start) = &self.start {
+            scan = scan.start_after(start.clone());
         }
         if self.consistent {
             scan = scan.consistent();

@@ -27,6 +27,7 @@ pub struct ModelUpdate<M: Model> {
     update: Update,
     condition: Option<Condition>,
     upsert: bool,
+    return_old: bool,
     error: Option<Error>,
 }
 
@@ -37,6 +38,7 @@ impl<M: Model> ModelUpdate<M> {
             update: Update::new(),
             condition: None,
             upsert: false,
+            return_old: false,
             error: None,
         }
     }
@@ -200,6 +202,14 @@ impl<M: Model> ModelUpdate<M> {
         self
     }
 
+    /// On a failed condition, the error carries the item as it was
+    /// (`Error::Data(ConditionalCheckFailed(Some(item)))`; read it with
+    /// [`ModelExt::from_item`]): optimistic concurrency without a second read.
+    pub fn return_old_on_condition_failure(mut self) -> Self {
+        self.return_old = true;
+        self
+    }
+
     /// The `UpdateItem` request, with `updated_at` and the existence condition.
     ///
     /// # Errors
@@ -226,6 +236,9 @@ impl<M: Model> ModelUpdate<M> {
         };
         if let Some(condition) = condition {
             request = request.condition(condition);
+        }
+        if self.return_old {
+            request = request.return_old_on_condition_failure();
         }
         Ok(request)
     }
