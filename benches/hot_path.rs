@@ -7,6 +7,9 @@
 //! issuer, RS256 as Cognito signs), each with its key already held; and `hello` behind a
 //! custom (wasm) authorizer: a cached decision, and the authorizer run on every call.
 //!
+//! And the same get, put and query-100 through a model, the SDK's builders and the raw
+//! WIT bindings (group `models`).
+//!
 //! `cargo bench -p portico --bench hot_path` (builds the example components if needed;
 //! the dynamodb row needs dynoxide: `PORTICO_DYNOXIDE`, installed by `scripts/test.sh`).
 
@@ -197,7 +200,12 @@ tables = ["todos"]
             .display()
             .to_string(),
     );
-    let manifest = parse(&text);
+    gateway_with_store(rt, &text)
+}
+
+/// A gateway serving manifest `text`, with its data store opened.
+fn gateway_with_store(rt: &tokio::runtime::Runtime, text: &str) -> Gateway {
+    let manifest = parse(text);
     let data = rt
         .block_on(open_backend(&manifest.data))
         .expect("data store");
@@ -228,6 +236,90 @@ tables = ["todos"]
         portico::sockets::Sockets::new(),
     ))
     .expect("gateway")
+}
+
+/// The same get, put and query-100 through a model, the SDK's builders and the raw WIT
+/// bindings (`examples/data-bench`), on the embedded store with the cache off. After the
+/// criterion rows (whole requests), prints the guest's own time per call and per item,
+/// from 200 calls in one request.
+fn models(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        r#"
+[data]
+dir = {dir:?}
+[cache]
+enabled = false
+[tables.bench]
+partition_key = {{ name = "group", type = "S" }}
+sort_key = {{ name = "n", type = "N" }}
+[functions.bench]
+module = {module:?}
+tables = ["bench"]
+[routes]
+"POST /bench/seed" = "bench"
+"GET /bench/cpu" = "bench"
+"GET /bench/{{api}}/{{op}}" = "bench"
+"#,
+        dir = dir.path().display().to_string(),
+        module = example_components::example_component("data_bench")
+            .display()
+            .to_string(),
+    );
+    let gateway = gateway_with_store(&rt, &text);
+    let seeded =
+        rt.block_on(gateway.dispatch(todo_request(Method::POST, "/bench/seed".into(), "")));
+    assert_eq!(seeded.status, 204, "seeding the bench table must succeed");
+    let call = |api: &str, op: &str, repeat: u32| GatewayRequest {
+        query: format!("repeat={repeat}"),
+        ..todo_request(Method::GET, format!("/bench/{api}/{op}"), "")
+    };
+    for op in ["get", "put", "query"] {
+        let mut group = c.benchmark_group(format!("models: dispatch {op}"));
+        for api in ["raw", "builder", "model"] {
+            let response = rt.block_on(gateway.dispatch(call(api, op, 1)));
+            assert_eq!(
+                response.status,
+                200,
+                "{api} {op} must succeed: {:?}",
+                response.body.as_full()
+            );
+            group.bench_function(api, |b| {
+                b.iter(|| rt.block_on(gateway.dispatch(black_box(call(api, op, 1)))));
+            });
+        }
+        group.finish();
+    }
+    let cpu = GatewayRequest {
+        query: "repeat=200".into(),
+        ..todo_request(Method::GET, "/bench/cpu".into(), "")
+    };
+    let response = rt.block_on(gateway.dispatch(cpu));
+    let body = response.body.as_full().expect("a whole body");
+    println!(
+        "\nguest CPU per item (ns; 200 × 100 rows, timed in the guest): {}",
+        String::from_utf8_lossy(body)
+    );
+    println!("\nguest time per call (200 calls in one request, timed in the guest):");
+    for op in ["get", "put", "query"] {
+        for api in ["raw", "builder", "model"] {
+            let response = rt.block_on(gateway.dispatch(call(api, op, 200)));
+            let body: serde_json::Value =
+                serde_json::from_slice(response.body.as_full().expect("a whole body"))
+                    .expect("json");
+            let ns = body["ns"].as_f64().unwrap_or(0.0);
+            let items = body["items"].as_f64().unwrap_or(1.0).max(1.0);
+            println!(
+                "  {op:>5} {api:>7}: {:>9.2} µs per call, {:>7.0} ns per item",
+                ns / 200.0 / 1000.0,
+                ns / items
+            );
+        }
+    }
 }
 
 fn todo_request(method: Method, path: String, body: &'static str) -> GatewayRequest {
@@ -660,7 +752,8 @@ fn api_keys(c: &mut Criterion) {
 }
 
 criterion_group!(
-    benches, dispatch, recent, routing, data_get, jwt, custom, signatures, throttle, api_keys
+    benches, dispatch, recent, routing, data_get, models, jwt, custom, signatures, throttle,
+    api_keys
 );
 
 #[allow(unsafe_code, reason = "std::env::set_var; see the SAFETY comments")]

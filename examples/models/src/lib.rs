@@ -24,16 +24,18 @@ enum Kind {
     Fancy,
 }
 
-fn lower(s: String) -> String {
-    s.to_lowercase()
+fn lower(mut s: String) -> String {
+    s.make_ascii_lowercase();
+    s
 }
 
-fn upper(s: String) -> String {
-    s.to_uppercase()
+fn upper(mut s: String) -> String {
+    s.make_ascii_uppercase();
+    s
 }
 
 fn even(n: &u32) -> Result<(), String> {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         Ok(())
     } else {
         Err(format!("{n} is odd"))
@@ -42,8 +44,10 @@ fn even(n: &u32) -> Result<(), String> {
 
 #[derive(Model, Serialize, Deserialize, Clone, Debug)]
 #[model(table = "models", pk = "THING#{id}", sk = "#THING")]
-#[model(index(name = "by_kind", pk = "kind", sk = "rank"))]
-#[model(index(name = "by_rank", pk = "pk", sk = "rank", local))]
+#[model(index(
+    by_kind(pk = "kind", sk = "rank"),
+    by_rank(pk = "pk", sk = "rank", local)
+))]
 struct Thing {
     id: String,
     #[model(validate(length(min = 1, max = 20)))]
@@ -328,7 +332,8 @@ fn defaults() -> Outcome {
 /// Every rule fails with the attribute and rule named, and nothing is written.
 fn validation() -> Outcome {
     let mut c = Checks(0);
-    let cases: [(fn(&mut Thing), &str, &str); 4] = [
+    type Break = fn(&mut Thing);
+    let cases: [(Break, &str, &str); 4] = [
         (|t| t.name = String::new(), "name", "length"),
         (|t| t.name = "x".repeat(21), "name", "length"),
         (|t| t.rank = 1002, "rank", "range"),

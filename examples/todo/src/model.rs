@@ -27,7 +27,7 @@ pub struct Todo {
 }
 
 /// A title is 1 to [`MAX_TITLE`] bytes, not only blanks.
-pub fn title_ok(title: &String) -> Result<(), String> {
+pub fn title_ok(title: &str) -> Result<(), String> {
     if title.trim().is_empty() || title.len() > MAX_TITLE {
         return Err(format!("title must be 1 to {MAX_TITLE} bytes"));
     }

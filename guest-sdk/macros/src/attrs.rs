@@ -101,7 +101,7 @@ pub fn container(attrs: &[Attribute]) -> Result<ContainerAttrs> {
                     "entity" => out.entity = Some(string(&meta)?),
                     "entity_attribute" => out.entity_attribute = Some(string(&meta)?),
                     "no_entity" => out.no_entity = true,
-                    "index" => out.indexes.push(index(&meta)?),
+                    "index" => out.indexes.extend(index(&meta)?),
                     _ => {
                         return Err(meta.error(
                             "unknown model option; expected one of table, pk, sk, pk_attribute, sk_attribute, entity, entity_attribute, no_entity, index",
@@ -128,32 +128,82 @@ pub fn container(attrs: &[Attribute]) -> Result<ContainerAttrs> {
     Ok(out)
 }
 
-fn index(meta: &ParseNestedMeta<'_>) -> Result<IndexAttr> {
-    let (mut name, mut pk, mut sk, mut local) = (None, None, None, false);
+/// `index(name = "..", pk = "..", sk = "..", local)`, or with the name as a path:
+/// `index(by_status(pk = "..", sk = ".."), by_rank(..))`. The second form keeps
+/// clippy's `duplicated_attributes` quiet when two indexes share a key attribute (it
+/// takes two `sk = "rank"` under `index` for a repeated attribute).
+fn index(meta: &ParseNestedMeta<'_>) -> Result<Vec<IndexAttr>> {
+    let mut options = IndexOptions::default();
+    let mut named = Vec::new();
     meta.parse_nested_meta(|inner| {
-        if inner.path.is_ident("name") {
-            name = Some(string(&inner)?);
+        if inner.input.peek(syn::token::Paren) {
+            let Some(ident) = inner.path.get_ident() else {
+                return Err(inner.error("an index name is one identifier: `by_status(pk = ..)`"));
+            };
+            let mut named_options = IndexOptions {
+                name: Some(LitStr::new(&ident.to_string(), ident.span())),
+                ..IndexOptions::default()
+            };
+            inner.parse_nested_meta(|option| named_options.parse(&option, false))?;
+            named.push(named_options.finish(&inner)?);
+            Ok(())
+        } else {
+            options.parse(&inner, true)
+        }
+    })?;
+    if named.is_empty() {
+        Ok(vec![options.finish(meta)?])
+    } else if options.is_empty() {
+        Ok(named)
+    } else {
+        Err(meta.error("give `index(name = .., pk = ..)` or `index(NAME(pk = ..), ..)`, not both"))
+    }
+}
+
+#[derive(Default)]
+struct IndexOptions {
+    name: Option<LitStr>,
+    pk: Option<LitStr>,
+    sk: Option<LitStr>,
+    local: bool,
+}
+
+impl IndexOptions {
+    fn is_empty(&self) -> bool {
+        self.name.is_none() && self.pk.is_none() && self.sk.is_none() && !self.local
+    }
+
+    fn parse(&mut self, inner: &ParseNestedMeta<'_>, named_here: bool) -> Result<()> {
+        if named_here && inner.path.is_ident("name") {
+            self.name = Some(string(inner)?);
         } else if inner.path.is_ident("pk") {
-            pk = Some(string(&inner)?);
+            self.pk = Some(string(inner)?);
         } else if inner.path.is_ident("sk") {
-            sk = Some(string(&inner)?);
+            self.sk = Some(string(inner)?);
         } else if inner.path.is_ident("local") {
-            local = true;
+            self.local = true;
         } else if inner.path.is_ident("global") {
-            local = false;
+            self.local = false;
         } else {
             return Err(inner.error("unknown index option; expected name, pk, sk, local or global"));
         }
         Ok(())
-    })?;
-    let name = name.ok_or_else(|| meta.error("an index needs `name = \"..\"`"))?;
-    let pk = pk.ok_or_else(|| meta.error("an index needs `pk = \"field\"`"))?;
-    Ok(IndexAttr {
-        name,
-        pk,
-        sk,
-        local,
-    })
+    }
+
+    fn finish(self, meta: &ParseNestedMeta<'_>) -> Result<IndexAttr> {
+        let name = self
+            .name
+            .ok_or_else(|| meta.error("an index needs `name = \"..\"`"))?;
+        let pk = self
+            .pk
+            .ok_or_else(|| meta.error("an index needs `pk = \"field\"`"))?;
+        Ok(IndexAttr {
+            name,
+            pk,
+            sk: self.sk,
+            local: self.local,
+        })
+    }
 }
 
 pub fn field(attrs: &[Attribute]) -> Result<FieldAttrs> {

@@ -282,14 +282,14 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             };
         });
         // prepare: write-side defaults and timestamps
-        if f.option_of.is_some() {
-            if let Some(default) = default_expr(f) {
-                prepare.push(quote! {
-                    if self.#ident.is_none() {
-                        self.#ident = ::core::option::Option::Some(#default);
-                    }
-                });
-            }
+        if f.option_of.is_some()
+            && let Some(default) = default_expr(f)
+        {
+            prepare.push(quote! {
+                if self.#ident.is_none() {
+                    self.#ident = ::core::option::Option::Some(#default);
+                }
+            });
         }
         if f.attrs.created_at || f.attrs.updated_at {
             let stamp = match time_format(f)? {
@@ -319,7 +319,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     }
 
     // key(..): one argument per key field, in key order.
-    let mut key_fields: Vec<usize> = pk.fields.clone();
+    let mut key_fields: Vec<usize> = pk.fields;
     if let Some(sk) = &sk {
         for i in &sk.fields {
             if !key_fields.contains(i) {

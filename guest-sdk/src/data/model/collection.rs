@@ -13,7 +13,7 @@ use crate::data::{Condition, Item, Value};
 /// use portico_guest::data::model::{Collection, Model, ModelExt};
 ///
 /// #[derive(Model)]
-/// #[model(table = "shop", pk = "CUSTOMER#{id}", sk = "PROFILE")]
+/// #[model(table = "shop", pk = "CUSTOMER#{id}", sk = "#PROFILE")]
 /// struct Customer { id: String, name: String }
 ///
 /// #[derive(Model)]

@@ -9,9 +9,50 @@ use serde::Serialize;
 use super::Error;
 use crate::data::{Condition, Path, Size, Value, ValueType, to_value};
 
+/// A value for a field of type `T`: a `T`, a `T` where the field is an `Option<T>`, or
+/// `&str` for text fields. Unlike `Into<T>` it lets an integer literal take the field's
+/// type (`views.lt(100)` on a `u64` field).
+pub trait IntoField<T> {
+    /// The value as the field's type.
+    fn into_field(self) -> T;
+}
+
+impl<T> IntoField<T> for T {
+    fn into_field(self) -> T {
+        self
+    }
+}
+
+impl<T> IntoField<Option<T>> for T {
+    fn into_field(self) -> Option<T> {
+        Some(self)
+    }
+}
+
+impl IntoField<String> for &str {
+    fn into_field(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl IntoField<String> for &String {
+    fn into_field(self) -> String {
+        self.clone()
+    }
+}
+
+impl IntoField<Option<String>> for &str {
+    fn into_field(self) -> Option<String> {
+        Some(self.to_owned())
+    }
+}
+
+/// A field's rules, as the derive writes them: `Ok` or the first rule broken.
+pub type Rules<T> = fn(&T) -> Result<(), Error>;
+
 /// A typed path to an attribute whose values are `T`: `Todo::fields().status`.
 ///
-/// Comparisons take the field's own type (`impl Into<T>`), so `status.eq("opne")`
+/// Comparisons take the field's own type (`impl IntoField<T>`), so `status.eq("opne")`
 /// does not compile when `status` is an enum; [`at`](Self::at) reaches into a map.
 ///
 /// ```
@@ -24,7 +65,7 @@ use crate::data::{Condition, Path, Size, Value, ValueType, to_value};
 pub struct Field<T> {
     path: Path,
     attribute: &'static str,
-    rules: Option<fn(&T) -> Result<(), Error>>,
+    rules: Option<Rules<T>>,
     nested: bool,
     value: PhantomData<fn() -> T>,
 }
@@ -52,7 +93,7 @@ impl<T> fmt::Debug for Field<T> {
 impl<T: Serialize> Field<T> {
     /// The top-level attribute `attribute`, with the field's rules (the derive writes
     /// these).
-    pub fn new(attribute: &'static str, rules: Option<fn(&T) -> Result<(), Error>>) -> Self {
+    pub fn new(attribute: &'static str, rules: Option<Rules<T>>) -> Self {
         Field {
             path: Path::new(attribute),
             attribute,
@@ -124,38 +165,40 @@ impl<T: Serialize> Field<T> {
     }
 
     /// `path = value`.
-    pub fn eq(&self, value: impl Into<T>) -> Condition {
-        self.path.clone().eq(value.into())
+    pub fn eq(&self, value: impl IntoField<T>) -> Condition {
+        self.path.clone().eq(value.into_field())
     }
 
     /// `path <> value`.
-    pub fn ne(&self, value: impl Into<T>) -> Condition {
-        self.path.clone().ne(value.into())
+    pub fn ne(&self, value: impl IntoField<T>) -> Condition {
+        self.path.clone().ne(value.into_field())
     }
 
     /// `path < value`.
-    pub fn lt(&self, value: impl Into<T>) -> Condition {
-        self.path.clone().lt(value.into())
+    pub fn lt(&self, value: impl IntoField<T>) -> Condition {
+        self.path.clone().lt(value.into_field())
     }
 
     /// `path <= value`.
-    pub fn le(&self, value: impl Into<T>) -> Condition {
-        self.path.clone().le(value.into())
+    pub fn le(&self, value: impl IntoField<T>) -> Condition {
+        self.path.clone().le(value.into_field())
     }
 
     /// `path > value`.
-    pub fn gt(&self, value: impl Into<T>) -> Condition {
-        self.path.clone().gt(value.into())
+    pub fn gt(&self, value: impl IntoField<T>) -> Condition {
+        self.path.clone().gt(value.into_field())
     }
 
     /// `path >= value`.
-    pub fn ge(&self, value: impl Into<T>) -> Condition {
-        self.path.clone().ge(value.into())
+    pub fn ge(&self, value: impl IntoField<T>) -> Condition {
+        self.path.clone().ge(value.into_field())
     }
 
     /// `path BETWEEN low AND high`.
-    pub fn between(&self, low: impl Into<T>, high: impl Into<T>) -> Condition {
-        self.path.clone().between(low.into(), high.into())
+    pub fn between(&self, low: impl IntoField<T>, high: impl IntoField<T>) -> Condition {
+        self.path
+            .clone()
+            .between(low.into_field(), high.into_field())
     }
 
     /// `path IN (values)`.

@@ -43,8 +43,10 @@
 //! Container: `#[model(table = "..", pk = "..", sk = "..")]` (a field name, or a template
 //! with `{field}` parts stored in `pk_attribute`/`sk_attribute`, default `pk`/`sk`),
 //! `entity = ".."` (default: the struct's name), `entity_attribute = ".."` (default
-//! `_type`), `no_entity`, and `index(name = "..", pk = "field", sk = "field", local)`,
-//! plus serde's `rename_all`. Fields: serde's `rename`, `skip`, `default` and
+//! `_type`), `no_entity`, and `index(name = "..", pk = "field", sk = "field", local)` —
+//! or, for several indexes, `index(by_kind(pk = "kind", sk = "rank"), by_rank(..))`
+//! (clippy's `duplicated_attributes` takes two `index(.., sk = "rank")` for a repeated
+//! attribute) — plus serde's `rename_all`. Fields: serde's `rename`, `skip`, `default` and
 //! `skip_serializing_if`; `#[model(default = EXPR)]` or `default_fn = path`,
 //! `validate(range(min = .., max = ..))`, `validate(length(min = .., max = ..))`,
 //! `validate(regex = "..")`, `validate(with = path)`, `get = path` and `set = path`
@@ -97,7 +99,7 @@ use crate::data::{Condition, Item, Table, attr};
 pub use batch::{BatchGetResult, Retry};
 pub use collection::{Collection, CollectionQuery};
 pub use error::Error;
-pub use field::Field;
+pub use field::{Field, IntoField, Rules};
 pub use key::Key;
 pub use portico_guest_macros::{Collection, Model};
 pub use query::{ModelPage, ModelQuery, ModelScan};
@@ -177,6 +179,9 @@ pub struct IndexDef {
     pub sort: Option<KeyDef>,
 }
 
+/// Checks one attribute value against a field's type and rules.
+pub type ValueCheck = fn(&crate::data::Value) -> Result<(), Error>;
+
 /// One attribute of the struct.
 #[derive(Debug)]
 pub struct AttributeDef {
@@ -185,7 +190,7 @@ pub struct AttributeDef {
     /// Whether reads fail when it is missing (not an `Option`, no default).
     pub required: bool,
     /// Checks a whole value for this attribute: its type, then the field's rules.
-    pub check: Option<fn(&crate::data::Value) -> Result<(), Error>>,
+    pub check: Option<ValueCheck>,
 }
 
 impl Schema {

@@ -1,9 +1,10 @@
 //! [`ModelQuery`] (with the index chosen from the key conditions) and [`ModelScan`].
 
+use std::borrow::Borrow;
 use std::marker::PhantomData;
 
 use super::key::{render, template_fields};
-use super::{Error, Field, IndexDef, KeyDef, Model, ModelExt, Part};
+use super::{Error, Field, IndexDef, IntoField, KeyDef, Model, ModelExt, Part};
 use crate::data::{Condition, Item, Page, Query, Scan, Value, attr};
 
 /// One page of model items.
@@ -151,38 +152,59 @@ impl<M: Model> ModelQuery<M> {
     }
 
     /// `field = value`.
-    pub fn eq<T: serde::Serialize>(self, field: Field<T>, value: impl Into<T>) -> Self {
-        self.push(&field, &value.into(), Op::Eq)
+    pub fn eq<T: serde::Serialize>(
+        self,
+        field: impl Borrow<Field<T>>,
+        value: impl IntoField<T>,
+    ) -> Self {
+        self.push(field.borrow(), &value.into_field(), Op::Eq)
     }
 
     /// `field < value` (a sort key).
-    pub fn lt<T: serde::Serialize>(self, field: Field<T>, value: impl Into<T>) -> Self {
-        self.push(&field, &value.into(), Op::Lt)
+    pub fn lt<T: serde::Serialize>(
+        self,
+        field: impl Borrow<Field<T>>,
+        value: impl IntoField<T>,
+    ) -> Self {
+        self.push(field.borrow(), &value.into_field(), Op::Lt)
     }
 
     /// `field <= value` (a sort key).
-    pub fn le<T: serde::Serialize>(self, field: Field<T>, value: impl Into<T>) -> Self {
-        self.push(&field, &value.into(), Op::Le)
+    pub fn le<T: serde::Serialize>(
+        self,
+        field: impl Borrow<Field<T>>,
+        value: impl IntoField<T>,
+    ) -> Self {
+        self.push(field.borrow(), &value.into_field(), Op::Le)
     }
 
     /// `field > value` (a sort key).
-    pub fn gt<T: serde::Serialize>(self, field: Field<T>, value: impl Into<T>) -> Self {
-        self.push(&field, &value.into(), Op::Gt)
+    pub fn gt<T: serde::Serialize>(
+        self,
+        field: impl Borrow<Field<T>>,
+        value: impl IntoField<T>,
+    ) -> Self {
+        self.push(field.borrow(), &value.into_field(), Op::Gt)
     }
 
     /// `field >= value` (a sort key).
-    pub fn ge<T: serde::Serialize>(self, field: Field<T>, value: impl Into<T>) -> Self {
-        self.push(&field, &value.into(), Op::Ge)
+    pub fn ge<T: serde::Serialize>(
+        self,
+        field: impl Borrow<Field<T>>,
+        value: impl IntoField<T>,
+    ) -> Self {
+        self.push(field.borrow(), &value.into_field(), Op::Ge)
     }
 
     /// `field BETWEEN low AND high` (a sort key).
     pub fn between<T: serde::Serialize>(
         self,
-        field: Field<T>,
-        low: impl Into<T>,
-        high: impl Into<T>,
+        field: impl Borrow<Field<T>>,
+        low: impl IntoField<T>,
+        high: impl IntoField<T>,
     ) -> Self {
-        let high = high.into();
+        let field = field.borrow();
+        let high = high.into_field();
         let high = match field.value_of(&high) {
             Ok(v) => v,
             Err(e) => {
@@ -191,13 +213,19 @@ impl<M: Model> ModelQuery<M> {
                 return s;
             }
         };
-        self.push(&field, &low.into(), |low| Op::Between(low, high))
+        self.push(field, &low.into_field(), |low| Op::Between(low, high))
     }
 
     /// `begins_with(field, prefix)` (a string sort key).
-    pub fn begins_with<T: serde::Serialize>(mut self, field: Field<T>, prefix: &str) -> Self {
-        self.conditions
-            .push((field.attribute(), Op::BeginsWith(prefix.to_owned())));
+    pub fn begins_with<T: serde::Serialize>(
+        mut self,
+        field: impl Borrow<Field<T>>,
+        prefix: &str,
+    ) -> Self {
+        self.conditions.push((
+            field.borrow().attribute(),
+            Op::BeginsWith(prefix.to_owned()),
+        ));
         self
     }
 

@@ -17,7 +17,7 @@ enum Status {
     Shipped,
 }
 
-fn no_spaces(s: &String) -> Result<(), String> {
+fn no_spaces(s: &str) -> Result<(), String> {
     if s.contains(' ') {
         Err("no spaces".into())
     } else {
@@ -25,8 +25,9 @@ fn no_spaces(s: &String) -> Result<(), String> {
     }
 }
 
-fn upper(s: String) -> String {
-    s.to_uppercase()
+fn upper(mut s: String) -> String {
+    s.make_ascii_uppercase();
+    s
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -251,7 +252,7 @@ fn the_query_picks_the_index_its_conditions_fix() {
     // Conditions no key uses become filters.
     let plan = Order::query()
         .eq(f.customer.clone(), "c1")
-        .eq(f.code.clone(), "AB")
+        .eq(f.code, "AB")
         .plan()
         .unwrap();
     assert!(plan.ends_with("filters on code"), "{plan}");
@@ -260,7 +261,7 @@ fn the_query_picks_the_index_its_conditions_fix() {
 #[test]
 fn no_index_fits_says_why() {
     let f = Order::fields();
-    let e = Order::query().eq(f.code.clone(), "AB").plan().unwrap_err();
+    let e = Order::query().eq(f.code, "AB").plan().unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, Error::NoIndex { model: "Order", .. }));
     assert!(

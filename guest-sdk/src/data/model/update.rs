@@ -1,9 +1,11 @@
 //! [`ModelUpdate`]: `UpdateItem` through a model — typed fields, validated values,
 //! `updated_at`, and partial updates of nested maps.
 
+use std::borrow::Borrow;
+
 use serde::Serialize;
 
-use super::{Error, Field, Key, Model, ModelExt};
+use super::{Error, Field, IntoField, Key, Model, ModelExt};
 use crate::data::{Condition, Path, ReturnValues, Update, UpdateItem, Value, to_value};
 
 /// An update of one item of `M`, from [`ModelExt::update`]; nothing is sent until
@@ -66,8 +68,9 @@ impl<M: Model> ModelUpdate<M> {
 
     /// `SET field = value`, checked against the field's rules. Setting a map field
     /// replaces the whole map; [`patch`](Self::patch) changes only what it names.
-    pub fn set<T: Serialize>(self, field: Field<T>, value: impl Into<T>) -> Self {
-        let value = value.into();
+    pub fn set<T: Serialize>(self, field: impl Borrow<Field<T>>, value: impl IntoField<T>) -> Self {
+        let field = field.borrow();
+        let value = value.into_field();
         let checked = self
             .writable(field.attribute())
             .and_then(|()| field.check(&value))
@@ -79,8 +82,13 @@ impl<M: Model> ModelUpdate<M> {
     }
 
     /// `SET field = if_not_exists(field, value)`.
-    pub fn set_if_missing<T: Serialize>(self, field: Field<T>, value: impl Into<T>) -> Self {
-        let value = value.into();
+    pub fn set_if_missing<T: Serialize>(
+        self,
+        field: impl Borrow<Field<T>>,
+        value: impl IntoField<T>,
+    ) -> Self {
+        let field = field.borrow();
+        let value = value.into_field();
         let checked = self
             .writable(field.attribute())
             .and_then(|()| field.check(&value))
@@ -92,7 +100,8 @@ impl<M: Model> ModelUpdate<M> {
     }
 
     /// `ADD field value`: a number to a number, elements to a set.
-    pub fn add<T: Serialize>(self, field: Field<T>, value: impl Serialize) -> Self {
+    pub fn add<T: Serialize>(self, field: impl Borrow<Field<T>>, value: impl Serialize) -> Self {
+        let field = field.borrow();
         match self.writable(field.attribute()) {
             Ok(()) => self.push(|u| u.add(field.path().clone(), value)),
             Err(e) => self.fail(e),
@@ -100,7 +109,12 @@ impl<M: Model> ModelUpdate<M> {
     }
 
     /// `DELETE field elements`: elements out of a set.
-    pub fn delete_from_set<T: Serialize>(self, field: Field<T>, elements: impl Serialize) -> Self {
+    pub fn delete_from_set<T: Serialize>(
+        self,
+        field: impl Borrow<Field<T>>,
+        elements: impl Serialize,
+    ) -> Self {
+        let field = field.borrow();
         match self.writable(field.attribute()) {
             Ok(()) => self.push(|u| u.delete_from_set(field.path().clone(), elements)),
             Err(e) => self.fail(e),
@@ -109,7 +123,8 @@ impl<M: Model> ModelUpdate<M> {
 
     /// `REMOVE field`; a required attribute (a field that is not an `Option`) cannot be
     /// removed.
-    pub fn remove<T: Serialize>(self, field: Field<T>) -> Self {
+    pub fn remove<T: Serialize>(self, field: impl Borrow<Field<T>>) -> Self {
+        let field = field.borrow();
         let attribute = field.attribute();
         let required =
             !field.is_nested() && M::SCHEMA.attribute(attribute).is_some_and(|a| a.required);
@@ -154,7 +169,7 @@ impl<M: Model> ModelUpdate<M> {
                 return self.fail(e);
             }
             if let Value::M(inner) = value {
-                self = self.patch_map(Path::new(name), inner);
+                self = self.patch_map(&Path::new(name), inner);
                 continue;
             }
             if let Some(Err(e)) = M::SCHEMA
@@ -168,11 +183,11 @@ impl<M: Model> ModelUpdate<M> {
         self
     }
 
-    fn patch_map(mut self, at: Path, map: std::collections::BTreeMap<String, Value>) -> Self {
+    fn patch_map(mut self, at: &Path, map: std::collections::BTreeMap<String, Value>) -> Self {
         for (name, value) in map {
             let path = at.clone().field(name);
             self = match value {
-                Value::M(inner) => self.patch_map(path, inner),
+                Value::M(inner) => self.patch_map(&path, inner),
                 leaf => self.push(|u| u.set(path, leaf)),
             };
         }
