@@ -110,4 +110,41 @@ async fn the_readme_s_try_it_works_on_the_demo() {
         .await
         .expect("wasi");
     assert_eq!(wasi.status(), 200);
+
+    // The shop, as the README's curl lines use it.
+    for (path, body, status) in [
+        ("/shop/customers", r#"{"id": "ada", "name": "Ada"}"#, 201),
+        (
+            "/shop/products",
+            r#"{"id": "tea", "name": "Tea", "stock": 5, "price": "3.10"}"#,
+            201,
+        ),
+        (
+            "/shop/orders",
+            r#"{"customer": "ada", "product": "tea", "quantity": 2}"#,
+            201,
+        ),
+        (
+            "/shop/orders",
+            r#"{"customer": "ada", "product": "tea", "quantity": 4}"#,
+            409,
+        ),
+    ] {
+        let response = http
+            .post(server.url(path))
+            .body(body)
+            .send()
+            .await
+            .expect("shop");
+        assert_eq!(response.status(), status, "POST {path} {body}");
+    }
+    let ada: Value = http
+        .get(server.url("/shop/customers/ada"))
+        .send()
+        .await
+        .expect("customer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ada["orders"].as_array().map(Vec::len), Some(1), "{ada}");
 }

@@ -212,6 +212,11 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut rule_fns = Vec::new();
     let mut encode = Vec::new();
     let mut decode = Vec::new();
+    // Decoding walks the item once, as serde's derive does, rather than looking each
+    // field up: one slot per field, filled by a match on the attribute's name.
+    let mut slots = Vec::new();
+    let mut arms = Vec::new();
+    let mut unknown_field = None;
     let mut validate = Vec::new();
     let mut prepare = Vec::new();
     let mut field_paths = Vec::new();
@@ -230,7 +235,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     item.entry(name).or_insert(value);
                 }
             });
-            decode.push(quote!(let #ident: #ty = ::core::convert::From::from(::core::mem::take(&mut item));));
+            unknown_field = Some(quote!(let #ident: #ty = ::core::convert::From::from(unknown);));
             continue;
         }
         if f.attrs.skip {
@@ -275,9 +280,14 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             (Some(get), Some(_)) => quote!(#p::decode::<#ty>(#attribute, value)?.map(#get)),
             (None, _) => quote!(#p::decode::<#ty>(#attribute, value)?),
         };
+        let slot = format_ident!("__slot_{}", ident);
+        slots.push(
+            quote!(let mut #slot: ::core::option::Option<#ty> = ::core::option::Option::None;),
+        );
+        arms.push(quote!(#attribute => #slot = ::core::option::Option::Some(#got),));
         decode.push(quote! {
-            let #ident: #ty = match #p::take(&mut item, #attribute) {
-                ::core::option::Option::Some(value) => #got,
+            let #ident: #ty = match #slot {
+                ::core::option::Option::Some(value) => value,
                 ::core::option::Option::None => #absent,
             };
         });
@@ -318,6 +328,17 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         field_inits.push(quote!(#ident: #m::Field::new(#attribute, #rules_ptr),));
     }
 
+    // Attributes no field names: kept in the `unknown` field, or ignored.
+    let (unknown_arm, unknown_init) = match unknown_field {
+        Some(init) => (
+            quote!({
+                unknown.insert(name, value);
+            }),
+            init,
+        ),
+        None => (quote!({}), quote!()),
+    };
+
     // key(..): one argument per key field, in key order.
     let mut key_fields: Vec<usize> = pk.fields;
     if let Some(sk) = &sk {
@@ -330,14 +351,14 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let key_params = key_fields.iter().map(|&i| {
         let ident = &fields[i].ident;
         let ty = &fields[i].ty;
-        quote!(#ident: impl ::core::convert::Into<#ty>)
+        quote!(#ident: impl ::portico_guest::data::model::IntoField<#ty>)
     });
     let key_inserts = key_fields.iter().map(|&i| {
         let ident = &fields[i].ident;
         let ty = &fields[i].ty;
         let attribute = &fields[i].attribute;
         quote! {
-            let #ident: #ty = ::core::convert::Into::into(#ident);
+            let #ident: #ty = ::portico_guest::data::model::IntoField::into_field(#ident);
             item.insert(::std::string::String::from(#attribute), #p::KeyValue::key_value(&#ident));
         }
     });
@@ -419,9 +440,18 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     ::core::result::Result::Ok(item)
                 }
 
-                #[allow(unused_mut)]
-                fn decode(mut item: ::portico_guest::data::Item) -> ::core::result::Result<Self, #m::Error> {
+                #[allow(unused_mut, unused_variables)]
+                fn decode(item: ::portico_guest::data::Item) -> ::core::result::Result<Self, #m::Error> {
+                    #(#slots)*
+                    let mut unknown = ::portico_guest::data::Item::new();
+                    for (name, value) in item.into_inner() {
+                        match name.as_str() {
+                            #(#arms)*
+                            _ => #unknown_arm,
+                        }
+                    }
                     #(#decode)*
+                    #unknown_init
                     ::core::result::Result::Ok(#name { #(#inits),* })
                 }
 

@@ -468,7 +468,7 @@ pub mod __private {
         check_length, check_range, check_regex, stamp_epoch_ms, stamp_epoch_s, stamp_iso8601,
     };
     use crate::data::format::ser::ValueSerializer;
-    use crate::data::{Item, Value, from_value};
+    use crate::data::{Value, from_value};
     pub use regex_lite::Regex;
     use serde::Serialize;
     use serde::de::DeserializeOwned;
@@ -488,11 +488,6 @@ pub mod __private {
     /// An attribute as a field's value.
     pub fn decode<T: DeserializeOwned>(attribute: &'static str, value: Value) -> Result<T, Error> {
         from_value(value).map_err(|e| Error::type_mismatch(attribute, &e))
-    }
-
-    /// Takes attribute `name` out of `item`.
-    pub fn take(item: &mut Item, name: &str) -> Option<Value> {
-        item.remove(name)
     }
 
     /// A missing required attribute.
