@@ -987,6 +987,39 @@ fn describe() -> Outcome {
         plain.key.sort.is_none() && plain.global_indexes.is_empty(),
         "{plain:?}"
     );
+    // A builder query by partition value alone: the key's name comes from describe.
+    Plain {
+        id: "pq".into(),
+        value: 1,
+    }
+    .save()?;
+    let page = Table::open("plain")?.query().partition("pq").send()?;
+    check!(c, page.items.len() == 1, "{page:?}");
+    let mut t = thing("pq");
+    t.kind = Some(Kind::Fancy);
+    t.rank = 998;
+    t.save()?;
+    let page = Table::open("models")?
+        .query()
+        .index("by_kind")
+        .partition("fancy")
+        .sk_eq("rank", 998)
+        .send()?;
+    check!(
+        c,
+        page.items.len() == 1,
+        "the index's partition key: {page:?}"
+    );
+    let e = Table::open("models")?
+        .query()
+        .index("nope")
+        .partition("x")
+        .send();
+    check!(
+        c,
+        matches!(e, Err(data::Error::ResourceNotFound(_))),
+        "{e:?}"
+    );
     Ok(c)
 }
 

@@ -361,6 +361,8 @@ macro_rules! reading {
 pub struct Query<'a> {
     table: &'a Table,
     pk: Option<Condition>,
+    /// A partition value whose key name `describe` gives, at send.
+    partition: Option<Result<Value, Error>>,
     sk: Option<Condition>,
     key_expr: Option<String>,
     forward: bool,
@@ -374,10 +376,43 @@ impl<'a> Query<'a> {
         Query {
             table,
             pk: None,
+            partition: None,
             sk: None,
             key_expr: None,
             forward: true,
             reading: Reading::default(),
+        }
+    }
+
+    /// The partition `value`, with the key's name from the table's `describe` (of the
+    /// queried index, if there is one): one more host call, made at `send`.
+    ///
+    /// ```no_run
+    /// # use portico_guest::data::Table;
+    /// # fn f(t: &Table) -> Result<(), portico_guest::data::Error> {
+    /// let page = t.query().partition("user#1").send()?;
+    /// let open = t.query().index("by_status").partition("open").send()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn partition(mut self, value: impl Serialize) -> Self {
+        self.partition = Some(to_value(&value));
+        self
+    }
+
+    /// The partition key's name for [`partition`](Self::partition).
+    fn partition_key_name(&self) -> Result<String, Error> {
+        let description = self.table.describe()?;
+        match &self.reading.index {
+            None => Ok(description.key.partition.name),
+            Some(index) => description
+                .index(index)
+                .map(|i| i.key.partition.name.clone())
+                .ok_or_else(|| {
+                    Error::ResourceNotFound(format!(
+                        "table `{}` has no index `{index}`",
+                        description.name
+                    ))
+                }),
         }
     }
 
@@ -498,7 +533,20 @@ impl<'a> Query<'a> {
     }
 
     fn key_condition(&self, ph: &mut Placeholders) -> Result<String, Error> {
-        match (&self.key_expr, &self.pk, &self.sk) {
+        let described;
+        let pk = match (&self.pk, &self.partition) {
+            (Some(_), Some(_)) => {
+                return Err(Error::validation(
+                    "a query takes either pk(name, value) or partition(value), not both",
+                ));
+            }
+            (None, Some(value)) => {
+                described = attr(self.partition_key_name()?).eq(value.clone()?);
+                Some(&described)
+            }
+            (pk, None) => pk.as_ref(),
+        };
+        match (&self.key_expr, pk, &self.sk) {
             (Some(text), None, None) => Ok(text.clone()),
             (Some(_), _, _) => Err(Error::validation(
                 "a query takes either key_condition_expr or pk/sk_*, not both",
