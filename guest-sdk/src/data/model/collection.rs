@@ -108,7 +108,7 @@ impl<C: Collection> CollectionQuery<C> {
 
     /// A filter on the items read.
     pub fn filter(mut self, condition: Condition) -> Self {
-        self.filter = Some(condition);
+        super::query::and_into(&mut self.filter, condition);
         self
     }
 
@@ -143,31 +143,24 @@ impl<C: Collection> CollectionQuery<C> {
             query = query.limit(n);
         }
         let mut out = Vec::new();
-        for page in query.forward(self.forward).pages() {
-            for mut item in page?.items {
-                if out.len() == cap {
-                    return Ok(out);
+        let decode = |item: Item| {
+            let entity = match item.get(entity_attribute) {
+                Some(Value::S(e)) => e.clone(),
+                _ => {
+                    return Err(Error::WrongEntity {
+                        expected: C::ENTITIES,
+                        found: None,
+                    });
                 }
-                let entity = match item.get(entity_attribute) {
-                    Some(Value::S(e)) => e.clone(),
-                    _ => {
-                        return Err(Error::WrongEntity {
-                            expected: C::ENTITIES,
-                            found: None,
-                        });
-                    }
-                };
-                match C::decode(&entity, std::mem::take(&mut item)) {
-                    Some(record) => out.push(record?),
-                    None => {
-                        return Err(Error::WrongEntity {
-                            expected: C::ENTITIES,
-                            found: Some(entity),
-                        });
-                    }
-                }
-            }
-        }
+            };
+            C::decode(&entity, item).unwrap_or_else(|| {
+                Err(Error::WrongEntity {
+                    expected: C::ENTITIES,
+                    found: Some(entity),
+                })
+            })
+        };
+        super::query::collect(query.forward(self.forward).pages(), cap, &mut out, decode)?;
         Ok(out)
     }
 }

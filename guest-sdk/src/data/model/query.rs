@@ -30,6 +30,32 @@ fn typed<M: Model>(page: Page) -> Result<ModelPage<M>, Error> {
     })
 }
 
+/// Decodes the items of `pages` into `out` until it holds `cap`; `false` once full.
+pub(crate) fn collect<T>(
+    pages: impl Iterator<Item = Result<Page, crate::data::Error>>,
+    cap: usize,
+    out: &mut Vec<T>,
+    mut decode: impl FnMut(Item) -> Result<T, Error>,
+) -> Result<bool, Error> {
+    for page in pages {
+        for item in page?.items {
+            if out.len() >= cap {
+                return Ok(false);
+            }
+            out.push(decode(item)?);
+        }
+    }
+    Ok(true)
+}
+
+/// `condition`, ANDed with what `slot` already holds.
+pub(crate) fn and_into(slot: &mut Option<Condition>, condition: Condition) {
+    *slot = Some(match slot.take() {
+        Some(c) => c.and(condition),
+        None => condition,
+    });
+}
+
 /// A comparison given for a key attribute.
 #[derive(Clone, Debug)]
 enum Op {
@@ -231,10 +257,7 @@ impl<M: Model> ModelQuery<M> {
 
     /// A filter on the items read (after `limit`), ANDed with the others.
     pub fn filter(mut self, condition: Condition) -> Self {
-        self.filter = Some(match self.filter.take() {
-            Some(f) => f.and(condition),
-            None => condition,
-        });
+        and_into(&mut self.filter, condition);
         self
     }
 
@@ -509,14 +532,7 @@ impl<M: Model> ModelQuery<M> {
     /// As [`send`](Self::send).
     pub fn all(&self, cap: usize) -> Result<Vec<M>, Error> {
         let mut out = Vec::new();
-        for page in self.build(false)?.pages() {
-            for item in page?.items {
-                if out.len() == cap {
-                    return Ok(out);
-                }
-                out.push(M::from_item(item)?);
-            }
-        }
+        collect(self.build(false)?.pages(), cap, &mut out, M::from_item)?;
         Ok(out)
     }
 
@@ -561,10 +577,7 @@ impl<M: Model> ModelScan<M> {
 
     /// A filter, ANDed with the others.
     pub fn filter(mut self, condition: Condition) -> Self {
-        self.filter = Some(match self.filter.take() {
-            Some(f) => f.and(condition),
-            None => condition,
-        });
+        and_into(&mut self.filter, condition);
         self
     }
 
@@ -661,13 +674,13 @@ impl<M: Model> ModelScan<M> {
     pub fn all(&self, cap: usize) -> Result<Vec<M>, Error> {
         let mut out = Vec::new();
         for segment in self.segments() {
-            for page in self.build(segment, false)?.pages() {
-                for item in page?.items {
-                    if out.len() == cap {
-                        return Ok(out);
-                    }
-                    out.push(M::from_item(item)?);
-                }
+            if !collect(
+                self.build(segment, false)?.pages(),
+                cap,
+                &mut out,
+                M::from_item,
+            )? {
+                break;
             }
         }
         Ok(out)

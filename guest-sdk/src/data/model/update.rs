@@ -70,12 +70,7 @@ impl<M: Model> ModelUpdate<M> {
     /// replaces the whole map; [`patch`](Self::patch) changes only what it names.
     pub fn set<T: Serialize>(self, field: impl Borrow<Field<T>>, value: impl IntoField<T>) -> Self {
         let field = field.borrow();
-        let value = value.into_field();
-        let checked = self
-            .writable(field.attribute())
-            .and_then(|()| field.check(&value))
-            .and_then(|()| field.value_of(&value));
-        match checked {
+        match self.checked(field, &value.into_field()) {
             Ok(v) => self.push(|u| u.set(field.path().clone(), v)),
             Err(e) => self.fail(e),
         }
@@ -88,15 +83,17 @@ impl<M: Model> ModelUpdate<M> {
         value: impl IntoField<T>,
     ) -> Self {
         let field = field.borrow();
-        let value = value.into_field();
-        let checked = self
-            .writable(field.attribute())
-            .and_then(|()| field.check(&value))
-            .and_then(|()| field.value_of(&value));
-        match checked {
+        match self.checked(field, &value.into_field()) {
             Ok(v) => self.push(|u| u.set_if_not_exists(field.path().clone(), v)),
             Err(e) => self.fail(e),
         }
+    }
+
+    /// A value to set: the attribute writable, the field's rules kept.
+    fn checked<T: Serialize>(&self, field: &Field<T>, value: &T) -> Result<Value, Error> {
+        self.writable(field.attribute())?;
+        field.check(value)?;
+        field.value_of(value)
     }
 
     /// `ADD field value`: a number to a number, elements to a set.
@@ -202,10 +199,7 @@ impl<M: Model> ModelUpdate<M> {
     /// Writes only if `condition` holds (ANDed with the item existing, unless
     /// [`upsert`](Self::upsert)).
     pub fn condition(mut self, condition: Condition) -> Self {
-        self.condition = Some(match self.condition.take() {
-            Some(c) => c.and(condition),
-            None => condition,
-        });
+        super::query::and_into(&mut self.condition, condition);
         self
     }
 
