@@ -57,6 +57,60 @@ fn invoke_answers_unrouted_events_with_404() {
     assert_eq!(resp["body"], r#"{"message":"Not Found"}"#);
 }
 
+/// `invoke` compiles only the function its event routes to (a broken module elsewhere
+/// in the manifest does not stop it), and keeps the compiled code as an artifact that
+/// the next `invoke` (and `up`) loads instead of compiling.
+#[test]
+fn invoke_compiles_only_the_routed_function_and_reuses_its_artifact() {
+    let m = manifest(
+        r#"
+[data]
+dir = "data"
+
+[functions.hello]
+module = "{hello}"
+
+[functions.broken]
+module = "broken.wasm"
+
+[routes]
+"GET /hello/{name}" = "hello"
+"GET /other" = "broken"
+"#,
+    );
+    std::fs::write(m.dir.path().join("broken.wasm"), b"not wasm at all").expect("write");
+    let run = || {
+        let out = portico()
+            .args(["invoke", "--manifest"])
+            .arg(&m.path)
+            .arg("--event")
+            .arg(root().join("tests/events/v2.json"))
+            .output()
+            .expect("portico runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let resp: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        assert_eq!(resp["statusCode"], 200, "{stderr}");
+        stderr
+    };
+    let origin = |log: &str, code: &str| {
+        log.contains(&format!("code={code}")) || log.contains(&format!("code=\"{code}\""))
+    };
+    let first = run();
+    assert!(origin(&first, "compiled"), "{first}");
+    assert!(
+        !first.contains("broken"),
+        "the broken module was not read: {first}"
+    );
+    let artifacts = m.dir.path().join("data/deploy/artifacts");
+    let stored = std::fs::read_dir(&artifacts)
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(stored, 1, "one artifact in {}", artifacts.display());
+    let second = run();
+    assert!(origin(&second, "artifact"), "{second}");
+}
+
 #[test]
 fn manifest_errors_name_file_line_and_key() {
     let m = manifest("[functions.hello]\nmodule = \"{hello}\"\ntimeout = \"forever\"\n");
@@ -69,7 +123,10 @@ fn manifest_errors_name_file_line_and_key() {
 
 #[test]
 fn modules_that_are_not_components_are_refused_with_the_reason() {
-    let m = manifest("[functions.bad]\nmodule = \"bad.wasm\"\n[routes]\n\"GET /x\" = \"bad\"\n");
+    // Routed at the event's path: `invoke` compiles only the function the event reaches.
+    let m = manifest(
+        "[functions.bad]\nmodule = \"bad.wasm\"\n[routes]\n\"GET /hello/{name}\" = \"bad\"\n",
+    );
     let dir = m.dir.path();
     // A valid core module: WebAssembly, but not a component.
     std::fs::write(dir.join("bad.wasm"), b"\0asm\x01\0\0\0").expect("write");

@@ -13,6 +13,7 @@ use crate::gateway::payload::{parse_event, response_json};
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use anyhow::Context as _;
+use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -41,9 +42,15 @@ pub fn run(manifest: &Manifest, event: &Path, fresh_context: bool) -> anyhow::Re
     let _lock = super::lock_embedded_store(manifest, "invoke")?;
     let payload = super::tokio_runtime()?.block_on(async {
         let metrics = Arc::new(Metrics::new());
-        let opened = super::runtime_for(manifest, &metrics, None).await?;
-        let gateway = crate::deploy::load_gateway(
+        // The host's precompiled artifacts, shared: a module `up` or `build` compiled
+        // before is not compiled again.
+        let artifacts = crate::deploy::DeployStore::artifacts_dir_in(&manifest.data.dir);
+        let opened = super::runtime_for(manifest, &metrics, None, Some(artifacts)).await?;
+        // Only what this event needs is loaded: its route's function and authorizer.
+        let needed = needed_functions(manifest, &request.method, &request.path);
+        let gateway = crate::deploy::load_gateway_for(
             manifest,
+            Some(&needed),
             opened.runtime,
             metrics,
             opened.api_keys,
@@ -65,4 +72,26 @@ pub fn run(manifest: &Manifest, event: &Path, fresh_context: bool) -> anyhow::Re
     })?;
     println!("{}", serde_json::to_string_pretty(&payload)?);
     Ok(())
+}
+
+/// The functions a request to `method path` can run: the function of each route it
+/// matches — with the path as given and with its first segment taken as a stage
+/// prefix, since which applies is the gateway's to decide — and each such route's
+/// custom authorizer's function.
+fn needed_functions(manifest: &Manifest, method: &http::Method, path: &str) -> BTreeSet<String> {
+    let unprefixed = path
+        .strip_prefix('/')
+        .and_then(|p| p.find('/').map(|i| &p[i..]));
+    let mut needed = BTreeSet::new();
+    for candidate in std::iter::once(path).chain(unprefixed) {
+        let Some(found) = manifest.routes.at(method, candidate) else {
+            continue;
+        };
+        let spec = &found.route.value;
+        needed.extend(spec.function().map(str::to_owned));
+        if let Some(crate::policy::RouteAuth::Custom(authorizer)) = &spec.options.auth {
+            needed.insert(authorizer.function().to_owned());
+        }
+    }
+    needed
 }

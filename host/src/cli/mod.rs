@@ -318,13 +318,14 @@ struct Opened {
 }
 
 /// Opens the manifest's data store, if it declares tables, and builds the runtime (and
-/// the API keys, kept in the same store). With a deploy store, compiled components are
-/// cached in it and the instance pool's memory slots also fit the memory limits of
-/// deployed settings.
+/// the API keys, kept in the same store). Compiled components are cached in
+/// `artifacts` when given, else in the deploy store when given; with a deploy store the
+/// instance pool's memory slots also fit the memory limits of deployed settings.
 async fn runtime_for(
     manifest: &crate::manifest::Manifest,
     metrics: &std::sync::Arc<crate::metrics::Metrics>,
     deploys: Option<&crate::deploy::DeployStore>,
+    artifacts: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Opened> {
     use anyhow::Context as _;
     let mut api_keys = None;
@@ -382,8 +383,8 @@ async fn runtime_for(
         ))
     };
     let mut config = manifest.runtime_config();
+    config.artifacts = artifacts.or_else(|| deploys.map(crate::deploy::DeployStore::artifacts_dir));
     if let Some(store) = deploys {
-        config.artifacts = Some(store.artifacts_dir());
         for name in manifest.functions.keys() {
             let record = store.read_record(name)?;
             if let Some(settings) = record.live_deployment().and_then(|d| d.settings.as_ref()) {

@@ -101,7 +101,7 @@ pub fn run(
     let admin_addr = admin_listen.unwrap_or(manifest.server.admin_listen);
     super::tokio_runtime()?.block_on(async move {
         let metrics = Arc::new(Metrics::new());
-        let store = DeployStore::open(manifest.data.dir.join("deploy"))
+        let store = DeployStore::open(DeployStore::root_in(&manifest.data.dir))
             .context("cannot open the deploy store")?;
         let super::Opened {
             runtime,
@@ -110,7 +110,7 @@ pub fn run(
             directory,
             topics,
         } =
-            super::runtime_for(&manifest, &metrics, Some(&store)).await?;
+            super::runtime_for(&manifest, &metrics, Some(&store), None).await?;
         let token = AdminToken::resolve(manifest.server.admin_token.as_deref());
         let manifest_path = manifest.path.clone();
         let peer_url = manifest.server.peer_url.clone();

@@ -26,7 +26,7 @@ use crate::manifest::{FunctionConfig, Manifest};
 use crate::metrics::Metrics;
 use crate::policy::api_key::ApiKeys;
 use crate::routing::RouteKey;
-use crate::runtime::{Function, Kind, Limits, LoadError, Runtime, hex, version_of};
+use crate::runtime::{Function, FunctionSpec, Kind, Limits, LoadError, Runtime, hex, version_of};
 use anyhow::Context as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -926,8 +926,8 @@ async fn load(
 }
 
 /// A gateway serving every function of `manifest` with the manifest's settings (no
-/// deploy store): what `portico invoke`, tests and benches serve. Each function is
-/// loaded through [`Runtime::prepare`], like every deploy.
+/// deploy store): what tests and benches serve. Each function is loaded through
+/// [`Runtime::prepare`], like every deploy, several at a time.
 pub async fn load_gateway(
     manifest: &Manifest,
     runtime: Arc<Runtime>,
@@ -935,8 +935,24 @@ pub async fn load_gateway(
     api_keys: Option<Arc<ApiKeys>>,
     sockets: Arc<crate::sockets::Sockets>,
 ) -> anyhow::Result<Gateway> {
-    let mut functions = BTreeMap::new();
-    for (name, config) in &manifest.functions {
+    load_gateway_for(manifest, None, runtime, metrics, api_keys, sockets).await
+}
+
+/// As [`load_gateway`], with only the functions `only` names (all when `None`) and the
+/// routes that need no other: what `portico invoke` serves for one event, without
+/// compiling the rest of the manifest. With `only`, the WebSocket API is left out
+/// (an HTTP event never reaches it).
+pub async fn load_gateway_for(
+    manifest: &Manifest,
+    only: Option<&std::collections::BTreeSet<String>>,
+    runtime: Arc<Runtime>,
+    metrics: Arc<Metrics>,
+    api_keys: Option<Arc<ApiKeys>>,
+    sockets: Arc<crate::sockets::Sockets>,
+) -> anyhow::Result<Gateway> {
+    let wanted = |name: &str| only.is_none_or(|only| only.contains(name));
+    let mut specs = Vec::new();
+    for (name, config) in manifest.functions.iter().filter(|(n, _)| wanted(n)) {
         let wasm = std::fs::read(&config.module).with_context(|| {
             format!(
                 "function `{name}`: cannot read module {} (build it with `portico build --manifest {}`, or start with `portico up --build`)",
@@ -944,18 +960,24 @@ pub async fn load_gateway(
                 manifest.path.display()
             )
         })?;
-        let started = Instant::now();
-        let spec = config.spec(config.limits, config.environment.clone());
-        let function = runtime.prepare(spec, wasm.into()).await?;
+        specs.push((
+            config.spec(config.limits, config.environment.clone()),
+            wasm.into(),
+        ));
+    }
+    let mut functions = BTreeMap::new();
+    for (function, took) in load_concurrently(&runtime, specs).await? {
+        let name = function.name().to_string();
         tracing::info!(
             function = %name,
             version = function.version(),
             kind = function.kind().as_str(),
-            compile_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            code = function.origin().as_str(),
+            compile_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             "loaded {}",
-            config.module.display()
+            manifest.functions.get(&name).map_or_else(String::new, |c| c.module.display().to_string())
         );
-        functions.insert(name.clone(), Arc::new(function));
+        functions.insert(name, Arc::new(function));
     }
     for stage in &manifest.stages {
         for (function, version) in &stage.versions {
@@ -967,12 +989,18 @@ pub async fn load_gateway(
             );
         }
     }
+    let mut routes = manifest.route_list();
+    let mut api = manifest.api.clone();
+    if only.is_some() {
+        routes.retain(|r| r.functions().all(|f| functions.contains_key(f)));
+        api.websocket = None;
+    }
     let served = Served::new(
         functions,
-        &manifest.route_list(),
+        &routes,
         manifest.stages.clone(),
         BTreeMap::new(),
-        manifest.api.clone(),
+        api,
     )?;
     Ok(Gateway::new(
         runtime,
@@ -1075,6 +1103,43 @@ fn choose(
     }
 }
 
+/// What reconciling does with one function's code.
+enum Load {
+    /// Keep the loaded function: same module, same settings.
+    Reuse(Arc<Function>),
+    /// Compile (or load the artifact of) this module with this spec.
+    Compile(FunctionSpec, Arc<[u8]>),
+}
+
+/// How many functions load at once: one per core. Cranelift already compiles one
+/// module's functions in parallel, but a component's parsing, validation and artifact
+/// reading are serial, and a start with several heavy components (a JS or Python
+/// engine each) spent most of its time there, one after another.
+fn load_parallelism() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// Loads `specs` through [`Runtime::prepare`], [`load_parallelism`] at a time; the
+/// results in the order given, each with its own load time. The first failure fails
+/// the whole (as one load after another did).
+async fn load_concurrently(
+    runtime: &Arc<Runtime>,
+    specs: Vec<(FunctionSpec, Arc<[u8]>)>,
+) -> Result<Vec<(Function, Duration)>, LoadError> {
+    use futures_util::{StreamExt as _, TryStreamExt as _};
+    futures_util::stream::iter(specs.into_iter().map(|(spec, wasm)| {
+        let runtime = Arc::clone(runtime);
+        async move {
+            let started = Instant::now();
+            let function = runtime.prepare(spec, wasm).await?;
+            Ok::<_, LoadError>((function, started.elapsed()))
+        }
+    }))
+    .buffered(load_parallelism())
+    .try_collect()
+    .await
+}
+
 /// Chooses and loads every function of `manifest` into a new [`Served`], reusing the
 /// loaded code of functions in `current` whose version and settings are unchanged.
 /// Records are updated in `state` and written to the store before returning.
@@ -1090,10 +1155,13 @@ async fn reconcile(
     let mut own_routes: Vec<RouteSpec> = Vec::new();
     let mut changes = Vec::new();
     let mut dirty = Vec::new();
+    // First every choice (reads and writes of records and modules, in manifest order),
+    // then the loads, several at a time, then what each load changed.
+    let mut plans = Vec::new();
     for (name, config) in &manifest.functions {
         let mut record = state.records.get(name).cloned().unwrap_or_default();
         let before = record.clone();
-        let choice = choose(config, manifest, &mut record, keep)?;
+        let mut choice = choose(config, manifest, &mut record, keep)?;
         let deployment = &choice.deployment;
         let settings = match &deployment.settings {
             Some(stored) => {
@@ -1118,23 +1186,48 @@ async fn reconcile(
             hex(f.digest()) == deployment.sha256
                 && *f.spec() == config.spec(settings.limits, settings.environment_list())
         });
-        let function = match old {
-            Some(f) if unchanged => {
-                if choice.unreadable {
-                    tracing::warn!(function = %name, version = %deployment.version, "still serving: {}", choice.reason);
-                }
-                Arc::clone(f)
-            }
+        let load = match old {
+            Some(f) if unchanged => Load::Reuse(Arc::clone(f)),
             _ => {
-                let wasm = match choice.wasm {
+                let wasm = match choice.wasm.take() {
                     Some(wasm) => wasm,
                     None => store.read_module(&deployment.sha256)?,
                 };
                 if deployment.source == Source::Manifest {
                     store.put_module(&deployment.sha256, &wasm)?;
                 }
-                let started = Instant::now();
-                let function = load(runtime, config, wasm.into(), &settings, state).await?;
+                Load::Compile(
+                    config.spec(settings.limits, settings.environment_list()),
+                    wasm.into(),
+                )
+            }
+        };
+        plans.push((name, choice, before, record, load));
+    }
+    let jobs = plans
+        .iter()
+        .filter_map(|(.., load)| match load {
+            Load::Compile(spec, wasm) => Some((spec.clone(), Arc::clone(wasm))),
+            Load::Reuse(_) => None,
+        })
+        .collect();
+    let loaded = load_concurrently(runtime, jobs).await?;
+    let mut loaded = loaded.into_iter();
+    for (name, choice, before, record, load) in plans {
+        let deployment = &choice.deployment;
+        let function = match load {
+            Load::Reuse(function) => {
+                if choice.unreadable {
+                    tracing::warn!(function = %name, version = %deployment.version, "still serving: {}", choice.reason);
+                }
+                function
+            }
+            Load::Compile(..) => {
+                let Some((function, took)) = loaded.next() else {
+                    anyhow::bail!("function `{name}`: its load went missing");
+                };
+                let counter = state.counter(name, function.version());
+                let function = Arc::new(function.with_request_counter(counter));
                 // One line per loaded function; a warning when its module file is gone.
                 macro_rules! serving {
                     ($level:ident) => {
@@ -1144,7 +1237,7 @@ async fn reconcile(
                             deployment = deployment.id,
                             source = deployment.source.as_str(),
                             code = function.origin().as_str(),
-                            load_ms = format_args!("{:.2}", duration_ms(started.elapsed())),
+                            load_ms = format_args!("{:.2}", duration_ms(took)),
                             "serving: {}",
                             choice.reason
                         )

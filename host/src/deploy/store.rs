@@ -198,9 +198,22 @@ impl DeployStore {
         Ok(DeployStore { root })
     }
 
+    /// The store's root in data directory `data_dir`: `<data dir>/deploy`.
+    pub fn root_in(data_dir: &Path) -> PathBuf {
+        data_dir.join("deploy")
+    }
+
     /// Where precompiled artifacts go.
     pub fn artifacts_dir(&self) -> PathBuf {
         self.root.join("artifacts")
+    }
+
+    /// The artifacts directory of the store in `data_dir`, without opening the store
+    /// (which would clean up temporary files a running host may be writing): for
+    /// `portico invoke` and `portico build`, which share a host's artifacts. Artifacts
+    /// are content-addressed and written atomically, so sharing is safe.
+    pub fn artifacts_dir_in(data_dir: &Path) -> PathBuf {
+        Self::root_in(data_dir).join("artifacts")
     }
 
     /// The audit log file.

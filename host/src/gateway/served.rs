@@ -86,6 +86,15 @@ impl RouteSpec {
         }
     }
 
+    /// Every function the route runs: the one it leads to, and its custom authorizer's.
+    pub fn functions(&self) -> impl Iterator<Item = &str> {
+        let authorizer = match &self.options.auth {
+            Some(crate::policy::RouteAuth::Custom(custom)) => Some(custom.function()),
+            _ => None,
+        };
+        self.function().into_iter().chain(authorizer)
+    }
+
     /// What the route leads to, for listings: the function's name, or what the service
     /// does.
     pub fn describe(&self) -> String {
