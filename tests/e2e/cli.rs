@@ -229,6 +229,83 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
 }
 
 #[cfg(unix)]
+/// `portico build` skips a command whose `watch` sources are unchanged since it last
+/// succeeded (a toolchain that never builds the same bytes twice then makes no new
+/// version), runs it when a source changes, when the module was replaced, and with
+/// `--force`; and it leaves precompiled artifacts for `up`.
+#[test]
+fn build_skips_unchanged_sources_and_precompiles() {
+    let hello = crate::support::component("hello");
+    let m = manifest(&format!(
+        r#"
+[data]
+dir = "data"
+
+[functions.f]
+module = "f.wasm"
+build = "cp {hello} f.wasm && echo built >> builds.txt"
+watch = ["src"]
+
+[routes]
+"GET /hello/{{name}}" = "f"
+"#,
+        hello = hello.display()
+    ));
+    let dir = m.dir.path();
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    std::fs::write(dir.join("src/lib.rs"), "// one").expect("write");
+    let build = |args: &[&str]| {
+        let out = portico()
+            .args(["build", "--manifest"])
+            .arg(&m.path)
+            .args(args)
+            .output()
+            .expect("portico runs");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        err
+    };
+    let builds = || {
+        std::fs::read_to_string(dir.join("builds.txt"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let first = build(&[]);
+    assert!(first.contains("[1/1] building f"), "{first}");
+    assert!(first.contains("precompiled f (compiled)"), "{first}");
+    let artifacts = std::fs::read_dir(dir.join("data/deploy/artifacts"))
+        .map(Iterator::count)
+        .unwrap_or(0);
+    assert_eq!(artifacts, 1, "an artifact for up");
+    let second = build(&[]);
+    assert!(
+        second.contains("sources unchanged since the last build, skipped"),
+        "{second}"
+    );
+    assert!(second.contains("precompiled f (artifact)"), "{second}");
+    assert_eq!(builds(), 1);
+    std::fs::write(dir.join("src/lib.rs"), "// two").expect("write");
+    build(&[]);
+    assert_eq!(builds(), 2, "a changed source builds");
+    std::fs::write(dir.join("f.wasm"), b"replaced").expect("write");
+    build(&[]);
+    assert_eq!(
+        builds(),
+        3,
+        "a module that is not what the build made builds again"
+    );
+    build(&["--force"]);
+    assert_eq!(builds(), 4, "--force builds");
+    // `up` serves the precompiled module without compiling it.
+    let server = Server::start_with(m, &[]);
+    assert!(
+        server.log().contains("code=artifact") || server.log().contains("code=\"artifact\""),
+        "{}",
+        server.log()
+    );
+}
+
 #[test]
 fn build_adds_the_wasm_target_with_rustup_when_missing() {
     use std::os::unix::fs::PermissionsExt;

@@ -1,6 +1,9 @@
-//! `portico build`: run each function's build command, with progress.
+//! `portico build`: run each function's build command, with progress, skipping those
+//! whose inputs did not change (see [`super::build_cache`]), then precompile every
+//! module into the artifacts `up` loads.
 
-use crate::manifest::Manifest;
+use super::build_cache::Entry;
+use crate::manifest::{FunctionConfig, Manifest};
 use anyhow::{Context as _, bail};
 use std::process::Command;
 use std::time::Instant;
@@ -8,15 +11,16 @@ use std::time::Instant;
 /// The target Rust functions are built for.
 const WASM_TARGET: &str = "wasm32-wasip2";
 
-/// Runs every distinct build command of the manifest in the manifest's directory, then
-/// checks each function's module exists.
-pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
-    let mut commands: Vec<(&str, Vec<&str>)> = Vec::new();
+/// Runs every distinct build command of the manifest in the manifest's directory
+/// (unless its inputs are unchanged since it last succeeded, or always with `force`),
+/// then checks each function's module exists.
+pub fn build_functions(manifest: &Manifest, force: bool) -> anyhow::Result<()> {
+    let mut commands: Vec<(&str, Vec<&FunctionConfig>)> = Vec::new();
     for f in manifest.functions.values() {
         if let Some(cmd) = f.build.as_deref() {
             match commands.iter_mut().find(|(c, _)| *c == cmd) {
-                Some((_, names)) => names.push(&f.name),
-                None => commands.push((cmd, vec![&f.name])),
+                Some((_, functions)) => functions.push(f),
+                None => commands.push((cmd, vec![f])),
             }
         }
     }
@@ -32,7 +36,18 @@ pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
     }
     let total = commands.len();
     let all_started = Instant::now();
-    for (i, (cmd, names)) in commands.iter().enumerate() {
+    let mut built = 0;
+    for (i, (cmd, functions)) in commands.iter().enumerate() {
+        let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+        let cache = Entry::new(manifest, cmd, functions)?;
+        if !force && cache.as_ref().is_some_and(|c| c.fresh(functions)) {
+            eprintln!(
+                "[{}/{total}] {}: sources unchanged since the last build, skipped (`--force` builds anyway)",
+                i + 1,
+                names.join(", ")
+            );
+            continue;
+        }
         eprintln!("[{}/{total}] building {}: {cmd}", i + 1, names.join(", "));
         let started = Instant::now();
         let status = shell(cmd)
@@ -52,10 +67,14 @@ pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
             names.join(", "),
             started.elapsed().as_secs_f64()
         );
+        if let Some(cache) = cache {
+            cache.record(functions);
+        }
+        built += 1;
     }
-    if total > 1 {
+    if built > 1 {
         eprintln!(
-            "built {total} commands in {:.1}s",
+            "built {built} commands in {:.1}s",
             all_started.elapsed().as_secs_f64()
         );
     }
@@ -72,15 +91,25 @@ pub fn build_functions(manifest: &Manifest) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs one function's build command (for `up --watch`); its output goes to stderr.
+/// Runs one function's build command (for `up --watch`), unless its inputs are
+/// unchanged since it last succeeded; its output goes to stderr.
 pub fn build_one(manifest: &Manifest, function: &str) -> anyhow::Result<()> {
-    let Some(cmd) = manifest
+    let Some((config, cmd)) = manifest
         .functions
         .get(function)
-        .and_then(|f| f.build.as_deref())
+        .and_then(|f| f.build.as_deref().map(|cmd| (f, cmd)))
     else {
         return Ok(());
     };
+    let functions = [config];
+    let cache = Entry::new(manifest, cmd, &functions)?;
+    if cache.as_ref().is_some_and(|c| c.fresh(&functions)) {
+        tracing::info!(
+            function,
+            "sources unchanged since the last build: not rebuilt"
+        );
+        return Ok(());
+    }
     let started = Instant::now();
     let status = shell(cmd)
         .current_dir(&manifest.dir)
@@ -93,11 +122,52 @@ pub fn build_one(manifest: &Manifest, function: &str) -> anyhow::Result<()> {
             manifest.dir.display()
         );
     }
+    if let Some(cache) = cache {
+        cache.record(&functions);
+    }
     tracing::info!(
         function,
         build_s = format_args!("{:.1}", started.elapsed().as_secs_f64()),
         "rebuilt"
     );
+    Ok(())
+}
+
+/// Compiles every function's module into the precompiled artifacts `up` and `invoke`
+/// load (`<data dir>/deploy/artifacts`), so that neither compiles at start. A module
+/// whose artifact exists is only checked. A module that does not compile is reported
+/// with the reason `up` would refuse it for; the build itself succeeded, so that is
+/// not an error here.
+pub fn precompile(manifest: &Manifest) -> anyhow::Result<()> {
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+    let mut config = manifest.runtime_config();
+    config.artifacts = Some(crate::deploy::DeployStore::artifacts_dir_in(
+        &manifest.data.dir,
+    ));
+    let runtime = crate::runtime::Runtime::new(
+        &config,
+        super::capabilities(None, &metrics, &crate::sockets::Sockets::new(), None),
+    )?;
+    for f in manifest.functions.values() {
+        let Ok(wasm) = std::fs::read(&f.module) else {
+            continue;
+        };
+        let started = Instant::now();
+        match runtime.load(f.spec(f.limits, f.environment.clone()), &wasm) {
+            Ok(function) => eprintln!(
+                "precompiled {} ({}) in {:.1}s",
+                f.name,
+                function.origin().as_str(),
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => eprintln!(
+                "cannot precompile {} ({}): `up` will refuse it: {}",
+                f.name,
+                f.module.display(),
+                super::report::error_chain(&anyhow::Error::from(e))
+            ),
+        }
+    }
     Ok(())
 }
 

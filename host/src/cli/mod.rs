@@ -2,6 +2,7 @@
 //! clients `deploy`, `versions`, `rollback`.
 
 mod build;
+mod build_cache;
 mod client;
 mod data;
 mod invoke;
@@ -12,7 +13,7 @@ mod token;
 mod up;
 mod watch;
 
-pub use build::{build_functions, build_one};
+pub use build::{build_functions, build_one, precompile};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -69,6 +70,10 @@ pub enum Command {
         /// The manifest.
         #[arg(long, default_value = "portico.toml")]
         manifest: PathBuf,
+        /// Run every build command, even those whose `watch` sources are unchanged
+        /// since they last succeeded.
+        #[arg(long)]
+        force: bool,
     },
     /// Replay one API Gateway event (payload 1.0 or 2.0 JSON) with the context it
     /// recorded, and print the response in the event's payload format.
@@ -194,7 +199,10 @@ pub fn main() -> ExitCode {
         _ => crate::telemetry::init(json, None),
     };
     let result = logging.and_then(|()| match cli.command {
-        Command::Build { manifest } => load(&manifest).and_then(|m| build_functions(&m)),
+        Command::Build { manifest, force } => load(&manifest).and_then(|m| {
+            build_functions(&m, force)?;
+            precompile(&m)
+        }),
         Command::Up {
             manifest,
             listen,

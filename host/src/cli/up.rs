@@ -95,7 +95,7 @@ pub fn run(
     // a build): the data directory is this host's until it exits.
     let mut lock = super::lock::DataDirLock::acquire(&manifest.data.dir, "up")?;
     if build {
-        super::build_functions(&manifest)?;
+        super::build_functions(&manifest, false)?;
     }
     let addr = listen.unwrap_or(manifest.server.listen);
     let admin_addr = admin_listen.unwrap_or(manifest.server.admin_listen);
