@@ -306,6 +306,91 @@ watch = ["src"]
     );
 }
 
+/// `portico new` makes functions that build and serve with one more command: the http
+/// template and the data template (a model on a table of its own), into a manifest it
+/// creates, then adds to; a second function of the same name is refused.
+#[tokio::test]
+async fn new_makes_functions_that_build_and_serve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("portico.toml");
+    let new = |args: &[&str]| {
+        portico()
+            .arg("new")
+            .args(args)
+            .arg("--manifest")
+            .arg(&path)
+            .output()
+            .expect("portico runs")
+    };
+    let out = new(&["greet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = new(&["notes", "--template", "data"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = new(&["greet"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+    let out = new(&["Bad_Name"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a function name"));
+
+    let out = portico()
+        .args(["build", "--manifest"])
+        .arg(&path)
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("portico build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).expect("manifest");
+    let m = crate::support::TempManifest { dir, path };
+    let server = Server::start(m);
+    let http = client();
+    let greeting: Value = http
+        .get(server.url("/greet/you"))
+        .send()
+        .await
+        .expect("greet")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(greeting["message"], "Hello, you!", "{text}");
+    let created = http
+        .post(server.url("/notes"))
+        .body(r#"{"text": "hi"}"#)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(created.status(), 201);
+    let item: Value = created.json().await.expect("json");
+    let id = item["id"].as_str().expect("id");
+    let read: Value = http
+        .get(server.url(&format!("/notes/{id}")))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(read["text"], "hi");
+    let empty = http
+        .post(server.url("/notes"))
+        .body(r#"{"text": ""}"#)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(empty.status(), 400, "the model's length rule");
+}
+
 #[test]
 fn build_adds_the_wasm_target_with_rustup_when_missing() {
     use std::os::unix::fs::PermissionsExt;

@@ -7,6 +7,7 @@ mod client;
 mod data;
 mod invoke;
 mod lock;
+mod new;
 mod openapi;
 mod report;
 mod token;
@@ -130,6 +131,9 @@ pub enum Command {
         #[command(flatten)]
         admin: client::AdminArgs,
     },
+    /// Make a new function: its directory (a working template) and its entry in the
+    /// manifest (created if missing). Then `portico up --build` serves it.
+    New(new::NewArgs),
     /// Print the OpenAPI 3.1 document of the manifest's routes (what the portal serves
     /// at /openapi.json), without serving anything.
     Openapi {
@@ -218,6 +222,7 @@ pub fn main() -> ExitCode {
             event,
             fresh_context,
         } => load(&manifest).and_then(|m| invoke::run(&m, &event, fresh_context)),
+        Command::New(args) => new::run(&args),
         Command::Openapi { manifest, stage } => {
             load(&manifest).and_then(|m| openapi::run(&m, stage.as_deref()))
         }
