@@ -15,6 +15,7 @@ mod demo;
 mod deploy;
 mod errors;
 mod events;
+mod languages;
 mod models;
 mod observability;
 mod payload_v1;

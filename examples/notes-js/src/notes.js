@@ -3,7 +3,7 @@
 //   GET  /notes-js/{id}  -> 200 the note, or 404
 // `meta` is any JSON object, stored as a DynamoDB map and returned as it came, numbers
 // exact (a JSON number too precise for a double is kept as a `Decimal`).
-import { HttpError, Table, json, serve } from '../../../guest-js/portico.js';
+import { DataError, HttpError, Table, json, serve } from '../../../guest-js/portico.js';
 
 const MAX_TEXT = 1000;
 
@@ -37,8 +37,16 @@ function create(req) {
   const { text, meta } = noteInput(req.json());
   const note = { id: newId(), text, created: req.timeEpoch };
   if (meta !== undefined) note.meta = meta;
-  // A fresh id; the condition only guards against the astronomically unlikely repeat.
-  Table.open('notes').put(note, { condition: 'attribute_not_exists(id)' });
+  try {
+    // A fresh id; the condition only guards against the astronomically unlikely repeat.
+    Table.open('notes').put(note, { condition: 'attribute_not_exists(id)' });
+  } catch (e) {
+    // What the store refuses in `meta` (a number over 38 digits, an item over 400 KB).
+    if (e instanceof DataError && (e.kind === 'validation' || e.kind === 'item-too-large')) {
+      throw new HttpError(400, e.message, { field: 'meta' });
+    }
+    throw e;
+  }
   return json(note, { status: 201, headers: { location: `/notes-js/${note.id}` } });
 }
 

@@ -9,7 +9,7 @@ exact (JSON floats are parsed as `Decimal`, whole numbers as `int`).
 
 import secrets
 
-from portico_guest import HttpError, Request, Table, handler, json_response
+from portico_guest import DataError, HttpError, Request, Table, handler, json_response
 
 MAX_TEXT = 1000
 
@@ -37,8 +37,14 @@ def create(req: Request):
     note = {"id": secrets.token_hex(12), "text": text, "created": req.time_epoch}
     if meta is not None:
         note["meta"] = meta
-    # A fresh id; the condition only guards against the astronomically unlikely repeat.
-    Table.open("notes").put(note, condition="attribute_not_exists(id)")
+    try:
+        # A fresh id; the condition only guards against the astronomically unlikely repeat.
+        Table.open("notes").put(note, condition="attribute_not_exists(id)")
+    except DataError as e:
+        # What the store refuses in `meta` (a number over 38 digits, an item over 400 KB).
+        if e.kind in ("validation", "item-too-large"):
+            raise HttpError(400, str(e), field="meta") from None
+        raise
     return json_response(note, status=201, headers={"location": f"/notes-py/{note['id']}"})
 
 
