@@ -2,7 +2,8 @@
 //! `notes-py`, built by `portico build` with componentize-js and componentize-py (through
 //! `guest-js/componentize.sh` and `guest-py/componentize.sh`), served by `portico up`:
 //! the Rust hello's answer, and a data API on the embedded store and on the dynamodb
-//! backend whose numbers survive exactly, including ones a double cannot hold.
+//! backend whose numbers survive exactly, including ones a double cannot hold; and the
+//! helpers' own unit tests (`guest-js/test/` in node, `tests/guests/` in CPython).
 //!
 //! `scripts/test.sh` installs both toolchains (pinned) into the tools directory; where one
 //! is absent its tests say SKIPPED and pass without running.
@@ -425,4 +426,74 @@ fn a_build_without_its_toolchain_names_it_and_how_to_install_it() {
         assert_eq!(usage.status.code(), Some(2), "{script}: usage");
         assert!(String::from_utf8_lossy(&usage.stderr).contains("usage:"));
     }
+}
+
+/// `guest-js/test/` (the helpers' conversions and JSON, in plain node).
+#[test]
+fn the_javascript_helpers_pass_their_unit_tests() {
+    if Command::new("node").arg("--version").output().is_ok() {
+        let out = Command::new("node")
+            .arg("--test")
+            .arg(root().join("guest-js/test/"))
+            .output()
+            .expect("node runs");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("# fail 0"));
+    } else {
+        eprintln!(
+            "SKIPPED the_javascript_helpers_pass_their_unit_tests: toolchain missing: no node"
+        );
+    }
+}
+
+/// `tests/guests/test_portico_guest.py` (the Python helpers), against the bindings
+/// componentize-py generates.
+#[test]
+fn the_python_helpers_pass_their_unit_tests() {
+    let tool = Lang::Py.toolchain();
+    if !tool.exists() {
+        eprintln!(
+            "SKIPPED the_python_helpers_pass_their_unit_tests: toolchain missing: no {}",
+            tool.display()
+        );
+        return;
+    }
+    let bindings = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(&tool)
+        .arg("-d")
+        .arg(root().join("wit"))
+        .args(["-w", "function", "bindings"])
+        .arg(bindings.path())
+        .output()
+        .expect("componentize-py runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The venv's interpreter, which componentize-py's version of Python suits.
+    let python = tool.with_file_name("python3");
+    let python = if python.exists() {
+        python
+    } else {
+        PathBuf::from("python3")
+    };
+    let path = std::env::join_paths([bindings.path().to_path_buf(), root().join("guest-py")])
+        .expect("PYTHONPATH");
+    let out = Command::new(python)
+        .args(["-m", "unittest", "discover", "-v", "-p", "test_*.py", "-s"])
+        .arg(root().join("tests/guests"))
+        .env("PYTHONPATH", path)
+        // No __pycache__ in guest-py: componentize-py would bundle it.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("\nOK"), "{stderr}");
 }
