@@ -23,6 +23,7 @@ mod policies;
 mod portal;
 mod replay;
 mod reserved;
+mod reuse;
 mod routing;
 mod scale;
 mod shop;

@@ -19,8 +19,21 @@ fn handle(req: Request) -> Result<Response, Error> {
         "GET /me" => me(&req),
         "GET /whoami" => whoami(&req),
         _ if req.path().ends_with("/lambda") => lambda(&req),
+        _ if req.path().ends_with("/count") => count(&req),
+        _ if req.path().ends_with("/count-then-fail") => {
+            count(&req)?;
+            Err(Error::Lambda("failing after counting, as asked".into()))
+        }
         _ => echo(&req),
     }
+}
+
+/// How many requests this instance has served: 1 in a fresh instance every time, and
+/// counting up in an instance the host reuses (`reuse` in the manifest).
+fn count(req: &Request) -> Result<Response, Error> {
+    static SERVED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = SERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    Response::ok().json(&serde_json::json!({ "count": n, "request_id": req.request_id() }))
 }
 
 fn greet(req: &Request) -> Result<Response, Error> {

@@ -218,6 +218,8 @@ pub struct FunctionConfig {
     pub capabilities: CapabilityConfigs,
     /// Source files and directories whose changes make `up --watch` rebuild the function.
     pub watch: Vec<PathBuf>,
+    /// Instance reuse (`reuse = { max_requests, max_age }`), if opted in.
+    pub reuse: Option<crate::runtime::Reuse>,
 }
 
 impl FunctionConfig {
@@ -231,6 +233,7 @@ impl FunctionConfig {
             max_concurrency: self.max_concurrency,
             environment,
             capabilities: self.capabilities.clone(),
+            reuse: self.reuse,
         }
     }
 
@@ -344,7 +347,19 @@ struct RawFunction {
     topics: Vec<Spanned<String>>,
     #[serde(default)]
     watch: Vec<PathBuf>,
+    reuse: Option<Spanned<RawReuse>>,
 }
+
+/// A function's `reuse = { max_requests, max_age }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReuse {
+    max_requests: u32,
+    max_age: Option<HumanDuration>,
+}
+
+/// How long a reused instance lives when `reuse` gives no `max_age`.
+const DEFAULT_REUSE_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// `[websocket]`.
 #[derive(Deserialize)]
@@ -628,6 +643,32 @@ impl Manifest {
                     "must not be empty".into(),
                 ));
             }
+            let reuse = match f.reuse {
+                None => None,
+                Some(raw) => {
+                    let span = raw.span();
+                    let raw = raw.into_inner();
+                    let max_requests = NonZeroU32::new(raw.max_requests).ok_or_else(|| {
+                        at(
+                            span.clone(),
+                            &key("reuse.max_requests"),
+                            "must be at least 1 (1 is a fresh instance per request: leave `reuse` out)".into(),
+                        )
+                    })?;
+                    let max_age = raw.max_age.map_or(DEFAULT_REUSE_AGE, |d| d.0);
+                    if max_age.is_zero() {
+                        return Err(at(
+                            span,
+                            &key("reuse.max_age"),
+                            "must be more than 0".into(),
+                        ));
+                    }
+                    Some(crate::runtime::Reuse {
+                        max_requests,
+                        max_age,
+                    })
+                }
+            };
             let mut tables = Vec::with_capacity(f.tables.len());
             for table in f.tables {
                 if !data.tables.iter().any(|t| &t.name == table.get_ref()) {
@@ -709,6 +750,7 @@ impl Manifest {
                     environment: f.environment.into_iter().collect(),
                     capabilities,
                     watch: f.watch.into_iter().map(|p| dir.join(p)).collect(),
+                    reuse,
                     name,
                 },
             );

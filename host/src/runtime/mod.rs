@@ -22,6 +22,7 @@ pub mod cpu;
 pub mod function;
 mod kind;
 mod limits;
+mod reuse;
 mod state;
 pub mod subscriber;
 pub mod wasi_http;
@@ -38,6 +39,7 @@ pub use limits::{
     DEFAULT_MAX_RESPONSE, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LimitError, Limits, MAX_MEMORY,
     MIN_MEMORY,
 };
+pub use reuse::Reuse;
 pub use state::{InstanceState, PeakLimiter};
 
 use crate::exchange::{Authorization, BodyError, IncomingRequest, Response};
@@ -240,6 +242,8 @@ pub struct FunctionSpec {
     pub environment: Vec<(String, String)>,
     /// Every capability's settings for the function.
     pub capabilities: CapabilityConfigs,
+    /// Instance reuse (`reuse = { .. }`), for Portico functions: see [`Reuse`].
+    pub reuse: Option<Reuse>,
 }
 
 /// A compiled component of one kind, ready to instantiate.
@@ -331,12 +335,19 @@ pub struct Function {
     reserved: Option<Arc<Admission>>,
     /// Its `portico-api` section (what it declares of its routes), if it has one.
     api: Option<Arc<[u8]>>,
+    /// Its kept instance, when it reuses instances.
+    kept: Option<reuse::Slot>,
 }
 
 impl Function {
     /// The function's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether requests may reuse an instance (`reuse`).
+    pub fn reuses_instances(&self) -> bool {
+        self.kept.is_some()
     }
 
     /// Content hash of the module (first 12 hex digits of its SHA-256).
@@ -399,6 +410,12 @@ impl Function {
     /// Ends an invocation's store: its peak memory and every capability's figures go
     /// into `record`.
     fn finish_store(&self, mut store: Store<InstanceState>, record: &mut InvocationRecord) {
+        self.report_store(&mut store, record);
+    }
+
+    /// The instance's figures into `record`: peak memory (of the instance's life, for a
+    /// reused one) and every capability's.
+    fn report_store(&self, store: &mut Store<InstanceState>, record: &mut InvocationRecord) {
         record.memory_bytes = store.data().limiter.peak_memory() as u64;
         store.data_mut().report(&self.configured, record);
     }
@@ -573,6 +590,16 @@ impl Runtime {
                 (handler, origin)
             }
         };
+        if spec.reuse.is_some() && handler.kind() != Kind::Function {
+            return Err(LoadError::Compile {
+                function: spec.name,
+                reason: format!(
+                    "`reuse` is for Portico functions (components exporting `{}`); this is a {} component",
+                    Kind::Function.export(),
+                    handler.kind()
+                ),
+            });
+        }
         if let Some(asserted) = spec.kind.filter(|k| *k != handler.kind()) {
             return Err(LoadError::KindMismatch {
                 function: spec.name,
@@ -612,6 +639,7 @@ impl Runtime {
             reserved: spec
                 .max_concurrency
                 .map(|n| self.reserved_gate(&spec.name, n.get())),
+            kept: spec.reuse.map(reuse::Slot::new),
             spec,
         })
     }
@@ -825,6 +853,105 @@ impl Runtime {
         result
     }
 
+    /// Runs one Portico function call in `function`'s kept instance when it has one
+    /// within its limits, else in a new instance that is kept afterwards (see
+    /// [`reuse`] for the rules): the request's own state is set up either way, and the
+    /// instance is kept only after an `Ok` call.
+    async fn in_kept_instance(
+        &self,
+        function: &Function,
+        call: KeptCall<'_>,
+        record: &mut InvocationRecord,
+    ) -> Result<crate::exchange::Response, InvokeError> {
+        let KeptCall {
+            pre,
+            event,
+            request_id,
+            caller,
+            timeout,
+            max_response,
+        } = call;
+        let Some(slot) = &function.kept else {
+            return Err(InvokeError::WrongKind(function.kind()));
+        };
+        let started = std::time::Instant::now();
+        let (mut store, mut instance, served, born, permits) = match slot.take() {
+            Some(mut kept) => {
+                kept.store.data_mut().begin_request(
+                    &function.name,
+                    request_id,
+                    caller,
+                    &function.configured,
+                );
+                (
+                    kept.store,
+                    Some(kept.instance),
+                    kept.served,
+                    kept.born,
+                    kept.permits,
+                )
+            }
+            None => {
+                let permits = self.admit(function).await?;
+                let (store, _) = self.new_store(function, request_id, caller);
+                (store, None, 0, std::time::Instant::now(), permits)
+            }
+        };
+        record.queue = started.elapsed();
+        let turns = self.cpu.turns(&function.name);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(turns.deadline_callback());
+        let mut cpu = Duration::ZERO;
+        let call = async {
+            let instance = match instance.take() {
+                Some(instance) => instance,
+                None => {
+                    let started = std::time::Instant::now();
+                    let made = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(InvokeError::Trap)?;
+                    record.instantiate = started.elapsed();
+                    made
+                }
+            };
+            let started = std::time::Instant::now();
+            let outcome = instance
+                .portico_edge_handler()
+                .call_handle(&mut store, event)
+                .await;
+            record.guest = started.elapsed();
+            Ok::<_, InvokeError>((instance, outcome))
+        };
+        let run = cpu::OnCpu::new(turns.gate(call), &mut cpu);
+        let result = match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(InvokeError::Timeout(timeout)),
+        };
+        record.cpu = cpu;
+        function.report_store(&mut store, record);
+        let (instance, outcome) = result?;
+        let response = outcome
+            .map_err(InvokeError::Trap)?
+            .map_err(InvokeError::Guest)?;
+        if response.body.len() as u64 > max_response {
+            return Err(InvokeError::ResponseTooLarge {
+                size: response.body.len() as u64,
+                limit: max_response,
+            });
+        }
+        let mapped =
+            function::map_response(response).map_err(|e| InvokeError::Malformed(e.to_string()))?;
+        slot.put(reuse::Kept {
+            store,
+            instance,
+            served: served + 1,
+            born,
+            permits,
+        });
+        Ok(mapped)
+    }
+
     /// Waits for a slot of `function`'s own gate, if it has one, then for a free
     /// instance slot (each a bounded wait in a bounded queue). Waiting for its own gate
     /// holds no pool slot, so a function at its `max_concurrency` leaves the pool to
@@ -979,6 +1106,16 @@ impl Runtime {
     pub fn queue_depth(&self) -> usize {
         self.admission.queue_depth()
     }
+}
+
+/// One Portico function call for [`Runtime::in_kept_instance`].
+pub(crate) struct KeptCall<'a> {
+    pub pre: &'a function::Pre,
+    pub event: &'a function::bindings::HttpRequestEvent,
+    pub request_id: &'a Arc<str>,
+    pub caller: Option<&'a Arc<Authorization>>,
+    pub timeout: Duration,
+    pub max_response: u64,
 }
 
 /// The slots an invocation holds while it runs: the pool's and, with `max_concurrency`,

@@ -66,6 +66,30 @@ impl InstanceState {
         }
     }
 
+    /// A reused instance's state for its next request: every capability's instance state
+    /// and the outbound hooks made anew for `request_id` and `caller`; the WASI context
+    /// and the resource table (the guest's handles) stay, as the guest's memory does.
+    pub(super) fn begin_request(
+        &mut self,
+        function: &Arc<str>,
+        request_id: &Arc<str>,
+        caller: Option<&Arc<Authorization>>,
+        configured: &Configured,
+    ) {
+        // Capabilities may add to a WASI builder; the instance keeps the context it was
+        // built with (its environment is the function's, the same for every request).
+        let mut unused = WasiCtxBuilder::new();
+        let mut hooks = None;
+        self.capabilities = configured.instantiate(&mut InstanceBuilder {
+            function,
+            request_id,
+            caller,
+            wasi: &mut unused,
+            http_hooks: &mut hooks,
+        });
+        self.hooks = hooks.unwrap_or_else(|| Box::new(DenyOutbound));
+    }
+
     /// The instance state of the capability whose state type is `T`, if registered.
     pub fn capability<T: 'static>(&mut self) -> Option<&mut T> {
         self.capabilities

@@ -52,6 +52,23 @@ pub async fn invoke(
     // Move the body into the event (no copy when the buffer is not shared).
     let event = event::build_event(trigger, Vec::from(body));
     let max_response = function.limits().max_response_bytes;
+    if function.reuses_instances() {
+        let result = runtime
+            .in_kept_instance(
+                function,
+                super::KeptCall {
+                    pre,
+                    event: &event,
+                    request_id: &request_id,
+                    caller: caller.as_ref(),
+                    timeout,
+                    max_response,
+                },
+                &mut record,
+            )
+            .await;
+        return (result, record);
+    }
     let result = runtime
         .in_fresh_instance(
             function,
@@ -96,7 +113,14 @@ async fn run(
             limit: max_response,
         });
     }
-    response::map_response(response).map_err(|e| InvokeError::Malformed(e.to_string()))
+    map_response(response).map_err(|e| InvokeError::Malformed(e.to_string()))
+}
+
+/// The guest's response as the gateway's, checked.
+pub(super) fn map_response(
+    response: bindings::HttpResponse,
+) -> Result<Response, MalformedResponse> {
+    response::map_response(response)
 }
 
 /// Starts one instance and drops it (a load-time check).
