@@ -931,17 +931,7 @@ impl Runtime {
         record.cpu = cpu;
         function.report_store(&mut store, record);
         let (instance, outcome) = result?;
-        let response = outcome
-            .map_err(InvokeError::Trap)?
-            .map_err(InvokeError::Guest)?;
-        if response.body.len() as u64 > max_response {
-            return Err(InvokeError::ResponseTooLarge {
-                size: response.body.len() as u64,
-                limit: max_response,
-            });
-        }
-        let mapped =
-            function::map_response(response).map_err(|e| InvokeError::Malformed(e.to_string()))?;
+        let mapped = function::answer(outcome, max_response)?;
         slot.put(reuse::Kept {
             store,
             instance,

@@ -104,6 +104,15 @@ async fn run(
         .instrument(tracing::debug_span!("guest"))
         .await;
     record.guest = started.elapsed();
+    answer(outcome, max_response)
+}
+
+/// What a call of `handle` answered, as the gateway's response: a trap, the guest's
+/// `err`, a body over `max_response` or a malformed response is the invocation's error.
+pub(super) fn answer(
+    outcome: wasmtime::Result<Result<bindings::HttpResponse, String>>,
+    max_response: u64,
+) -> Result<Response, InvokeError> {
     let response = outcome
         .map_err(InvokeError::Trap)?
         .map_err(InvokeError::Guest)?;
@@ -113,14 +122,7 @@ async fn run(
             limit: max_response,
         });
     }
-    map_response(response).map_err(|e| InvokeError::Malformed(e.to_string()))
-}
-
-/// The guest's response as the gateway's, checked.
-pub(super) fn map_response(
-    response: bindings::HttpResponse,
-) -> Result<Response, MalformedResponse> {
-    response::map_response(response)
+    response::map_response(response).map_err(|e| InvokeError::Malformed(e.to_string()))
 }
 
 /// Starts one instance and drops it (a load-time check).
