@@ -87,11 +87,7 @@ fn needed_functions(manifest: &Manifest, method: &http::Method, path: &str) -> B
         let Some(found) = manifest.routes.at(method, candidate) else {
             continue;
         };
-        let spec = &found.route.value;
-        needed.extend(spec.function().map(str::to_owned));
-        if let Some(crate::policy::RouteAuth::Custom(authorizer)) = &spec.options.auth {
-            needed.insert(authorizer.function().to_owned());
-        }
+        needed.extend(found.route.value.functions().map(str::to_owned));
     }
     needed
 }
